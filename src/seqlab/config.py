@@ -1,0 +1,333 @@
+"""Validated, frozen experiment configs: TOML in, TOML out, ``--set`` overrides.
+
+A config (a recipe shipped in ``seqlab/recipes/`` or a user's file, same format) has four
+tables: ``[data]``, ``[model]``, ``[train]`` and ``[sample]``, plus ``name``, ``task`` and
+``description`` at the top. It is validated once, here, and frozen; a variant is a copy made with
+:func:`with_overrides`, never a mutation.
+
+>>> cfg = load_config("shakespeare-char", overrides=["train.max_steps=10", "model.cell=gru"])
+>>> cfg.model.cell, cfg.train.max_steps
+('gru', 10)
+>>> load_config("shakespeare-char", overrides=["model.cell=lstn"])
+Traceback (most recent call last):
+...
+seqlab.errors.ConfigError: model.cell must be one of rnn, lstm, gru (got "lstn")
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from seqlab.errors import ConfigError, closest, unknown_choice
+
+Cell = Literal["rnn", "lstm", "gru"]
+TokenizerName = Literal["char", "word", "bpe", "syllable", "jamo", "morpheme"]
+TaskName = Literal["language-model", "classification"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DataConfig(_Section):
+    """Where the data comes from and how text becomes ids."""
+
+    dataset: str = Field(description="a catalog name (`seqlab data list`) or a file path")
+    tokenizer: TokenizerName = "char"
+    vocab_size: int = Field(0, ge=0, description="word: num_words; bpe: vocabulary size; 0 = everything")
+    lowercase: bool = False
+    block_size: int = Field(128, ge=2, description="language model: tokens per training sequence")
+    max_len: int = Field(0, ge=0, description="classification: truncate texts to this many tokens; 0 = no limit")
+    padding: Literal["pre", "post"] = "post"
+    text_column: str = "text"
+    label_column: str = "label"
+    val_fraction: float = Field(0.05, ge=0.0, lt=1.0)
+    test_fraction: float = Field(0.05, ge=0.0, lt=1.0)
+    limit: int = Field(0, ge=0, description="use only the first N characters (corpus) or examples; 0 = all")
+
+
+class ModelConfig(_Section):
+    """The recurrent family: embedding -> [Conv1D] -> stacked (bi)RNN/LSTM/GRU -> head."""
+
+    cell: Cell = "lstm"
+    impl: Literal["fused", "scratch"] = "fused"
+    embed_dim: int = Field(64, ge=1)
+    hidden_size: int = Field(128, ge=1)
+    num_layers: int = Field(1, ge=1)
+    bidirectional: bool = False
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="between layers and before the head")
+    recurrent_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="variational dropout on the hidden state")
+    conv_filters: int = Field(0, ge=0, description="Conv1D front-end channels; 0 = no Conv1D")
+    conv_kernel: int = Field(5, ge=1)
+    pooling: Literal["last", "mean", "max"] = "last"
+    tie_weights: bool = False
+
+
+class TrainConfig(_Section):
+    """Optimisation, budgets, checkpoints."""
+
+    optimizer: Literal["adam", "adamw", "sgd", "rmsprop"] = "adam"
+    lr: float = Field(2e-3, gt=0.0)
+    momentum: float = Field(0.9, ge=0.0, lt=1.0)
+    weight_decay: float = Field(0.0, ge=0.0)
+    l1: float = Field(0.0, ge=0.0, description="L1 penalty on weights, added to the loss")
+    l2: float = Field(0.0, ge=0.0, description="L2 penalty on weights, added to the loss")
+    batch_size: int = Field(32, ge=1)
+    max_epochs: int = Field(10, ge=1)
+    max_steps: int = Field(0, ge=0, description="stop after this many optimizer steps; 0 = no limit")
+    max_time: float = Field(0.0, ge=0.0, description='wall-clock budget in seconds (or "5m", "1h"); 0 = none')
+    seed: int = 0
+    schedule: Literal["constant", "step", "cosine", "plateau"] = "constant"
+    warmup_steps: int = Field(0, ge=0)
+    step_size: int = Field(1000, ge=1, description="schedule=step: decay every this many steps")
+    gamma: float = Field(0.5, gt=0.0, le=1.0, description="schedule=step/plateau: decay factor")
+    clip_norm: float = Field(0.0, ge=0.0, description="clip the gradient norm; 0 = no clipping")
+    eval_every: int = Field(200, ge=1, description="steps between validation passes")
+    eval_batches: int = Field(0, ge=0, description="validation batches per pass; 0 = all")
+    checkpoint_every: int = Field(200, ge=1, description="steps between checkpoints")
+    keep_checkpoints: int = Field(2, ge=1)
+    early_stopping: int = Field(0, ge=0, description="patience in validation passes; 0 = off")
+    monitor: str = Field("val_loss", description="metric for early stopping, plateau and best weights")
+    threads: int = Field(0, ge=0, description="torch threads; 0 = torch's default")
+
+    @field_validator("max_time", mode="before")
+    @classmethod
+    def _parse_duration(cls, value: Any) -> Any:
+        return parse_duration(value) if isinstance(value, str) else value
+
+
+class SampleConfig(_Section):
+    """What the run shows at the end (language models)."""
+
+    prompt: str = ""
+    max_tokens: int = Field(300, ge=1)
+    temperature: float = Field(0.8, gt=0.0)
+    top_k: int = Field(0, ge=0)
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    num_samples: int = Field(1, ge=1)
+
+
+class Config(_Section):
+    """A whole experiment: data + model + training + sampling."""
+
+    name: str
+    task: TaskName
+    description: str = ""
+    data: DataConfig
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
+    sample: SampleConfig = SampleConfig()
+
+
+SECTIONS: dict[str, type[_Section]] = {
+    "data": DataConfig,
+    "model": ModelConfig,
+    "train": TrainConfig,
+    "sample": SampleConfig,
+}
+TOP_LEVEL = ("name", "task", "description")
+
+
+def parse_duration(text: str) -> float:
+    """Parse ``"90"``, ``"90s"``, ``"5m"``, ``"1.5h"`` into seconds.
+
+    >>> parse_duration("5m"), parse_duration("90s"), parse_duration("2")
+    (300.0, 90.0, 2.0)
+    """
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(s|m|h)?\s*", text)
+    if not match:
+        raise ValueError(f'"{text}" is not a duration; use seconds or a number with s, m or h, e.g. "5m"')
+    number, unit = float(match.group(1)), match.group(2) or "s"
+    return number * {"s": 1, "m": 60, "h": 3600}[unit]
+
+
+# ----------------------------------------------------------------------------- recipes
+
+
+def recipe_names() -> list[str]:
+    """Names of the recipes shipped with seqlab.
+
+    >>> "shakespeare-char" in recipe_names()
+    True
+    """
+    folder = resources.files("seqlab") / "recipes"
+    return sorted(p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def recipe_text(name: str) -> str:
+    """The TOML text of a shipped recipe."""
+    if name not in recipe_names():
+        raise ConfigError(unknown_choice("recipe", name, recipe_names()))
+    return (resources.files("seqlab") / "recipes" / f"{name}.toml").read_text(encoding="utf-8")
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def load_config(source: str | Path, *, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Load a recipe name or a TOML file, apply ``key=value`` overrides, validate.
+
+    Args:
+        source: a recipe name (``seqlab recipes``) or a path to a ``.toml`` file.
+        overrides: ``"section.key=value"`` strings; values are read as TOML
+            (``3e-3``, ``true``, ``"text"``), bare words as strings.
+    """
+    path = Path(source)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        text = path.read_text(encoding="utf-8")
+        where = str(path)
+    else:
+        text = recipe_text(str(source))
+        where = f"recipe {source}"
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{where} is not valid TOML: {err}") from None
+    return from_dict(apply_overrides(raw, overrides), where=where)
+
+
+def from_dict(raw: dict[str, Any], *, where: str = "config") -> Config:
+    """Validate a plain dict (as read from TOML) into a frozen Config."""
+    _check_keys(raw)
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(_explain(err, where)) from None
+
+
+def with_overrides(config: Config, overrides: list[str] | tuple[str, ...]) -> Config:
+    """Return a copy of ``config`` with ``key=value`` overrides applied and validated.
+
+    >>> cfg = load_config("shakespeare-char")
+    >>> with_overrides(cfg, ["train.lr=0.01"]).train.lr
+    0.01
+    """
+    return from_dict(apply_overrides(to_dict(config), overrides))
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """Apply ``section.key=value`` strings to a raw config dict (a new dict is returned)."""
+    result = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    for item in overrides:
+        key, sep, value_text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f'override "{item}" must look like section.key=value, e.g. train.lr=3e-3')
+        value = _parse_value(value_text.strip())
+        if "." not in key:
+            if key not in TOP_LEVEL:
+                raise ConfigError(unknown_choice("config key", key, [*TOP_LEVEL, *(f"{s}.*" for s in SECTIONS)]))
+            result[key] = value
+            continue
+        section, field = key.split(".", 1)
+        if section not in SECTIONS:
+            raise ConfigError(unknown_choice("config section", section, list(SECTIONS)))
+        fields = list(SECTIONS[section].model_fields)
+        if field not in fields:
+            raise ConfigError(unknown_choice(f"key in [{section}]", field, fields))
+        result.setdefault(section, {})[field] = value
+    return result
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text  # a bare word such as gru or adam
+
+
+def _check_keys(raw: dict[str, Any]) -> None:
+    for key, value in raw.items():
+        if key in SECTIONS:
+            if not isinstance(value, dict):
+                raise ConfigError(f"[{key}] must be a table of settings (got {value!r})")
+            fields = list(SECTIONS[key].model_fields)
+            for sub in value:
+                if sub not in fields:
+                    raise ConfigError(unknown_choice(f"key in [{key}]", sub, fields))
+        elif key not in TOP_LEVEL:
+            raise ConfigError(unknown_choice("config key", key, [*TOP_LEVEL, *SECTIONS]))
+
+
+def _explain(err: ValidationError, where: str) -> str:
+    lines = []
+    for problem in err.errors():
+        key = ".".join(str(part) for part in problem["loc"])
+        got = problem.get("input")
+        ctx = problem.get("ctx", {})
+        if problem["type"] == "literal_error":
+            choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+            lines.append(f'{key} must be one of {", ".join(choices)} (got "{got}")')
+        elif problem["type"] == "missing":
+            lines.append(f"{key} is required in {where}")
+        else:
+            lines.append(f"{key}: {problem['msg'].lower()} (got {got!r})")
+    return "; ".join(lines)
+
+
+# ----------------------------------------------------------------------------- saving
+
+
+def to_dict(config: Config) -> dict[str, Any]:
+    """The config as a plain dict (the same shape as its TOML)."""
+    return config.model_dump(mode="json")
+
+
+def to_toml(config: Config) -> str:
+    """Serialise a config to TOML text that :func:`load_config` reads back to an equal Config.
+
+    >>> cfg = load_config("shakespeare-char")
+    >>> from_dict(tomllib.loads(to_toml(cfg))) == cfg
+    True
+    """
+    raw = to_dict(config)
+    lines = [f"{key} = {_toml_value(raw[key])}" for key in TOP_LEVEL]
+    for section in SECTIONS:
+        lines += ["", f"[{section}]"]
+        lines += [f"{key} = {_toml_value(value)}" for key, value in raw[section].items()]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isinf(value) or math.isnan(value):
+            raise ValueError(f"cannot write {value} to TOML")
+        return repr(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+        return f'"{escaped}"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+__all__ = [
+    "Config",
+    "DataConfig",
+    "ModelConfig",
+    "TrainConfig",
+    "SampleConfig",
+    "load_config",
+    "from_dict",
+    "with_overrides",
+    "apply_overrides",
+    "to_toml",
+    "to_dict",
+    "recipe_names",
+    "recipe_text",
+    "parse_duration",
+    "closest",
+]

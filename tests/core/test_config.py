@@ -1,0 +1,66 @@
+"""Config: validated once, frozen, overridable, round-trips through TOML."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from seqlab.config import from_dict, load_config, recipe_names, to_toml, with_overrides
+from seqlab.errors import ConfigError
+
+
+@pytest.mark.parametrize("name", recipe_names())
+def test_every_recipe_validates_and_round_trips(name):
+    config = load_config(name)
+    assert from_dict(tomllib.loads(to_toml(config))) == config
+    for key in ("max_steps", "max_time", "seed", "checkpoint_every"):
+        assert hasattr(config.train, key)
+
+
+def test_overrides_make_a_copy():
+    base = load_config("shakespeare-char")
+    changed = with_overrides(base, ["train.lr=0.01", "model.cell=gru", "train.max_time=2m", 'sample.prompt="JULIET:"'])
+    assert (changed.train.lr, changed.model.cell, changed.train.max_time, changed.sample.prompt) == (0.01, "gru", 120.0, "JULIET:")
+    assert base.model.cell == "lstm"
+    with pytest.raises(Exception):
+        base.train.lr = 1.0  # frozen
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("model.cell=lstn", 'model.cell must be one of rnn, lstm, gru (got "lstn")'),
+        ("model.hiden_size=3", 'unknown key in [model] "hiden_size"; did you mean hidden_size?'),
+        ("modle.cell=gru", 'unknown config section "modle"; did you mean model?'),
+        ("train.lr=-1", "train.lr: input should be greater than 0 (got -1)"),
+        ("train.max_time=soon", "train.max_time"),
+        ("train.lr", "must look like section.key=value"),
+    ],
+)
+def test_bad_overrides_name_the_key_value_and_choices(override, message):
+    with pytest.raises(ConfigError) as info:
+        load_config("shakespeare-char", overrides=[override])
+    assert message in str(info.value)
+
+
+def test_bad_config_files(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\ntask = "language-model"\n[data\n')
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad)
+    missing = tmp_path / "missing.toml"
+    missing.write_text('name = "x"\ntask = "language-model"\n')
+    with pytest.raises(ConfigError, match="data is required"):
+        load_config(missing)
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match='unknown recipe "shakespeare-chr"; did you mean shakespeare-char'):
+        load_config("shakespeare-chr")
+
+
+def test_cli_reports_config_errors_without_traceback(cli):
+    result = cli("train", "shakespeare-char", "--set", "model.cell=lstn")
+    assert result.code == 1
+    assert 'model.cell must be one of rnn, lstm, gru (got "lstn")' in result.err
+    assert "Traceback" not in result.err + result.out
