@@ -41,7 +41,7 @@ class DataConfig(_Section):
 
     dataset: str = Field(description="a catalog name (`seqlab data list`) or a file path")
     tokenizer: TokenizerName = "char"
-    vocab_size: int = Field(0, ge=0, description="word: num_words; bpe: vocabulary size; 0 = everything")
+    vocab_size: int = Field(0, ge=0, description="word: num_words (0 = every word); bpe: vocabulary size (0 = 4096)")
     lowercase: bool = False
     block_size: int = Field(128, ge=2, description="language model: tokens per training sequence")
     max_len: int = Field(0, ge=0, description="classification: truncate texts to this many tokens; 0 = no limit")

@@ -1,0 +1,195 @@
+"""Byte-level BPE (as in GPT-2), trained and run by the Hugging Face ``tokenizers`` library.
+
+Byte-level means the 256 byte values are all in the vocabulary, so any text (Korean, emoji,
+control characters) encodes without UNK and decodes back exactly.
+
+>>> tok = BPETokenizer.fit(["low lower lowest"] * 10, vocab_size=270)
+>>> tok.decode(tok.encode("slower 😀")) == "slower 😀"
+True
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from typing import Any, ClassVar
+
+from seqlab.errors import DataError
+from seqlab.text.base import (
+    JSON_VERSION,
+    SPECIALS,
+    as_texts,
+    check_vocab_size,
+    ids_list,
+    parse_tokenizer_json,
+    require_field,
+    with_specials,
+    write_text_atomic,
+)
+
+DEFAULT_VOCAB_SIZE = 4096
+MIN_VOCAB_SIZE = len(SPECIALS) + 256  # the specials and every byte
+
+
+def _lines(texts: Iterable[str]) -> Iterator[str]:
+    # a corpus often arrives as one long string; lines keep the trainer's batches small
+    for text in texts:
+        yield from text.splitlines(keepends=True)
+
+
+class BPETokenizer:
+    """Byte-level BPE: PAD=0, UNK=1, BOS=2, EOS=3, then 256 bytes, then learned merges.
+
+    Args:
+        backend: a ``tokenizers.Tokenizer`` whose first four tokens are the specials.
+
+    >>> tok = BPETokenizer.fit(["the theme of the thesis"] * 5, vocab_size=265)
+    >>> tok.vocab_size, tok.id_to_token(0), tok.id_to_token(3)
+    (265, '<pad>', '<eos>')
+    >>> tok.tokenize("the")
+    ['the']
+    """
+
+    type: ClassVar[str] = "bpe"
+    pad_id: int = 0
+    unk_id: int | None = 1
+    bos_id: int | None = 2
+    eos_id: int | None = 3
+
+    def __init__(self, backend: Any) -> None:
+        for i, special in enumerate(SPECIALS):
+            if backend.token_to_id(special) != i:
+                raise DataError(f"BPE vocabulary must start with {', '.join(SPECIALS)} (ids 0-3)")
+        # a literal "<pad>" in the text is text, not the special token
+        backend.encode_special_tokens = True
+        self.backend = backend
+
+    @classmethod
+    def fit(cls, texts: str | Iterable[str], *, vocab_size: int = 0, lowercase: bool = False) -> BPETokenizer:
+        """Train byte-level BPE merges on texts.
+
+        Args:
+            texts: one string or an iterable of strings.
+            vocab_size: total ids, specials and the 256 bytes included (at least 260); 0 means
+                4096. A small corpus may give fewer (training stops when no pair repeats).
+            lowercase: lowercase texts (a normalizer saved with the tokenizer).
+
+        >>> BPETokenizer.fit("aaaa bbbb", vocab_size=262).tokenize("aaaa")
+        ['aa', 'aa']
+        """
+        tokenizers = _tokenizers()
+        check_vocab_size(vocab_size, minimum=MIN_VOCAB_SIZE, what=cls.type)
+        backend = tokenizers.Tokenizer(tokenizers.models.BPE(unk_token=SPECIALS[1]))
+        if lowercase:
+            backend.normalizer = tokenizers.normalizers.Lowercase()
+        backend.pre_tokenizer = tokenizers.pre_tokenizers.ByteLevel(add_prefix_space=False)
+        backend.decoder = tokenizers.decoders.ByteLevel()
+        trainer = tokenizers.trainers.BpeTrainer(
+            vocab_size=vocab_size or DEFAULT_VOCAB_SIZE,
+            special_tokens=list(SPECIALS),
+            initial_alphabet=tokenizers.pre_tokenizers.ByteLevel.alphabet(),
+            show_progress=False,
+        )
+        backend.train_from_iterator(_lines(as_texts(texts)), trainer=trainer)
+        return cls(backend)
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of ids, specials included."""
+        return self.backend.get_vocab_size(with_added_tokens=True)
+
+    def tokenize(self, text: str) -> list[str]:
+        """The byte-level token strings (a leading space shows as ``Ġ``).
+
+        >>> BPETokenizer.fit("ab ab", vocab_size=262).tokenize("ab ab")
+        ['ab', 'Ġab']
+        """
+        return self.backend.encode(text, add_special_tokens=False).tokens
+
+    def encode(self, text: str, *, add_bos: bool = False, add_eos: bool = False) -> list[int]:
+        """Text to ids; BOS/EOS only when asked.
+
+        Args:
+            text: any string.
+            add_bos: put BOS (2) first.
+            add_eos: put EOS (3) last.
+        """
+        ids = self.backend.encode(text, add_special_tokens=False).ids
+        return with_specials(ids, self, add_bos=add_bos, add_eos=add_eos)
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Ids to text; the special tokens are dropped.
+
+        Args:
+            ids: a sequence of ids (list, 1-D array or 1-D tensor).
+        """
+        values = ids_list(ids)
+        for i in values:
+            if not 0 <= i < self.vocab_size:
+                raise DataError(f"id {i} is outside the bpe vocabulary (ids 0..{self.vocab_size - 1})")
+        return self.backend.decode(values, skip_special_tokens=True)
+
+    def id_to_token(self, i: int) -> str:
+        """The token string of one id.
+
+        Args:
+            i: an id in ``range(vocab_size)``.
+        """
+        token = self.backend.id_to_token(i) if i >= 0 else None
+        if token is None:
+            raise DataError(f"id {i} is outside the bpe vocabulary (ids 0..{self.vocab_size - 1})")
+        return token
+
+    def token_to_id(self, token: str) -> int | None:
+        """The id of one token string, or None."""
+        return self.backend.token_to_id(token)
+
+    def to_json(self) -> str:
+        """``{"type": "bpe", "version": 1, "tokenizer": <the tokenizers library's JSON>}``."""
+        backend = json.loads(self.backend.to_str())
+        return json.dumps({"type": self.type, "version": JSON_VERSION, "tokenizer": backend}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> BPETokenizer:
+        """Rebuild from :meth:`to_json` output.
+
+        >>> tok = BPETokenizer.fit("abc abc", vocab_size=262)
+        >>> BPETokenizer.from_json(tok.to_json()).encode("abc") == tok.encode("abc")
+        True
+        """
+        tokenizers = _tokenizers()
+        data = parse_tokenizer_json(text, expected_type=cls.type)
+        backend_json = require_field(data, "tokenizer", dict)
+        try:
+            backend = tokenizers.Tokenizer.from_str(json.dumps(backend_json))
+        except Exception as err:  # the Rust side raises plain Exception
+            raise DataError(f"bpe tokenizer JSON is not a valid tokenizers model: {err}") from None
+        return cls(backend)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write :meth:`to_json` to ``path`` (atomically)."""
+        write_text_atomic(path, self.to_json())
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.to_json() == self.to_json()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self.to_json())
+
+    def __repr__(self) -> str:
+        return f"BPETokenizer(vocab_size={self.vocab_size})"
+
+
+def _tokenizers():
+    import tokenizers  # core dependency, imported late because it is slow-ish to load
+    import tokenizers.decoders
+    import tokenizers.models
+    import tokenizers.normalizers
+    import tokenizers.pre_tokenizers
+    import tokenizers.trainers
+
+    return tokenizers
+
+
+__all__ = ["BPETokenizer"]
