@@ -5,6 +5,10 @@ tables: ``[data]``, ``[model]``, ``[train]`` and ``[sample]``, plus ``name``, ``
 ``description`` at the top. It is validated once, here, and frozen; a variant is a copy made with
 :func:`with_overrides`, never a mutation.
 
+Which settings ``[data]`` and ``[model]`` take depends on the task (and, for the model, on
+``model.arch``): :data:`TASKS` is the literal table of task -> data section and arch -> model
+section. ``train`` and ``sample`` are the same for every task.
+
 >>> cfg = load_config("shakespeare-char", overrides=["train.max_steps=10", "model.cell=gru"])
 >>> cfg.model.cell, cfg.train.max_steps
 ('gru', 10)
@@ -23,13 +27,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, field_validator
 
 from seqlab.errors import ConfigError, closest, unknown_choice
 
 Cell = Literal["rnn", "lstm", "gru"]
 TokenizerName = Literal["char", "word", "bpe", "syllable", "jamo", "morpheme"]
-TaskName = Literal["language-model", "classification"]
 
 
 class _Section(BaseModel):
@@ -37,7 +40,7 @@ class _Section(BaseModel):
 
 
 class DataConfig(_Section):
-    """Where the data comes from and how text becomes ids."""
+    """Text data: where it comes from and how text becomes ids."""
 
     dataset: str = Field(description="a catalog name (`seqlab data list`) or a file path")
     tokenizer: TokenizerName = "char"
@@ -56,6 +59,7 @@ class DataConfig(_Section):
 class ModelConfig(_Section):
     """The recurrent family: embedding -> [Conv1D] -> stacked (bi)RNN/LSTM/GRU -> head."""
 
+    arch: Literal["rnn"] = "rnn"
     cell: Cell = "lstm"
     impl: Literal["fused", "scratch"] = "fused"
     embed_dim: int = Field(64, ge=1)
@@ -115,24 +119,28 @@ class SampleConfig(_Section):
 
 
 class Config(_Section):
-    """A whole experiment: data + model + training + sampling."""
+    """A whole experiment: data + model + training + sampling.
+
+    ``data`` and ``model`` hold the section classes that :data:`TASKS` names for ``task``.
+    """
 
     name: str
-    task: TaskName
+    task: str
     description: str = ""
-    data: DataConfig
-    model: ModelConfig = ModelConfig()
+    data: SerializeAsAny[_Section]
+    model: SerializeAsAny[_Section]
     train: TrainConfig = TrainConfig()
     sample: SampleConfig = SampleConfig()
 
 
-SECTIONS: dict[str, type[_Section]] = {
-    "data": DataConfig,
-    "model": ModelConfig,
-    "train": TrainConfig,
-    "sample": SampleConfig,
+# task -> (its [data] section, {model.arch -> its [model] section}); the first arch is the default
+TASKS: dict[str, tuple[type[_Section], dict[str, type[_Section]]]] = {
+    "language-model": (DataConfig, {"rnn": ModelConfig}),
+    "classification": (DataConfig, {"rnn": ModelConfig}),
 }
+COMMON_SECTIONS: dict[str, type[_Section]] = {"train": TrainConfig, "sample": SampleConfig}
 TOP_LEVEL = ("name", "task", "description")
+SECTION_NAMES = ("data", "model", "train", "sample")
 
 
 def parse_duration(text: str) -> float:
@@ -197,11 +205,48 @@ def load_config(source: str | Path, *, overrides: list[str] | tuple[str, ...] = 
 
 def from_dict(raw: dict[str, Any], *, where: str = "config") -> Config:
     """Validate a plain dict (as read from TOML) into a frozen Config."""
-    _check_keys(raw)
+    _check_top(raw)
+    task = raw.get("task")
+    if task is None:
+        raise ConfigError(f"task is required in {where} (choices: {', '.join(TASKS)})")
+    sections = sections_for(str(task), raw.get("model", {}).get("arch") if isinstance(raw.get("model"), dict) else None)
+    values: dict[str, Any] = {k: raw[k] for k in TOP_LEVEL if k in raw}
+    problems: list[str] = []
+    for name, cls in sections.items():
+        table = raw.get(name, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"[{name}] must be a table of settings (got {table!r})")
+        for key in table:
+            if key not in cls.model_fields:
+                raise ConfigError(unknown_choice(f"key in [{name}] for task {task}", key, list(cls.model_fields)))
+        if name == "data" and "data" not in raw:
+            problems.append(f"data is required in {where}")
+            continue
+        try:
+            values[name] = cls.model_validate(table)
+        except ValidationError as err:
+            problems.append(_explain(err, where, prefix=name))
+    if problems:
+        raise ConfigError("; ".join(problems))
     try:
-        return Config.model_validate(raw)
+        return Config.model_validate(values)
     except ValidationError as err:
         raise ConfigError(_explain(err, where)) from None
+
+
+def sections_for(task: str, arch: str | None = None) -> dict[str, type[_Section]]:
+    """The section classes of a task (and model arch): {"data": ..., "model": ..., "train": ..., "sample": ...}.
+
+    >>> sections_for("classification")["model"].__name__
+    'ModelConfig'
+    """
+    if task not in TASKS:
+        raise ConfigError(unknown_choice("task", task, list(TASKS)))
+    data_cls, archs = TASKS[task]
+    arch = arch or next(iter(archs))
+    if arch not in archs:
+        raise ConfigError(f'model.arch must be one of {", ".join(archs)} for task {task} (got "{arch}")')
+    return {"data": data_cls, "model": archs[arch], **COMMON_SECTIONS}
 
 
 def with_overrides(config: Config, overrides: list[str] | tuple[str, ...]) -> Config:
@@ -215,27 +260,46 @@ def with_overrides(config: Config, overrides: list[str] | tuple[str, ...]) -> Co
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
-    """Apply ``section.key=value`` strings to a raw config dict (a new dict is returned)."""
+    """Apply ``section.key=value`` strings to a raw config dict (a new dict is returned).
+
+    Keys are checked against the sections of the config's task (after any ``task=`` or
+    ``model.arch=`` override), so a typo names the keys that exist.
+    """
     result = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    parsed = []
     for item in overrides:
         key, sep, value_text = item.partition("=")
         key = key.strip()
         if not sep or not key:
             raise ConfigError(f'override "{item}" must look like section.key=value, e.g. train.lr=3e-3')
-        value = _parse_value(value_text.strip())
+        parsed.append((key, _parse_value(value_text.strip())))
+    for key, value in parsed:  # task and arch first: they decide which keys exist
+        if key in ("task", "model.arch"):
+            _set(result, key, value)
+    for key, value in parsed:
         if "." not in key:
             if key not in TOP_LEVEL:
-                raise ConfigError(unknown_choice("config key", key, [*TOP_LEVEL, *(f"{s}.*" for s in SECTIONS)]))
+                raise ConfigError(unknown_choice("config key", key, [*TOP_LEVEL, *(f"{s}.*" for s in SECTION_NAMES)]))
             result[key] = value
             continue
         section, field = key.split(".", 1)
-        if section not in SECTIONS:
-            raise ConfigError(unknown_choice("config section", section, list(SECTIONS)))
-        fields = list(SECTIONS[section].model_fields)
+        if section not in SECTION_NAMES:
+            raise ConfigError(unknown_choice("config section", section, list(SECTION_NAMES)))
+        model = result.get("model")
+        arch = model.get("arch") if isinstance(model, dict) else None
+        fields = list(sections_for(str(result.get("task", "")), arch)[section].model_fields)
         if field not in fields:
             raise ConfigError(unknown_choice(f"key in [{section}]", field, fields))
-        result.setdefault(section, {})[field] = value
+        _set(result, key, value)
     return result
+
+
+def _set(raw: dict[str, Any], key: str, value: Any) -> None:
+    if "." in key:
+        section, field = key.split(".", 1)
+        raw.setdefault(section, {})[field] = value
+    else:
+        raw[key] = value
 
 
 def _parse_value(text: str) -> Any:
@@ -245,23 +309,16 @@ def _parse_value(text: str) -> Any:
         return text  # a bare word such as gru or adam
 
 
-def _check_keys(raw: dict[str, Any]) -> None:
-    for key, value in raw.items():
-        if key in SECTIONS:
-            if not isinstance(value, dict):
-                raise ConfigError(f"[{key}] must be a table of settings (got {value!r})")
-            fields = list(SECTIONS[key].model_fields)
-            for sub in value:
-                if sub not in fields:
-                    raise ConfigError(unknown_choice(f"key in [{key}]", sub, fields))
-        elif key not in TOP_LEVEL:
-            raise ConfigError(unknown_choice("config key", key, [*TOP_LEVEL, *SECTIONS]))
+def _check_top(raw: dict[str, Any]) -> None:
+    for key in raw:
+        if key not in TOP_LEVEL and key not in SECTION_NAMES:
+            raise ConfigError(unknown_choice("config key", key, [*TOP_LEVEL, *SECTION_NAMES]))
 
 
-def _explain(err: ValidationError, where: str) -> str:
+def _explain(err: ValidationError, where: str, *, prefix: str = "") -> str:
     lines = []
     for problem in err.errors():
-        key = ".".join(str(part) for part in problem["loc"])
+        key = ".".join(str(part) for part in (prefix, *problem["loc"]) if part != "")
         got = problem.get("input")
         ctx = problem.get("ctx", {})
         if problem["type"] == "literal_error":
@@ -291,7 +348,7 @@ def to_toml(config: Config) -> str:
     """
     raw = to_dict(config)
     lines = [f"{key} = {_toml_value(raw[key])}" for key in TOP_LEVEL]
-    for section in SECTIONS:
+    for section in SECTION_NAMES:
         lines += ["", f"[{section}]"]
         lines += [f"{key} = {_toml_value(value)}" for key, value in raw[section].items()]
     return "\n".join(lines) + "\n"
@@ -316,6 +373,8 @@ def _toml_value(value: Any) -> str:
 
 __all__ = [
     "Config",
+    "TASKS",
+    "sections_for",
     "DataConfig",
     "ModelConfig",
     "TrainConfig",
