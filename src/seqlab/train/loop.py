@@ -1,0 +1,468 @@
+"""The training loop: ``fit`` (train, validate, checkpoint, resume) and ``evaluate``.
+
+Read :func:`fit` top to bottom: it prepares (or resumes) the run, then each step is
+``train_step`` (loss -> penalty -> backward -> clip -> ``optimizer.step()``), a train row in
+``metrics.jsonl``, a validation pass every ``eval_every`` steps, the budgets, and a checkpoint
+every ``checkpoint_every`` steps and at the end. The only hooks are the four methods of
+:class:`~seqlab.train.callbacks.Callback`.
+
+Budgets: ``max_epochs`` always, ``max_steps`` and ``max_time`` (seconds, validation included)
+when not 0; the run stops after the step on which the first one runs out, validates, writes a
+checkpoint, restores the best weights when early stopping is on, and writes
+``run_dir/model.safetensors``.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from seqlab.errors import CheckpointError, ConfigError, DataError
+from seqlab.train.callbacks import Callback, EarlyStopping, TrainState, monitor_value
+from seqlab.train.checkpoint import (
+    latest_good_checkpoint,
+    list_checkpoints,
+    load_checkpoint,
+    remove_unfinished,
+    save_checkpoint,
+    save_weights,
+    state_tensors,
+)
+from seqlab.train.metrics import MetricsLog, log_every, save_curves
+from seqlab.train.optim import build_optimizer, weight_penalty
+from seqlab.train.progress import ProgressBar
+from seqlab.train.schedules import Schedule, build_schedule
+from seqlab.train.task import Task
+
+if TYPE_CHECKING:
+    import torch
+    from rich.console import Console
+
+    from seqlab.config import TrainConfig
+
+CURVES_EVERY = 10.0  # seconds: redraw curves.png at a validation pass at most this often (always at the end)
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """What :func:`fit` reports at the end.
+
+    Args:
+        step: optimizer steps taken in total.
+        epochs: completed epochs as a fraction.
+        elapsed: seconds of training in total (over all resumed sessions).
+        stop_reason: why it stopped, starting with the budget's name
+            (``max_steps``, ``max_epochs``, ``max_time``, ``early stopping``, ``non-finite loss``)
+            or the reason a callback gave.
+        metrics: the last validation metrics (``loss`` and the task's), empty without validation.
+        best: best value of ``monitor`` seen, or None.
+        best_step: the step of that value.
+        monitor: the monitored metric, e.g. ``val_loss``.
+        resumed_from: the checkpoint step this session started from, or None.
+
+    >>> result = FitResult(step=100, epochs=2.0, elapsed=3.5, stop_reason="max_steps: 100 steps done",
+    ...                    metrics={"loss": 0.5}, best=0.5, best_step=100, monitor="val_loss")
+    >>> result.stop_reason.split(":")[0]
+    'max_steps'
+    """
+
+    step: int
+    epochs: float
+    elapsed: float
+    stop_reason: str
+    metrics: dict[str, float]
+    best: float | None
+    best_step: int | None
+    monitor: str
+    resumed_from: int | None = None
+
+
+def evaluate(model: torch.nn.Module, task: Task, batches: Sequence[Any]) -> dict[str, float]:
+    """Run ``task.evaluate`` in eval mode without gradients, then put the model back in its mode.
+
+    Args:
+        model: the module.
+        task: supplies the metrics.
+        batches: e.g. ``task.val_batches()``.
+
+    Returns:
+        The task's metrics as floats; always has ``loss``.
+
+    >>> import torch
+    >>> class Mean:
+    ...     def evaluate(self, model, batches):
+    ...         return {"loss": sum(float(model(b).mean()) for b in batches) / len(batches)}
+    >>> model = torch.nn.Identity()
+    >>> evaluate(model, Mean(), [torch.ones(2), torch.zeros(2)]), model.training
+    ({'loss': 0.5}, True)
+    """
+    import torch
+
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            metrics = dict(task.evaluate(model, batches))
+    finally:
+        model.train(was_training)
+    if "loss" not in metrics:
+        raise ValueError(f"{type(task).__name__}.evaluate must return a dict with 'loss' (got {sorted(metrics)})")
+    return {name: float(value) for name, value in metrics.items()}
+
+
+def train_step(
+    model: torch.nn.Module, task: Task, batch: Any, optimizer: torch.optim.Optimizer, *, lr: float, config: TrainConfig
+) -> dict[str, float]:
+    """One optimizer step on one batch: loss (+ L1/L2 penalty) -> backward -> clip -> step.
+
+    Args:
+        model: the module, put in training mode.
+        task: supplies ``loss(model, batch)``.
+        batch: one item of ``task.train_batches(epoch)``.
+        optimizer: from :func:`~seqlab.train.optim.build_optimizer`.
+        lr: the learning rate for this step (from the schedule).
+        config: reads ``l1``, ``l2``, ``clip_norm``.
+
+    Returns:
+        ``loss`` (the task's loss, without the penalty), the task's metrics, and ``penalty`` /
+        ``grad_norm`` (before clipping) when those are on. A non-finite loss skips the update.
+
+    >>> import torch
+    >>> from seqlab.config import TrainConfig
+    >>> class Zero:  # pull every output towards 0
+    ...     def loss(self, model, batch): return model(batch).pow(2).mean(), {}
+    >>> model = torch.nn.Linear(2, 1)
+    >>> opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    >>> sorted(train_step(model, Zero(), torch.ones(4, 2), opt, lr=0.1, config=TrainConfig(clip_norm=1.0)))
+    ['grad_norm', 'loss']
+    """
+    import torch
+
+    model.train()
+    loss, metrics = task.loss(model, batch)
+    if not torch.isfinite(loss):
+        return {"loss": loss.item()}
+    row = {"loss": loss.item(), **{name: float(value) for name, value in metrics.items()}}
+    if config.l1 or config.l2:
+        penalty = weight_penalty(model, l1=config.l1, l2=config.l2)
+        row["penalty"] = penalty.item()
+        loss = loss + penalty
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if config.clip_norm > 0:
+        row["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm))
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    optimizer.step()
+    return row
+
+
+def fit(
+    model: torch.nn.Module,
+    task: Task,
+    config: TrainConfig,
+    *,
+    run_dir: str | Path,
+    callbacks: Sequence[Callback] = (),
+    console: Console | None = None,
+    resume: bool = False,
+) -> FitResult:
+    """Train ``model`` on ``task`` until a budget runs out; checkpoint, log and plot into ``run_dir``.
+
+    Args:
+        model: the module to train (already initialised; the caller seeds its initialisation).
+        task: batches, loss and metrics (:class:`~seqlab.train.task.Task`).
+        config: the ``[train]`` settings.
+        run_dir: where ``checkpoints/``, ``metrics.jsonl``, ``curves.png`` and ``model.safetensors`` go.
+        callbacks: extra :class:`~seqlab.train.callbacks.Callback` objects, called after the progress bar.
+        console: rich console for progress and messages (default: stderr).
+        resume: continue from the newest good checkpoint in ``run_dir``; without one, start at step 0.
+
+    Returns:
+        A :class:`FitResult`; the model holds the final (or best, with early stopping) weights.
+
+    Raises:
+        CheckpointError: ``run_dir`` has checkpoints but ``resume`` is False, or none of them is usable.
+
+    >>> import tempfile, torch
+    >>> from seqlab.config import TrainConfig
+    >>> class Line:  # learn y = 2x
+    ...     x = torch.linspace(-1, 1, 16).unsqueeze(1)
+    ...     def train_batches(self, epoch): return [(self.x, 2 * self.x)]
+    ...     def val_batches(self): return [(self.x, 2 * self.x)]
+    ...     def loss(self, model, batch): return torch.nn.functional.mse_loss(model(batch[0]), batch[1]), {}
+    ...     def evaluate(self, model, batches): return {"loss": float(self.loss(model, batches[0])[0])}
+    ...     def count_tokens(self, batch): return len(batch[0])
+    >>> from io import StringIO
+    >>> from rich.console import Console
+    >>> result = fit(torch.nn.Linear(1, 1), Line(), TrainConfig(lr=0.1, max_epochs=200, eval_every=50),
+    ...              run_dir=tempfile.mkdtemp(), console=Console(file=StringIO()))
+    >>> result.step, result.stop_reason.split(":")[0], result.metrics["loss"] < 1e-3
+    (200, 'max_epochs', True)
+    """
+    from rich.console import Console
+
+    console = console if console is not None else Console(stderr=True)
+    run = _prepare(model, task, config, Path(run_dir), console, resume=resume)
+    state = run.state
+    if state.stop_reason is not None:
+        return _already_finished(run)
+    bar = ProgressBar(console, config)
+    hooks = [bar, *callbacks]
+    every = log_every(config.eval_every)
+    batches = _epoch_batches(task, state)
+    run.started = time.perf_counter()  # the clock runs from here (plus earlier sessions' time)
+    for hook in hooks:
+        hook.on_train_start(state)
+    try:
+        while state.stop_reason is None:
+            batch = batches[state.batch_index]
+            state.lr = run.schedule.lr(state.step)
+            started = time.perf_counter()
+            metrics = train_step(model, task, batch, run.optimizer, lr=state.lr, config=config)
+            if not math.isfinite(metrics["loss"]):
+                state.request_stop(f"non-finite loss: {metrics['loss']} at step {state.step + 1}; "
+                                   f"lower train.lr (now {config.lr:g}) or set train.clip_norm")
+                continue
+            state.step, state.batch_index, state.elapsed = state.step + 1, state.batch_index + 1, run.clock()
+            tokens, seconds = task.count_tokens(batch), max(time.perf_counter() - started, 1e-9)
+            run.log.add(metrics, tokens=tokens, seconds=seconds)
+            for hook in hooks:
+                hook.on_step_end(state, {**metrics, "lr": state.lr, "tokens_per_s": tokens / seconds})
+            if state.batch_index == len(batches):  # the next position is the next epoch's first batch
+                state.epoch, state.batch_index = state.epoch + 1, 0
+                if state.epoch < config.max_epochs:
+                    batches = _epoch_batches(task, state)
+            stopping = state.stop_reason or _budget_spent(state, config)
+            evaluating = state.step % config.eval_every == 0 or stopping is not None
+            if evaluating or state.step % every == 0:
+                run.log.write_train(step=state.step, epoch=state.epochs_done, time=state.elapsed, lr=state.lr)
+            if evaluating:
+                _validate(run, hooks)
+            state.stop_reason = stopping or state.stop_reason or run.stopper.stop_reason()
+            if state.stop_reason or state.step % config.checkpoint_every == 0:
+                _checkpoint(run)
+    finally:
+        bar.stop()
+    return _finish(run, hooks)
+
+
+# ----------------------------------------------------------------------------- the pieces fit uses
+
+
+@dataclass
+class _Run:
+    model: torch.nn.Module
+    task: Task
+    config: TrainConfig
+    run_dir: Path
+    console: Console
+    optimizer: torch.optim.Optimizer
+    schedule: Schedule
+    stopper: EarlyStopping
+    log: MetricsLog
+    val_batches: list[Any]
+    state: TrainState = field(default_factory=TrainState)
+    best: dict[str, torch.Tensor] | None = None  # best weights (early stopping on)
+    last_val: dict[str, float] = field(default_factory=dict)
+    saved_step: int | None = None  # step of the last checkpoint written or loaded
+    resumed_from: int | None = None
+    started: float = field(default_factory=time.perf_counter)
+    elapsed_before: float = 0.0
+    last_plot: float = field(default_factory=time.perf_counter)  # first redraw after CURVES_EVERY s
+
+    def clock(self) -> float:
+        """Seconds of training so far, over all sessions."""
+        return self.elapsed_before + time.perf_counter() - self.started
+
+
+def _seed(config: TrainConfig) -> None:
+    import numpy as np
+    import torch
+
+    if config.threads > 0:
+        torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+
+
+def _epoch_batches(task: Task, state: TrainState) -> Sequence[Any]:
+    batches = task.train_batches(state.epoch)
+    if len(batches) == 0:
+        raise DataError(
+            f"the task has no training batches for epoch {state.epoch}; "
+            "the data is empty or smaller than one batch (check data.limit and train.batch_size)"
+        )
+    state.steps_per_epoch = len(batches)
+    return batches
+
+
+def _planned_steps(task: Task, config: TrainConfig) -> int:
+    if config.schedule != "cosine":
+        return 0
+    total = config.max_epochs * len(task.train_batches(0))
+    return min(total, config.max_steps) if config.max_steps else total
+
+
+def _prepare(
+    model: torch.nn.Module, task: Task, config: TrainConfig, run_dir: Path, console: Console, *, resume: bool
+) -> _Run:
+    missing = [name for name in ("train_batches", "val_batches", "loss", "evaluate", "count_tokens")
+               if not callable(getattr(task, name, None))]
+    if missing:
+        raise TypeError(f"{type(task).__name__} is not a seqlab.train.Task: it lacks {', '.join(missing)}")
+    _seed(config)
+    val = task.val_batches()
+    count = min(len(val), config.eval_batches or len(val))
+    run = _Run(
+        model=model, task=task, config=config, run_dir=run_dir, console=console,
+        optimizer=build_optimizer(model, config),
+        schedule=build_schedule(config, total_steps=_planned_steps(task, config)),
+        stopper=EarlyStopping(config.monitor, patience=config.early_stopping),
+        log=MetricsLog(run_dir / "metrics.jsonl"),
+        val_batches=[val[i] for i in range(count)],
+    )
+    if config.early_stopping and not run.val_batches:
+        console.print("[yellow]train.early_stopping is on but the task has no validation batches: no early stop[/]")
+    folder = run_dir / "checkpoints"
+    if not resume and list_checkpoints(folder):
+        raise CheckpointError(
+            f"{run_dir} already holds checkpoints of an earlier run; resume it (resume=True, "
+            "`seqlab train --resume`) or train into a new run directory"
+        )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for leftover in remove_unfinished(folder):
+        console.print(f"[yellow]removed {leftover}: a checkpoint whose writing was interrupted[/]")
+    path = latest_good_checkpoint(folder, console=console) if resume else None
+    if path is None:
+        if resume:
+            console.print(f"no checkpoint in {folder}; starting from step 0")
+        run.log.path.unlink(missing_ok=True)
+        return run
+    saved, run.best = load_checkpoint(path, model=model, optimizer=run.optimizer)
+    run.state = TrainState(
+        step=saved["step"], epoch=saved["epoch"], batch_index=saved["batch_index"],
+        elapsed=saved["elapsed"], lr=saved["lr"], stop_reason=saved["stop_reason"],
+    )
+    run.schedule.load_state_dict(saved["schedule"])
+    run.stopper.load_state_dict(saved["early_stopping"])
+    run.log.load_state_dict(saved["metrics_log"])
+    run.log.truncate_after(saved["step"])
+    run.last_val, run.saved_step, run.resumed_from = saved["last_val"], saved["step"], saved["step"]
+    run.elapsed_before = saved["elapsed"]
+    if run.state.stop_reason is None:
+        where = f"step {saved['step']}, epoch {saved['epoch']}, batch {saved['batch_index']}"
+        console.print(f"resuming from {path.name} ({where})")
+    return run
+
+
+def _budget_spent(state: TrainState, config: TrainConfig) -> str | None:
+    if config.max_steps and state.step >= config.max_steps:
+        return f"max_steps: {config.max_steps} steps done"
+    if state.epoch >= config.max_epochs:
+        return f"max_epochs: {config.max_epochs} epochs done"
+    if config.max_time and state.elapsed >= config.max_time:
+        return f"max_time: {config.max_time:g} s spent"
+    return None
+
+
+def _validate(run: _Run, hooks: Sequence[Callback]) -> None:
+    if not run.val_batches:
+        return
+    config, state = run.config, run.state
+    started = time.perf_counter()
+    metrics = evaluate(run.model, run.task, run.val_batches)
+    seconds = max(time.perf_counter() - started, 1e-9)
+    value = monitor_value(config.monitor, metrics)
+    if value is None and (config.early_stopping or config.schedule == "plateau"):
+        choices = ", ".join(f"val_{name}" for name in metrics)
+        raise ConfigError(f'train.monitor must be one of {choices} for this task (got "{config.monitor}")')
+    if value is not None:
+        run.schedule.observe(value)
+        if run.stopper.update(value, step=state.step) and config.early_stopping:
+            run.best = state_tensors(run.model)
+    run.last_val = metrics
+    tokens = sum(run.task.count_tokens(batch) for batch in run.val_batches)
+    run.log.write(
+        step=state.step, epoch=state.epochs_done, time=state.elapsed, split="val",
+        metrics=metrics, lr=state.lr, tokens_per_s=tokens / seconds,
+    )
+    if time.perf_counter() - run.last_plot >= CURVES_EVERY:
+        _plot(run)
+    for hook in hooks:
+        hook.on_eval_end(state, metrics)
+
+
+def _plot(run: _Run) -> None:
+    run.last_plot = time.perf_counter()
+    try:
+        save_curves(run.log.records(), run.run_dir / "curves.png")
+    except ModuleNotFoundError as err:  # TODO(lead): drop once seqlab.viz.curves is merged
+        if not (err.name or "").startswith("seqlab.viz"):
+            raise
+        run.console.print("[yellow]seqlab.viz.curves is not available; curves.png not written[/]")
+
+
+def _checkpoint(run: _Run) -> None:
+    state = run.state
+    saved = {
+        "step": state.step, "epoch": state.epoch, "batch_index": state.batch_index,
+        "elapsed": run.clock(), "lr": state.lr, "stop_reason": state.stop_reason,
+        "schedule": run.schedule.state_dict(), "early_stopping": run.stopper.state_dict(),
+        "metrics_log": run.log.state_dict(), "last_val": run.last_val,
+        "train_config": run.config.model_dump(mode="json"),
+    }
+    save_checkpoint(
+        run.run_dir / "checkpoints", step=state.step, model=run.model, optimizer=run.optimizer,
+        state=saved, best=run.best if run.config.early_stopping else None, keep=run.config.keep_checkpoints,
+    )
+    run.saved_step = state.step
+
+
+def _final_weights(run: _Run) -> None:
+    if run.best is not None and run.config.early_stopping:
+        run.model.load_state_dict(run.best)
+        best = f"{run.config.monitor} {run.stopper.best:.4g} at step {run.stopper.best_step}"
+        run.console.print(f"restored the best weights ({best})")
+
+
+def _result(run: _Run) -> FitResult:
+    state = run.state
+    return FitResult(
+        step=state.step, epochs=state.epochs_done, elapsed=run.clock(), stop_reason=state.stop_reason or "",
+        metrics=dict(run.last_val), best=run.stopper.best, best_step=run.stopper.best_step,
+        monitor=run.config.monitor, resumed_from=run.resumed_from,
+    )
+
+
+def _finish(run: _Run, hooks: Sequence[Callback]) -> FitResult:
+    state = run.state
+    if run.saved_step != state.step or state.stop_reason.startswith("non-finite"):
+        # stopped before the step's own checkpoint (a non-finite loss): record the last good state
+        run.log.write_train(step=state.step, epoch=state.epochs_done, time=state.elapsed, lr=state.lr)
+        _validate(run, hooks)
+        _checkpoint(run)
+    _final_weights(run)
+    save_weights(state_tensors(run.model), run.run_dir / "model.safetensors")
+    _plot(run)
+    run.console.print(f"stopped at step {state.step} ({state.stop_reason})")
+    for hook in hooks:
+        hook.on_train_end(state)
+    return _result(run)
+
+
+def _already_finished(run: _Run) -> FitResult:
+    _final_weights(run)
+    target = run.run_dir / "model.safetensors"
+    if not target.exists():  # killed between the final checkpoint and this file
+        save_weights(state_tensors(run.model), target)
+    run.console.print(
+        f"{run.run_dir} already finished at step {run.state.step} ({run.state.stop_reason}); nothing to do"
+    )
+    return _result(run)

@@ -1,0 +1,157 @@
+"""``metrics.jsonl``: one JSON object per line, train rows averaged between writes, val rows per pass.
+
+Each row has ``step``, ``epoch`` (completed epochs as a fraction), ``time`` (seconds of training
+so far), ``split`` (``"train"`` or ``"val"``), ``loss``, the task's other metrics, ``lr`` and
+``tokens_per_s``. A train row is the unweighted mean of the per-step values since the previous
+train row; the loop writes one every :func:`log_every` steps and at every validation pass.
+
+>>> import tempfile
+>>> from pathlib import Path
+>>> log = MetricsLog(Path(tempfile.mkdtemp()) / "metrics.jsonl")
+>>> log.add({"loss": 2.0}, tokens=10, seconds=0.5)
+>>> log.add({"loss": 1.0}, tokens=10, seconds=0.5)
+>>> log.write_train(step=2, epoch=0.5, time=1.0, lr=0.1)["loss"]
+1.5
+>>> [row["split"] for row in log.records()]
+['train']
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def log_every(eval_every: int) -> int:
+    """Steps between train rows: a tenth of ``eval_every`` (at least 1), so each eval has ~10 train points.
+
+    >>> log_every(200), log_every(5)
+    (20, 1)
+    """
+    return max(1, eval_every // 10)
+
+
+class MetricsLog:
+    """Appends rows to ``metrics.jsonl`` and averages the train metrics between rows.
+
+    Args:
+        path: ``run_dir/metrics.jsonl``.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> log = MetricsLog(Path(tempfile.mkdtemp()) / "metrics.jsonl")
+    >>> _ = log.write(step=10, epoch=0.1, time=2.0, split="val", metrics={"loss": 1.0}, lr=0.01, tokens_per_s=900.0)
+    >>> _ = log.write(step=20, epoch=0.2, time=4.0, split="val", metrics={"loss": 0.9}, lr=0.01, tokens_per_s=900.0)
+    >>> log.truncate_after(10)
+    >>> [row["step"] for row in log.records()]
+    [10]
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._sums: dict[str, float] = {}
+        self._steps = 0
+        self._tokens = 0
+        self._seconds = 0.0
+
+    def add(self, metrics: dict[str, float], *, tokens: int, seconds: float) -> None:
+        """Accumulate one training step's metrics, token count and duration."""
+        for name, value in metrics.items():
+            self._sums[name] = self._sums.get(name, 0.0) + float(value)
+        self._steps += 1
+        self._tokens += tokens
+        self._seconds += seconds
+
+    def write_train(self, *, step: int, epoch: float, time: float, lr: float) -> dict[str, Any] | None:
+        """Write the mean of the steps since the last train row (nothing if there were none)."""
+        if not self._steps:
+            return None
+        means = {name: total / self._steps for name, total in self._sums.items()}
+        row = self.write(
+            step=step, epoch=epoch, time=time, split="train", metrics=means, lr=lr,
+            tokens_per_s=self._tokens / self._seconds if self._seconds > 0 else 0.0,
+        )
+        self._sums, self._steps, self._tokens, self._seconds = {}, 0, 0, 0.0
+        return row
+
+    def write(
+        self,
+        *,
+        step: int,
+        epoch: float,
+        time: float,
+        split: str,
+        metrics: dict[str, float],
+        lr: float,
+        tokens_per_s: float,
+    ) -> dict[str, Any]:
+        """Append one row and return it."""
+        row = {"step": step, "epoch": round(epoch, 6), "time": round(time, 3), "split": split}
+        row.update({name: float(value) for name, value in metrics.items()})
+        row.update({"lr": lr, "tokens_per_s": round(tokens_per_s, 1)})
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(row) + "\n")
+        return row
+
+    def records(self) -> list[dict[str, Any]]:
+        """All complete rows in the file (a half-written last line is skipped)."""
+        if not self.path.exists():
+            return []
+        rows = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                continue
+        return rows
+
+    def truncate_after(self, step: int) -> None:
+        """Keep only rows with ``row["step"] <= step`` (a resume from the checkpoint at ``step``)."""
+        kept = [row for row in self.records() if row.get("step", 0) <= step]
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        tmp.write_text("".join(json.dumps(row) + "\n" for row in kept), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The pending (unwritten) train averages, for a checkpoint."""
+        return {"sums": self._sums, "steps": self._steps, "tokens": self._tokens, "seconds": self._seconds}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        self._sums, self._steps = dict(state["sums"]), state["steps"]
+        self._tokens, self._seconds = state["tokens"], state["seconds"]
+
+
+def save_curves(records: list[dict[str, Any]], path: str | os.PathLike[str]) -> Path | None:
+    """Draw the loss and metric curves with ``seqlab.viz.curves.plot_curves`` and save them (Agg, atomic).
+
+    Args:
+        records: rows as in ``metrics.jsonl``.
+        path: e.g. ``run_dir/curves.png``.
+
+    Returns:
+        The file written, or None when there is nothing to plot yet.
+    """
+    if not records:
+        return None
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from seqlab.viz.curves import plot_curves
+
+    fig = plot_curves(records)
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)  # render with Agg whatever the global backend is (headless-safe)
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        fig.savefig(tmp, format=target.suffix.lstrip(".") or "png")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+        if "matplotlib.pyplot" in sys.modules:
+            sys.modules["matplotlib.pyplot"].close(fig)
+    return target

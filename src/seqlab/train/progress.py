@@ -1,0 +1,147 @@
+"""The progress bar: loss, a metric, tokens/s and an ETA from whichever budget ends first.
+
+It is an ordinary :class:`~seqlab.train.callbacks.Callback` that draws on the rich ``Console`` it
+is given (tests pass ``Console(file=StringIO())``). On a terminal the bar redraws in place; on a
+file or pipe rich prints it once at the end, and each validation pass prints one line.
+
+>>> eta_seconds(step=10, elapsed=5.0, seconds_per_step=0.5, max_steps=100, max_time=0.0, steps_left_in_epochs=1000)
+45.0
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from seqlab.train.callbacks import Callback, TrainState
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from seqlab.config import TrainConfig
+
+
+def eta_seconds(
+    *, step: int, elapsed: float, seconds_per_step: float, max_steps: int, max_time: float, steps_left_in_epochs: int
+) -> float:
+    """Seconds until the first budget runs out: steps, wall-clock time or epochs (0 = no such budget).
+
+    Args:
+        step: steps taken.
+        elapsed: seconds spent.
+        seconds_per_step: recent mean duration of a step.
+        max_steps: the step budget (0 = none).
+        max_time: the time budget in seconds (0 = none).
+        steps_left_in_epochs: steps until ``max_epochs`` is reached.
+
+    >>> eta_seconds(step=10, elapsed=50.0, seconds_per_step=0.5, max_steps=1000, max_time=60.0,
+    ...             steps_left_in_epochs=1000)
+    10.0
+    """
+    left = [steps_left_in_epochs * seconds_per_step]
+    if max_steps:
+        left.append(max(0, max_steps - step) * seconds_per_step)
+    if max_time:
+        left.append(max(0.0, max_time - elapsed))
+    return max(0.0, min(left))
+
+
+def budget_fraction(state: TrainState, config: TrainConfig) -> float:
+    """How much of the run is done (0..1): the largest fraction of any budget used.
+
+    >>> from seqlab.config import TrainConfig
+    >>> budget_fraction(TrainState(step=50, steps_per_epoch=1000), TrainConfig(max_steps=100, max_epochs=1))
+    0.5
+    """
+    fractions = [state.epochs_done / config.max_epochs]
+    if config.max_steps:
+        fractions.append(state.step / config.max_steps)
+    if config.max_time:
+        fractions.append(state.elapsed / config.max_time)
+    return min(1.0, max(fractions))
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:02d}:{rest % 60:02d}"
+
+
+class ProgressBar(Callback):
+    """Draw training progress on a rich console.
+
+    Args:
+        console: where to draw.
+        config: the budgets (for the bar and the ETA).
+        smoothing: weight of the past in the moving averages of loss, speed and step time.
+
+    >>> from io import StringIO
+    >>> from rich.console import Console
+    >>> from seqlab.config import TrainConfig
+    >>> out = StringIO()
+    >>> bar = ProgressBar(Console(file=out, width=120), TrainConfig(max_steps=2))
+    >>> state = TrainState(steps_per_epoch=10)
+    >>> bar.on_train_start(state)
+    >>> for step in (1, 2):
+    ...     state.step, state.elapsed = step, 0.1 * step
+    ...     bar.on_step_end(state, {"loss": 1.0, "accuracy": 0.5, "lr": 0.01, "tokens_per_s": 100.0})
+    >>> bar.on_train_end(state)
+    >>> "loss 1.000" in out.getvalue() and "accuracy 0.500" in out.getvalue()
+    True
+    """
+
+    def __init__(self, console: Console, config: TrainConfig, *, smoothing: float = 0.9) -> None:
+        self.console = console
+        self.config = config
+        self.smoothing = smoothing
+        self._progress = None
+        self._task = None
+        self._averages: dict[str, float] = {}
+        self._last_elapsed = 0.0
+
+    def _smooth(self, name: str, value: float) -> float:
+        old = self._averages.get(name)
+        self._averages[name] = value if old is None else self.smoothing * old + (1 - self.smoothing) * value
+        return self._averages[name]
+
+    def on_train_start(self, state: TrainState) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn
+
+        self._progress = Progress(
+            TextColumn("[bold]train"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%  step {task.fields[step]}  {task.fields[stats]}"),
+            TextColumn("ETA {task.fields[eta]}"),
+            console=self.console,
+        )
+        self._progress.start()
+        self._task = self._progress.add_task("train", total=1.0, step=state.step, stats="", eta="-:--")
+        self._last_elapsed = state.elapsed
+
+    def on_step_end(self, state: TrainState, metrics: dict[str, float]) -> None:
+        seconds_per_step = self._smooth("seconds_per_step", state.elapsed - self._last_elapsed)
+        self._last_elapsed = state.elapsed
+        stats = [f"loss {self._smooth('loss', metrics['loss']):.3f}"]
+        extra = [name for name in metrics if name not in ("loss", "lr", "tokens_per_s", "grad_norm", "penalty")]
+        if extra:
+            stats.append(f"{extra[0]} {self._smooth(extra[0], metrics[extra[0]]):.3f}")
+        stats.append(f"{self._smooth('tokens_per_s', metrics.get('tokens_per_s', 0.0)):,.0f} tok/s")
+        steps_left = (self.config.max_epochs - state.epoch) * state.steps_per_epoch - state.batch_index
+        eta = eta_seconds(
+            step=state.step, elapsed=state.elapsed, seconds_per_step=seconds_per_step,
+            max_steps=self.config.max_steps, max_time=self.config.max_time, steps_left_in_epochs=steps_left,
+        )
+        done = budget_fraction(state, self.config)
+        self._progress.update(self._task, completed=done, step=state.step, stats="  ".join(stats), eta=_clock(eta))
+
+    def on_eval_end(self, state: TrainState, metrics: dict[str, float]) -> None:
+        shown = "  ".join(f"{name} {value:.4g}" for name, value in metrics.items())
+        self.console.print(f"step {state.step}  epoch {state.epochs_done:.2f}  [cyan]val[/]  {shown}")
+
+    def on_train_end(self, state: TrainState) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop redrawing (safe to call twice; the loop calls it when training fails too)."""
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
