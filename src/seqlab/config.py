@@ -188,7 +188,7 @@ def load_config(source: str | Path, *, overrides: list[str] | tuple[str, ...] = 
             (``3e-3``, ``true``, ``"text"``), bare words as strings.
     """
     path = Path(source)
-    if path.suffix == ".toml" or path.exists():
+    if path.suffix == ".toml" or path.is_file():
         if not path.is_file():
             raise ConfigError(f"config file not found: {path}")
         text = path.read_text(encoding="utf-8")

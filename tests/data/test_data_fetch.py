@@ -148,7 +148,7 @@ def test_every_failing_source_is_listed(tmp_path, cache, capsys, monkeypatch):
 def test_unknown_dataset_suggests_close_names(capsys):
     code, _, err = run_cli(capsys, "data", "fetch", "shakespear")
     assert code == 1
-    assert 'unknown dataset "shakespear"; did you mean shakespeare?' in err
+    assert 'unknown dataset "shakespear"; did you mean shakespeare' in err
     code, _, err = run_cli(capsys, "data", "show", "roten-tomatoes")
     assert code == 1 and "did you mean rotten-tomatoes?" in err
 

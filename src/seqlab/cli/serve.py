@@ -1,0 +1,155 @@
+"""``seqlab serve RUN [RUN ...]``, ``seqlab chat RUN`` and ``seqlab ui``: talk to trained runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from seqlab.cli import app
+from seqlab.errors import ConfigError
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _console() -> Console:
+    return Console(highlight=False)
+
+
+def parse_run_arg(text: str) -> tuple[str, Path]:
+    """``NAME=RUN_DIR`` or ``RUN_DIR`` (named after its folder) -> (model name, folder).
+
+    >>> parse_run_arg("bot=runs/chat-lm-1")
+    ('bot', PosixPath('runs/chat-lm-1'))
+    >>> parse_run_arg("runs/chat-lm-1/")
+    ('chat-lm-1', PosixPath('runs/chat-lm-1'))
+    """
+    name, sep, path = text.partition("=")
+    if sep and name and not Path(text).exists():
+        return name, Path(path)
+    folder = Path(text)
+    return folder.resolve().name if folder.name in ("", ".", "..") else folder.name, folder
+
+
+def check_bind(host: str, api_key: str | None) -> None:
+    """Refuse to listen beyond this machine without an API key.
+
+    >>> check_bind("127.0.0.1", None)
+    >>> check_bind("0.0.0.0", None)
+    Traceback (most recent call last):
+    ...
+    seqlab.errors.ConfigError: --host 0.0.0.0 makes the server reachable from other machines; give an API key with --api-key KEY or SEQLAB_API_KEY, or bind 127.0.0.1
+    """
+    if host not in LOOPBACK and not api_key:
+        raise ConfigError(
+            f"--host {host} makes the server reachable from other machines; give an API key with "
+            "--api-key KEY or SEQLAB_API_KEY, or bind 127.0.0.1"
+        )
+
+
+def load_adapters(runs: list[str], *, context_length: int) -> list:
+    """Load each run and wrap it in the adapter for its task."""
+    from seqlab.run import load
+    from seqlab.serve.engine import adapter_for
+
+    adapters = []
+    for text in runs:
+        name, folder = parse_run_arg(text)
+        if any(a.name == name for a in adapters):
+            raise ConfigError(f'two runs are named "{name}"; name them apart with NAME=RUN, e.g. bot2={folder}')
+        adapters.append(adapter_for(load(folder), name=name, context_length=context_length))
+    return adapters
+
+
+@app.command()
+def serve(
+    runs: list[str] = typer.Argument(..., help="Run directories to serve (NAME=RUN to choose the model id)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; anything but loopback needs an API key."),
+    port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port to listen on."),
+    api_key: Optional[str] = typer.Option(None, "--api-key", envvar="SEQLAB_API_KEY", show_envvar=True,
+                                          help="Require `Authorization: Bearer KEY` on /v1 requests."),
+    max_context: int = typer.Option(4096, "--max-context", min=16, help="Most tokens a prompt plus its reply may have."),
+    workers: int = typer.Option(64, "--workers", min=1, help="Generations that run at the same time."),
+    threads: int = typer.Option(1, "--threads", min=0, help="torch threads per generation step (0 = torch's default)."),
+) -> None:
+    """Serve runs over an OpenAI-compatible HTTP API (chat completions, completions, SSE streaming)."""
+    from seqlab.errors import require_extra
+
+    uvicorn = require_extra("uvicorn", "serve")
+    require_extra("fastapi", "serve")
+    import torch
+
+    from seqlab.serve.app import create_app
+    from seqlab.serve.engine import Engine
+
+    check_bind(host, api_key)
+    if threads:
+        # many small steps from many streams: one thread each beats oversubscribing the cores
+        torch.set_num_threads(threads)
+    adapters = load_adapters(runs, context_length=max_context)
+    console = _console()
+    shown = f"[{host}]" if ":" in host else host
+    for a in adapters:
+        kind = "chat" if a.has_chat_template else "plain text (chat uses the default template)"
+        console.print(f"model [bold]{escape(a.name)}[/]: {a.task}, {kind}")
+    console.print(f"OpenAI-compatible API on [bold]http://{shown}:{port}/v1[/]"
+                  + (" (API key required)" if api_key else ""))
+    app_ = create_app(adapters, api_key=api_key, engine=Engine(max_workers=workers))
+    uvicorn.run(app_, host=host, port=port, log_level="info", timeout_graceful_shutdown=2)
+
+
+@app.command()
+def chat(
+    run: Path = typer.Argument(..., help="A language-model run directory."),
+    temperature: float = typer.Option(0.8, "--temperature", "-t", min=0.0, max=2.0, help="0 is greedy."),
+    top_p: float = typer.Option(1.0, "--top-p", min=0.0, max=1.0, help="Nucleus sampling mass (1 = off)."),
+    max_tokens: int = typer.Option(200, "--max-tokens", "-n", min=1, help="Longest reply, in tokens."),
+    system: str = typer.Option("", "--system", help="A system message to start with."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Make replies reproducible."),
+) -> None:
+    """Chat with a run in the terminal: streaming replies, /reset, /temperature 0.8, Ctrl-C stops a reply."""
+    from seqlab.run import load
+    from seqlab.serve.engine import GenerationParams, adapter_for
+    from seqlab.serve.terminal import chat_loop
+
+    if top_p <= 0:
+        raise ConfigError(f"--top-p must be in (0, 1] (got {top_p})")
+    adapter = adapter_for(load(run), name=parse_run_arg(str(run))[0])
+    params = GenerationParams(max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed)
+    chat_loop(adapter, read=input, console=_console(), params=params, system=system)
+
+
+@app.command()
+def ui(
+    base_url: Optional[str] = typer.Option(None, "--base-url", envvar="SEQLAB_BASE_URL", show_envvar=True,
+                                           help="The OpenAI-compatible API (default http://127.0.0.1:8000/v1)."),
+    api_key: Optional[str] = typer.Option(None, "--api-key", help="API key (default: SEQLAB_API_KEY or OPENAI_API_KEY, "
+                                                                  "from the environment or .env)."),
+    port: int = typer.Option(8501, "--port", min=0, max=65535, help="Port of the web page."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address of the web page."),
+) -> None:
+    """Open a Streamlit chat page for seqlab's server or any OpenAI-compatible endpoint."""
+    from seqlab.errors import require_extra
+
+    require_extra("streamlit", "ui")
+    require_extra("openai", "ui")
+    from seqlab.serve import ui_app
+
+    env = dict(os.environ)
+    if base_url:
+        env["SEQLAB_BASE_URL"] = base_url
+    if api_key:
+        env["SEQLAB_API_KEY"] = api_key  # through the environment: a key on a command line shows in `ps`
+    command = [sys.executable, "-m", "streamlit", "run", ui_app.__file__, "--server.headless", "true",
+               "--server.address", host, "--server.port", str(port), "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
+    _console().print(f"chat page on [bold]http://{host}:{port}[/] (Ctrl-C to stop)")
+    try:
+        raise typer.Exit(subprocess.call(command, env=env))
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None

@@ -1,0 +1,1 @@
+"""Models, one file per family. Models compute; losses, metrics, files and plots live elsewhere."""

@@ -1,0 +1,116 @@
+"""A text classifier: embedding -> optional Conv1D -> stacked (bi)RNN/LSTM/GRU -> pooling -> head.
+
+The model Keras courses build for IMDB-style sentiment, with padding handled by a mask rather
+than by hoping the padding is short: the recurrent layers skip padded positions, and the pooled
+vector is taken over real tokens only.
+
+>>> import torch
+>>> clf = RecurrentClassifier(vocab_size=100, num_classes=2, cell="lstm", embed_dim=8,
+...                           hidden_size=16, bidirectional=True, pooling="max")
+>>> ids = torch.tensor([[5, 6, 7, 0], [8, 9, 0, 0]])
+>>> clf(ids, ids != 0).shape
+torch.Size([2, 2])
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from seqlab.layers import Bidirectional, Conv1D
+from seqlab.models.language_model import RECURRENT
+
+POOLINGS = ("last", "mean", "max")
+
+
+def masked_pool(out: Tensor, mask: Tensor, pooling: str) -> Tensor:
+    """Pool (B, T, H) outputs over real positions only; ``mask`` (B, T) is True on real tokens.
+
+    >>> out = torch.tensor([[[1.0], [3.0], [100.0]]]); mask = torch.tensor([[True, True, False]])
+    >>> masked_pool(out, mask, "mean"), masked_pool(out, mask, "max")
+    (tensor([[2.]]), tensor([[3.]]))
+    """
+    m = mask.unsqueeze(-1)                                   # (B, T, 1)
+    if pooling == "mean":
+        return (out * m).sum(1) / m.sum(1).clamp(min=1)
+    if pooling == "max":
+        return out.masked_fill(~m, float("-inf")).amax(1)
+    raise ValueError(f"pooling must be one of {', '.join(POOLINGS)} (got {pooling!r})")
+
+
+class RecurrentClassifier(nn.Module):
+    """Class scores for padded token-id sequences.
+
+    Args:
+        vocab_size: V.
+        num_classes: C.
+        cell: ``"rnn"``, ``"lstm"`` or ``"gru"``.
+        embed_dim: E.
+        hidden_size: H per direction.
+        num_layers: stacked recurrent layers.
+        bidirectional: read the text both ways and concatenate (2H features).
+        dropout: on embeddings, between layers and before the head.
+        recurrent_dropout: variational dropout on the hidden state.
+        conv_filters: channels of a Conv1D front-end; 0 for none.
+        conv_kernel: its kernel width.
+        pooling: ``"last"`` (final state), ``"mean"`` or ``"max"`` over real tokens.
+        impl: ``"fused"`` or ``"scratch"``.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        num_classes: int,
+        *,
+        cell: str = "lstm",
+        embed_dim: int = 64,
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        recurrent_dropout: float = 0.0,
+        conv_filters: int = 0,
+        conv_kernel: int = 5,
+        pooling: str = "last",
+        impl: str = "fused",
+    ) -> None:
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {', '.join(POOLINGS)} (got {pooling!r})")
+        self.pooling = pooling
+        self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
+        self.drop = nn.Dropout(dropout)
+        self.conv = Conv1D(embed_dim, conv_filters, conv_kernel) if conv_filters else None
+        rnn = RECURRENT[cell](
+            conv_filters or embed_dim,
+            hidden_size,
+            num_layers=num_layers,
+            return_sequences=pooling != "last",
+            dropout=dropout if num_layers > 1 else 0.0,
+            recurrent_dropout=recurrent_dropout,
+            impl=impl,
+        )
+        self.rnn = Bidirectional(rnn, merge_mode="concat") if bidirectional else rnn
+        self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), num_classes)
+
+    def forward(self, ids: Tensor, mask: Tensor | None = None) -> Tensor:
+        """Class logits.
+
+        Args:
+            ids: (B, T) token ids, padded pre or post with 0.
+            mask: (B, T) True on real tokens; defaults to ``ids != 0``.
+
+        Returns:
+            logits (B, C).
+        """
+        mask = ids != 0 if mask is None else mask
+        x = self.drop(self.embed(ids))                       # (B, T, E)
+        if self.conv is not None:
+            x = self.conv(x, mask=mask)                      # (B, T, filters)
+        out = self.rnn(x, mask=mask)                         # (B, H') or (B, T, H')
+        if self.pooling != "last":
+            out = masked_pool(out, mask, self.pooling)       # (B, H')
+        return self.head(self.drop(out))                     # (B, C)
+
+
+__all__ = ["RecurrentClassifier", "masked_pool", "POOLINGS"]

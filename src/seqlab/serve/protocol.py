@@ -1,0 +1,256 @@
+"""Request and response shapes of the OpenAI HTTP API that seqlab speaks (pydantic models).
+
+Only what a recurrent or seq2seq model can honour is accepted with a meaning; other OpenAI fields
+that clients send by habit (``user``, ``presence_penalty``, ...) are accepted and ignored, so chat
+apps written for OpenAI work unchanged. Values are checked here, once, and a bad one becomes an
+OpenAI-shaped error naming the field (see :func:`error_body`).
+
+>>> req = ChatCompletionRequest.model_validate({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+>>> req.temperature, req.top_p, req.stream
+(1.0, 1.0, False)
+>>> error_body("no such model", param="model", code="model_not_found")["error"]["type"]
+'invalid_request_error'
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_STOP = 4
+
+
+class _Request(BaseModel):
+    # clients send many optional OpenAI fields; unknown ones are ignored rather than refused
+    model_config = ConfigDict(extra="ignore")
+
+
+class ContentPart(BaseModel):
+    """One part of a message's content in the list form (only text parts are understood)."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["text"]
+    text: str
+
+
+class Message(BaseModel):
+    """One chat message.
+
+    >>> Message(role="user", content=[{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]).text
+    'ab'
+    """
+
+    model_config = ConfigDict(extra="ignore")
+    role: Literal["system", "developer", "user", "assistant"]
+    content: str | list[ContentPart] | None = None
+
+    @property
+    def text(self) -> str:
+        """The content as one string."""
+        if self.content is None:
+            return ""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(part.text for part in self.content)
+
+    def as_template_message(self) -> dict[str, str]:
+        """``{"role", "content"}`` for :class:`seqlab.text.chat.ChatTemplate` (developer counts as system)."""
+        return {"role": "system" if self.role == "developer" else self.role, "content": self.text}
+
+
+class StreamOptions(BaseModel):
+    """``stream_options``: ``include_usage`` adds a last chunk with the token counts."""
+
+    model_config = ConfigDict(extra="ignore")
+    include_usage: bool = False
+
+
+class _Sampling(_Request):
+    model: str = Field(min_length=1)
+    temperature: float = Field(1.0, ge=0.0, le=2.0)
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    stop: str | list[str] | None = None
+    seed: int | None = None
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    n: int = Field(1, ge=1, le=1, description="one choice per request")
+
+    @field_validator("temperature", "top_p", mode="before")
+    @classmethod
+    def _none_is_default(cls, value: Any, info: Any) -> Any:
+        # some clients send null for "use the default"
+        return {"temperature": 1.0, "top_p": 1.0}[info.field_name] if value is None else value
+
+    @field_validator("stop")
+    @classmethod
+    def _check_stop(cls, value: str | list[str] | None) -> str | list[str] | None:
+        items = [value] if isinstance(value, str) else (value or [])
+        if len(items) > MAX_STOP:
+            raise ValueError(f"at most {MAX_STOP} stop sequences (got {len(items)})")
+        if any(item == "" for item in items):
+            raise ValueError("stop sequences must not be empty strings")
+        return value
+
+    @property
+    def stop_list(self) -> list[str]:
+        """``stop`` as a list."""
+        return [self.stop] if isinstance(self.stop, str) else list(self.stop or [])
+
+    @property
+    def include_usage(self) -> bool:
+        """Whether a streamed reply ends with a usage chunk."""
+        return bool(self.stream and self.stream_options and self.stream_options.include_usage)
+
+
+class ChatCompletionRequest(_Sampling):
+    """``POST /v1/chat/completions``.
+
+    >>> ChatCompletionRequest.model_validate({"model": "m", "messages": []})
+    Traceback (most recent call last):
+    ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for ChatCompletionRequest
+    messages
+      List should have at least 1 item after validation, not 0 [type=too_short, input_value=[], input_type=list]
+    ...
+    """
+
+    messages: list[Message] = Field(min_length=1)
+    max_tokens: int | None = Field(None, ge=1)
+    max_completion_tokens: int | None = Field(None, ge=1)
+
+    @property
+    def token_limit(self) -> int | None:
+        """The requested reply length (``max_completion_tokens`` wins over ``max_tokens``)."""
+        return self.max_completion_tokens or self.max_tokens
+
+
+class CompletionRequest(_Sampling):
+    """``POST /v1/completions`` (plain continuation of a prompt).
+
+    >>> CompletionRequest.model_validate({"model": "m", "prompt": ["to be"]}).prompt_text
+    'to be'
+    """
+
+    prompt: str | list[str] = Field(description="one prompt (a list holding exactly one is accepted)")
+    max_tokens: int = Field(16, ge=1)
+    echo: bool = False
+
+    @field_validator("prompt")
+    @classmethod
+    def _one_prompt(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, list) and len(value) != 1:
+            raise ValueError(f"give one prompt (got a list of {len(value)})")
+        return value
+
+    @property
+    def prompt_text(self) -> str:
+        """The prompt as one string."""
+        return self.prompt if isinstance(self.prompt, str) else self.prompt[0]
+
+    @property
+    def token_limit(self) -> int:
+        """The requested continuation length."""
+        return self.max_tokens
+
+
+# ----------------------------------------------------------------------------- responses
+
+
+def new_id(prefix: str) -> str:
+    """A fresh response id such as ``chatcmpl-1a2b...``.
+
+    >>> new_id("chatcmpl").startswith("chatcmpl-")
+    True
+    """
+    return f"{prefix}-{uuid.uuid4().hex[:24]}"
+
+
+def now() -> int:
+    """Unix time in seconds, as the ``created`` fields carry it."""
+    return int(time.time())
+
+
+def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
+    """The ``usage`` object.
+
+    >>> usage(3, 4)
+    {'prompt_tokens': 3, 'completion_tokens': 4, 'total_tokens': 7}
+    """
+    return {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens}
+
+
+def chat_completion(id_: str, model: str, created: int, text: str, finish_reason: str,
+                    counts: dict[str, int]) -> dict[str, Any]:
+    """A whole ``chat.completion`` object."""
+    return {
+        "id": id_, "object": "chat.completion", "created": created, "model": model, "system_fingerprint": None,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                     "logprobs": None, "finish_reason": finish_reason}],
+        "usage": counts,
+    }
+
+
+def chat_chunk(id_: str, model: str, created: int, delta: dict[str, str], finish_reason: str | None,
+               *, with_usage_field: bool = False) -> dict[str, Any]:
+    """One ``chat.completion.chunk`` carrying ``choices[0].delta``.
+
+    >>> chat_chunk("c", "m", 0, {"content": "hi"}, None)["choices"][0]["delta"]
+    {'content': 'hi'}
+    """
+    chunk: dict[str, Any] = {
+        "id": id_, "object": "chat.completion.chunk", "created": created, "model": model, "system_fingerprint": None,
+        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
+    }
+    if with_usage_field:
+        chunk["usage"] = None
+    return chunk
+
+
+def usage_chunk(id_: str, model: str, created: int, counts: dict[str, int], *, object_: str) -> dict[str, Any]:
+    """The last streamed chunk when ``stream_options.include_usage`` is set: no choices, the usage."""
+    return {"id": id_, "object": object_, "created": created, "model": model, "system_fingerprint": None,
+            "choices": [], "usage": counts}
+
+
+def text_completion(id_: str, model: str, created: int, text: str, finish_reason: str | None,
+                    counts: dict[str, int] | None, *, with_usage_field: bool = True) -> dict[str, Any]:
+    """A ``text_completion`` object (whole, or one streamed piece with ``counts=None``)."""
+    body: dict[str, Any] = {
+        "id": id_, "object": "text_completion", "created": created, "model": model, "system_fingerprint": None,
+        "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": finish_reason}],
+    }
+    if with_usage_field:
+        body["usage"] = counts
+    return body
+
+
+def model_card(name: str, created: int, *, task: str, chat: bool) -> dict[str, Any]:
+    """One entry of ``GET /v1/models`` (OpenAI fields, plus what kind of seqlab run it is)."""
+    return {"id": name, "object": "model", "created": created, "owned_by": "seqlab", "task": task, "chat_template": chat}
+
+
+def error_body(message: str, *, type_: str = "invalid_request_error", param: str | None = None,
+               code: str | None = None) -> dict[str, Any]:
+    """The OpenAI error JSON: ``{"error": {"message", "type", "param", "code"}}``."""
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+__all__ = [
+    "ChatCompletionRequest",
+    "CompletionRequest",
+    "Message",
+    "StreamOptions",
+    "chat_completion",
+    "chat_chunk",
+    "usage_chunk",
+    "text_completion",
+    "model_card",
+    "usage",
+    "error_body",
+    "new_id",
+    "now",
+]

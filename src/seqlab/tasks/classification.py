@@ -1,0 +1,257 @@
+"""Text classification: labelled texts -> class, with accuracy, macro-F1 and a confusion matrix.
+
+Binds labelled texts (a catalog dataset or a CSV/TSV/JSONL with text and label columns), a
+tokenizer fitted on the training texts, :class:`~seqlab.models.classifier.RecurrentClassifier`,
+cross-entropy, and the metrics. Batches group texts of similar length (length bucketing), so
+little compute goes to padding; the mask keeps what padding there is out of every result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from seqlab.config import Config
+from seqlab.data import Batch, LabelledTexts, bucket_batches, load_dataset, pad_batch, split_indices
+from seqlab.errors import DataError
+from seqlab.models.classifier import RecurrentClassifier
+from seqlab.text import build_tokenizer
+
+NAME = "classification"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A classifier's answer for one text: the label, its probability, and every class's."""
+
+    label: str
+    probability: float
+    probabilities: dict[str, float]
+
+
+def confusion_matrix(targets: Tensor, predictions: Tensor, num_classes: int) -> Tensor:
+    """Counts (C, C): rows are true classes, columns predicted ones.
+
+    >>> confusion_matrix(torch.tensor([0, 1, 1]), torch.tensor([0, 0, 1]), 2)
+    tensor([[1, 0],
+            [1, 1]])
+    """
+    flat = targets * num_classes + predictions
+    return torch.bincount(flat, minlength=num_classes * num_classes).view(num_classes, num_classes)
+
+
+def macro_f1(matrix: Tensor) -> float:
+    """Unweighted mean of the per-class F1 scores of a confusion matrix.
+
+    >>> round(macro_f1(torch.tensor([[1, 0], [1, 1]])), 4)
+    0.6667
+    """
+    matrix = matrix.double()
+    tp = matrix.diag()
+    precision = tp / matrix.sum(0).clamp(min=1)
+    recall = tp / matrix.sum(1).clamp(min=1)
+    f1 = 2 * precision * recall / (precision + recall).clamp(min=1e-12)
+    return float(f1.mean())
+
+
+class ClassificationTask:
+    """The training contract (:class:`seqlab.train.Task`) for labelled sequences.
+
+    Args:
+        splits: split name -> (list of id sequences, (N,) label tensor).
+        batch_size: B.
+        seed: fixes the batches of every epoch.
+        padding: ``"pre"`` or ``"post"``.
+        num_classes: C.
+        eval_batches: cap on validation batches during training (0 = all).
+        texts: optional split name -> the raw texts, for showing examples.
+
+    >>> seqs, labels = [[3, 4], [5], [6, 7, 8]], torch.tensor([0, 1, 0])
+    >>> task = ClassificationTask({"train": (seqs, labels), "val": (seqs, labels), "test": (seqs, labels)},
+    ...                           batch_size=2, seed=0, padding="pre", num_classes=2)
+    >>> sorted(len(b.targets) for b in task.train_batches(0))
+    [1, 2]
+    """
+
+    def __init__(
+        self,
+        splits: dict[str, tuple[list[list[int]], Tensor]],
+        *,
+        batch_size: int,
+        seed: int,
+        padding: str,
+        num_classes: int,
+        eval_batches: int = 0,
+        texts: dict[str, list[str]] | None = None,
+    ) -> None:
+        self.splits = splits
+        self.texts = texts or {}
+        self.batch_size, self.seed, self.padding = batch_size, seed, padding
+        self.num_classes, self.eval_batches = num_classes, eval_batches
+
+    def _batches(self, split: str, *, epoch: int, shuffle: bool) -> list[Batch]:
+        seqs, labels = self.splits[split]
+        groups = bucket_batches([len(s) for s in seqs], self.batch_size, seed=self.seed, epoch=epoch, shuffle=shuffle)
+        return [pad_batch([seqs[i] for i in g], padding=self.padding, targets=labels[g]) for g in groups]
+
+    def train_batches(self, epoch: int) -> list[Batch]:
+        return self._batches("train", epoch=epoch, shuffle=True)
+
+    def val_batches(self) -> list[Batch]:
+        batches = self._batches("val", epoch=0, shuffle=False)
+        return batches[: self.eval_batches] if self.eval_batches else batches
+
+    def split_batches(self, split: str) -> list[Batch]:
+        """All batches of a split, in a fixed order."""
+        return self._batches(split, epoch=0, shuffle=False)
+
+    def loss(self, model: nn.Module, batch: Batch) -> tuple[Tensor, dict[str, float]]:
+        logits = model(batch.ids, batch.mask)                               # (B, C)
+        loss = F.cross_entropy(logits, batch.targets)
+        accuracy = float((logits.argmax(-1) == batch.targets).float().mean())
+        return loss, {"accuracy": accuracy}
+
+    @torch.no_grad()
+    def evaluate(self, model: nn.Module, batches: Sequence[Batch]) -> dict[str, float]:
+        total, count = 0.0, 0
+        matrix = torch.zeros(self.num_classes, self.num_classes, dtype=torch.long)
+        for batch in batches:
+            logits = model(batch.ids, batch.mask)
+            total += float(F.cross_entropy(logits, batch.targets, reduction="sum"))
+            count += len(batch.targets)
+            matrix += confusion_matrix(batch.targets, logits.argmax(-1), self.num_classes)
+        accuracy = float(matrix.diag().sum()) / max(count, 1)
+        return {"loss": total / max(count, 1), "accuracy": accuracy, "macro_f1": macro_f1(matrix)}
+
+    @torch.no_grad()
+    def confusion(self, model: nn.Module, split: str) -> Tensor:
+        """The (C, C) confusion matrix of a split."""
+        matrix = torch.zeros(self.num_classes, self.num_classes, dtype=torch.long)
+        for batch in self.split_batches(split):
+            matrix += confusion_matrix(batch.targets, model(batch.ids, batch.mask).argmax(-1), self.num_classes)
+        return matrix
+
+    def count_tokens(self, batch: Batch) -> int:
+        return int(batch.lengths.sum())
+
+
+# ----------------------------------------------------------------------------- binding
+
+
+def encode_texts(tokenizer: Any, texts: Sequence[str], max_len: int) -> list[list[int]]:
+    """Token ids of each text, truncated to ``max_len`` (0 = no limit); an empty text becomes [UNK]."""
+    out = []
+    for text in texts:
+        ids = tokenizer.encode(text)[: max_len or None]
+        out.append(ids or [tokenizer.unk_id])
+    return out
+
+
+def prepare(config: Config, *, tokenizer: Any = None) -> tuple[Any, ClassificationTask, dict[str, Any]]:
+    """Read labelled texts, split them, fit the tokenizer on the training texts (unless given), build the task."""
+    data = config.data
+    dataset = load_dataset(data.dataset, text_column=data.text_column, label_column=data.label_column, limit=data.limit)
+    if not isinstance(dataset, LabelledTexts):
+        raise DataError(
+            f'task "classification" needs labelled texts, but dataset "{data.dataset}" holds '
+            f"{type(dataset).__name__}; pick a labelled dataset (seqlab data list) or a CSV with "
+            f"{data.text_column!r} and {data.label_column!r} columns"
+        )
+    classes = list(dataset.classes)
+    if len(classes) < 2:
+        raise DataError(f'dataset "{data.dataset}" has {len(classes)} class(es); classification needs at least 2')
+    train_idx, val_idx, test_idx = split_indices(len(dataset.texts), data.val_fraction, data.test_fraction, config.train.seed)
+    if tokenizer is None:
+        tokenizer = build_tokenizer(
+            data.tokenizer, [dataset.texts[i] for i in train_idx], vocab_size=data.vocab_size, lowercase=data.lowercase
+        )
+
+    def part(indices: Sequence[int]) -> tuple[list[list[int]], Tensor]:
+        seqs = encode_texts(tokenizer, [dataset.texts[i] for i in indices], data.max_len)
+        return seqs, torch.tensor([dataset.labels[i] for i in indices], dtype=torch.long)
+
+    task = ClassificationTask(
+        {"train": part(train_idx), "val": part(val_idx), "test": part(test_idx)},
+        batch_size=config.train.batch_size,
+        seed=config.train.seed,
+        padding=data.padding,
+        num_classes=len(classes),
+        eval_batches=config.train.eval_batches,
+        texts={"test": [dataset.texts[i] for i in test_idx], "val": [dataset.texts[i] for i in val_idx]},
+    )
+    meta = {
+        "task": NAME,
+        "classes": classes,
+        "vocab_size": tokenizer.vocab_size,
+        "examples": {"train": len(train_idx), "val": len(val_idx), "test": len(test_idx)},
+    }
+    return tokenizer, task, meta
+
+
+def build_model(config: Config, tokenizer: Any, meta: dict[str, Any]) -> RecurrentClassifier:
+    """The model a config describes, with fresh weights."""
+    m = config.model
+    return RecurrentClassifier(
+        tokenizer.vocab_size,
+        len(meta["classes"]),
+        cell=m.cell,
+        embed_dim=m.embed_dim,
+        hidden_size=m.hidden_size,
+        num_layers=m.num_layers,
+        bidirectional=m.bidirectional,
+        dropout=m.dropout,
+        recurrent_dropout=m.recurrent_dropout,
+        conv_filters=m.conv_filters,
+        conv_kernel=m.conv_kernel,
+        pooling=m.pooling,
+        impl=m.impl,
+    )
+
+
+def predict(run: Any, texts: Sequence[str]) -> list[Prediction]:
+    """Classify texts with a loaded run (see :meth:`seqlab.run.Run.predict`)."""
+    classes = run.meta["classes"]
+    if not texts:
+        return []
+    batch = pad_batch(encode_texts(run.tokenizer, texts, run.config.data.max_len), padding=run.config.data.padding)
+    with torch.no_grad():
+        probs = torch.softmax(run.model.eval()(batch.ids, batch.mask), dim=-1)   # (B, C)
+    out = []
+    for row in probs.tolist():
+        best = max(range(len(row)), key=row.__getitem__)
+        out.append(Prediction(classes[best], row[best], dict(zip(classes, row))))
+    return out
+
+
+def report(run: Any, task: ClassificationTask, *, console: Any) -> list[str]:
+    """Confusion matrix of the test split (plot + table) and a few example predictions, as Markdown."""
+    from rich.markup import escape
+
+    from seqlab.viz.confusion import plot_confusion_matrix
+
+    classes = run.meta["classes"]
+    split = "test" if len(task.splits["test"][0]) else "val"
+    matrix = task.confusion(run.model.eval(), split)
+    figure = plot_confusion_matrix(matrix.numpy(), classes, title=f"{run.config.name}: {split} split")
+    figure.savefig(run.run_dir / "confusion.png", dpi=120)
+    lines = [f"## Confusion matrix ({split} split; rows true, columns predicted)", "",
+             "| | " + " | ".join(classes) + " |", "|---" * (len(classes) + 1) + "|"]
+    lines += [f"| **{c}** | " + " | ".join(str(int(v)) for v in row) + " |" for c, row in zip(classes, matrix)]
+    lines += ["", "![confusion matrix](confusion.png)", "", f"## Example predictions ({split} split)", "",
+              "| text | true | predicted | probability |", "|---|---|---|---|"]
+    texts = task.texts.get(split, [])[:8]
+    truths = task.splits[split][1][: len(texts)].tolist()
+    for text, truth, prediction in zip(texts, truths, run.predict(texts)):
+        short = text if len(text) <= 100 else text[:97] + "..."
+        lines.append(f"| {short.replace('|', '/')} | {classes[truth]} | {prediction.label} | {prediction.probability:.2f} |")
+        console.print(f"[dim]{classes[truth]:>8}[/] -> [bold]{prediction.label}[/] ({prediction.probability:.2f})  {escape(short)}",
+                      highlight=False)
+    return lines + [""]
+
+
+__all__ = ["report", "predict", "Prediction", "ClassificationTask", "prepare", "build_model", "encode_texts", "confusion_matrix", "macro_f1", "NAME"]

@@ -1,0 +1,297 @@
+"""Text generation: a language model over any tokenizer, trained on any corpus.
+
+Binds data (a corpus split in order into train / validation / test), the tokenizer (fitted on
+the training part only), the model (:class:`~seqlab.models.language_model.RecurrentLM`), the loss
+(cross-entropy of the next token) and the metrics (loss in nats per token, bits per token,
+perplexity).
+
+Training windows are ``block_size + 1`` tokens cut at random offsets of the training ids, fresh
+for every epoch but fixed by (seed, epoch), so a resumed run sees exactly the batches the
+uninterrupted run would have seen.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from seqlab.config import Config
+from seqlab.data import Batch, Corpus, Pairs, load_dataset, split_corpus
+from seqlab.errors import DataError
+from seqlab.models.language_model import RecurrentLM
+from seqlab.text import build_tokenizer
+from seqlab.text.chat import DEFAULT_TEMPLATE, ChatTemplate
+
+NAME = "language-model"
+
+
+@dataclass(frozen=True, eq=False)
+class LMBatches(Sequence[Batch]):
+    """An epoch of (B, block_size) input windows and their shifted targets, built lazily.
+
+    Args:
+        ids: (N,) the token ids of one split.
+        starts: (num_batches, B) the offset of each window.
+        block_size: T.
+    """
+
+    ids: Tensor
+    starts: Tensor
+    block_size: int
+
+    def __len__(self) -> int:
+        return self.starts.shape[0]
+
+    def __getitem__(self, index: int) -> Batch:  # type: ignore[override]
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        rows = self.starts[index].unsqueeze(1) + torch.arange(self.block_size + 1)   # (B, T+1)
+        window = self.ids[rows]
+        B, T = window.shape[0], self.block_size
+        return Batch(
+            ids=window[:, :-1],
+            lengths=torch.full((B,), T, dtype=torch.long),
+            mask=torch.ones(B, T, dtype=torch.bool),
+            targets=window[:, 1:],
+        )
+
+
+class LanguageModelTask:
+    """The training contract (:class:`seqlab.train.Task`) for next-token prediction.
+
+    Args:
+        train_ids, val_ids, test_ids: (N,) token ids of each split.
+        block_size: T, tokens per window.
+        batch_size: B.
+        seed: fixes the windows of every epoch.
+        eval_batches: cap on validation batches during training (0 = all).
+
+    >>> task = LanguageModelTask(torch.arange(1, 200), torch.arange(1, 50), torch.arange(1, 50),
+    ...                          block_size=8, batch_size=4, seed=0)
+    >>> batch = task.train_batches(0)[0]
+    >>> batch.ids.shape, bool((batch.targets[:, :-1] == batch.ids[:, 1:]).all())
+    (torch.Size([4, 8]), True)
+    """
+
+    def __init__(
+        self,
+        train_ids: Tensor,
+        val_ids: Tensor,
+        test_ids: Tensor,
+        *,
+        block_size: int,
+        batch_size: int,
+        seed: int,
+        eval_batches: int = 0,
+    ) -> None:
+        for split, ids in (("training", train_ids), ("validation", val_ids)):
+            if len(ids) < block_size + 2:
+                raise DataError(
+                    f"the {split} split has {len(ids)} tokens, fewer than data.block_size + 2 = {block_size + 2}; "
+                    "use a larger text, a smaller data.block_size or a larger split fraction"
+                )
+        self.splits = {"train": train_ids, "val": val_ids, "test": test_ids}
+        self.block_size, self.batch_size, self.seed = block_size, batch_size, seed
+        self.eval_batches = eval_batches
+
+    def train_batches(self, epoch: int) -> LMBatches:
+        ids = self.splits["train"]
+        num_batches = max(1, len(ids) // (self.block_size * self.batch_size))
+        generator = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
+        starts = torch.randint(0, len(ids) - self.block_size, (num_batches, self.batch_size), generator=generator)
+        return LMBatches(ids, starts, self.block_size)
+
+    def split_batches(self, split: str, *, limit: int = 0) -> LMBatches:
+        """Consecutive non-overlapping windows of a split, in order (all of it, or ``limit`` batches)."""
+        ids = self.splits[split]
+        starts = torch.arange(0, len(ids) - self.block_size, self.block_size)
+        usable = (len(starts) // self.batch_size) * self.batch_size or len(starts)
+        starts = starts[:usable].view(-1, min(self.batch_size, usable))
+        if limit:
+            starts = starts[:limit]
+        return LMBatches(ids, starts, self.block_size)
+
+    def val_batches(self) -> LMBatches:
+        return self.split_batches("val", limit=self.eval_batches)
+
+    def loss(self, model: nn.Module, batch: Batch) -> tuple[Tensor, dict[str, float]]:
+        logits, _ = model(batch.ids)                                         # (B, T, V)
+        loss = F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten())
+        return loss, {}
+
+    @torch.no_grad()
+    def evaluate(self, model: nn.Module, batches: Sequence[Batch]) -> dict[str, float]:
+        total, count = 0.0, 0
+        for batch in batches:
+            logits, _ = model(batch.ids)
+            total += float(F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten(), reduction="sum"))
+            count += batch.targets.numel()
+        loss = total / max(count, 1)
+        return {"loss": loss, "bits_per_token": loss / math.log(2), "perplexity": math.exp(min(loss, 50.0))}
+
+    def count_tokens(self, batch: Batch) -> int:
+        return batch.ids.numel()
+
+
+# ----------------------------------------------------------------------------- binding
+
+
+def prepare(config: Config, *, tokenizer: Any = None) -> tuple[Any, LanguageModelTask, dict[str, Any]]:
+    """Read the corpus, fit the tokenizer on the training part (unless given), and build the task.
+
+    A dataset of pairs (dialogue turns) is rendered into one corpus through the chat template
+    (:mod:`seqlab.text.chat`), pairs shuffled with ``train.seed`` so every split holds every
+    language and topic; the template is saved in meta.json so chat uses the same one. Several
+    datasets can be joined with ``+`` (``"chatterbot+shakespeare-dialogue"``), each read on its own.
+
+    Returns:
+        (tokenizer, task, meta) where meta is saved as the run's meta.json.
+    """
+    data = config.data
+    text, chat = _corpus_text(config)
+    train_text, val_text, test_text = split_corpus(text, data.val_fraction, data.test_fraction)
+    if tokenizer is None:
+        tokenizer = build_tokenizer(data.tokenizer, [train_text], vocab_size=data.vocab_size, lowercase=data.lowercase)
+
+    def encode(text: str) -> Tensor:
+        return torch.tensor(tokenizer.encode(text) if text else [], dtype=torch.long)
+
+    task = LanguageModelTask(
+        encode(train_text),
+        encode(val_text),
+        encode(test_text),
+        block_size=data.block_size,
+        batch_size=config.train.batch_size,
+        seed=config.train.seed,
+        eval_batches=config.train.eval_batches,
+    )
+    meta = {"task": NAME, "vocab_size": tokenizer.vocab_size, "tokens": {k: len(v) for k, v in task.splits.items()}}
+    if chat is not None:
+        meta["chat_template"] = json.loads(chat.to_json())
+    return tokenizer, task, meta
+
+
+def _corpus_text(config: Config) -> tuple[str, ChatTemplate | None]:
+    """The training text of a config's dataset(s), and the chat template if pairs were rendered."""
+    import random
+
+    data = config.data
+    names = [data.dataset] if Path(data.dataset).exists() else [n.strip() for n in data.dataset.split("+")]
+    texts, sources, targets = [], [], []
+    for name in names:
+        dataset = load_dataset(name, limit=data.limit)
+        if isinstance(dataset, Corpus):
+            texts.append(dataset.text)
+        elif isinstance(dataset, Pairs):
+            sources += dataset.sources
+            targets += dataset.targets
+        else:
+            raise DataError(
+                f'task "language-model" needs a text corpus or pairs, but dataset "{name}" holds '
+                f"{type(dataset).__name__}; pick a corpus or pairs (seqlab data list) or a .txt / .jsonl file"
+            )
+    if texts and sources:
+        raise DataError(f'data.dataset "{data.dataset}" mixes corpora and pairs; join only corpora or only pairs')
+    if texts:
+        return "\n".join(texts), None
+    order = list(range(len(sources)))
+    random.Random(config.train.seed).shuffle(order)
+    template = DEFAULT_TEMPLATE
+    return template.render_pairs([sources[i] for i in order], [targets[i] for i in order]), template
+
+
+def build_model(config: Config, tokenizer: Any, meta: dict[str, Any]) -> nn.Module:
+    """The model a config describes (by ``model.arch``: rnn or transformer), with fresh weights."""
+    m = config.model
+    if m.arch == "transformer":
+        from seqlab.models.transformer import TransformerLM
+
+        return TransformerLM(
+            tokenizer.vocab_size,
+            embed_dim=m.embed_dim,
+            num_heads=m.num_heads,
+            num_layers=m.num_layers,
+            ff_dim=m.ff_dim,
+            dropout=m.dropout,
+            block_size=config.data.block_size,
+            positions=m.positions,
+            tie_weights=m.tie_weights,
+        )
+    return RecurrentLM(
+        tokenizer.vocab_size,
+        cell=m.cell,
+        embed_dim=m.embed_dim,
+        hidden_size=m.hidden_size,
+        num_layers=m.num_layers,
+        dropout=m.dropout,
+        recurrent_dropout=m.recurrent_dropout,
+        impl=m.impl,
+        tie_weights=m.tie_weights,
+    )
+
+
+def sample(
+    run: Any,
+    prompt: str,
+    *,
+    max_tokens: int,
+    temperature: float,
+    top_k: int,
+    top_p: float,
+    seed: int | None,
+    stop: Sequence[str],
+) -> Iterator[str]:
+    """Stream the continuation of ``prompt`` as text pieces (see :meth:`seqlab.run.Run.sample`)."""
+    from seqlab.decode import decode_stream, generate
+
+    ids = generate(
+        run.model,
+        prompt_ids(run.tokenizer, prompt),
+        max_tokens=max_tokens,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        seed=seed,
+        stop_ids=[i for i in (run.tokenizer.eos_id,) if i is not None],
+    )
+    return decode_stream(run.tokenizer, ids, stop=stop)
+
+
+def prompt_ids(tokenizer: Any, prompt: str) -> list[int]:
+    """Ids to start generation from; an empty prompt starts from a newline (or BOS)."""
+    ids = tokenizer.encode(prompt) if prompt else []
+    if not ids:
+        newline = tokenizer.encode("\n")
+        ids = newline if newline and newline != [tokenizer.unk_id] else [tokenizer.bos_id or tokenizer.unk_id]
+    return ids
+
+
+def report(run: Any, task: LanguageModelTask, *, console: Any) -> list[str]:
+    """Generate the config's samples, print them as they stream, and return them as Markdown."""
+    s = run.config.sample
+    lines = ["## Samples", ""]
+    for i in range(s.num_samples):
+        console.print(f"[bold]sample {i + 1}[/] (temperature {s.temperature}, prompt {s.prompt!r}):")
+        console.print(s.prompt, end="", markup=False, highlight=False)
+        pieces = []
+        for piece in run.sample(
+            s.prompt, max_tokens=s.max_tokens, temperature=s.temperature, top_k=s.top_k, top_p=s.top_p,
+            seed=run.config.train.seed + i,
+        ):
+            console.print(piece, end="", markup=False, highlight=False)
+            pieces.append(piece)
+        console.print()
+        lines += [f"Sample {i + 1} (temperature {s.temperature}, top-k {s.top_k}, top-p {s.top_p}):", "",
+                  "```text", s.prompt + "".join(pieces), "```", ""]
+    return lines
+
+
+__all__ = ["report", "sample", "LanguageModelTask", "LMBatches", "prepare", "build_model", "prompt_ids", "NAME"]

@@ -1,0 +1,72 @@
+"""Decoding: filters, seeded sampling, greedy, stop ids, streaming text."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from seqlab.decode import SamplingParams, choose_next, decode_stream, filter_logits, generate
+
+
+class Bigram(torch.nn.Module):
+    """A fixed random bigram table as a steppable model, counting the steps it is asked for."""
+
+    def __init__(self, vocab: int = 12) -> None:
+        super().__init__()
+        self.table = torch.randn(vocab, vocab, generator=torch.Generator().manual_seed(0))
+        self.tokens_read = 0
+
+    def init_state(self, batch_size):
+        return None
+
+    def step(self, ids, state):
+        self.tokens_read += ids.numel()
+        return self.table[ids], state
+
+
+def test_top_k_and_top_p_keep_the_right_tokens():
+    logits = torch.log(torch.tensor([[0.1, 0.4, 0.3, 0.2]]))
+    assert filter_logits(logits, top_k=2).isfinite().tolist() == [[False, True, True, False]]
+    assert filter_logits(logits, top_p=0.65).isfinite().tolist() == [[False, True, True, False]]
+    assert filter_logits(logits, top_p=0.01).isfinite().tolist() == [[False, True, False, False]]
+
+
+def test_seeded_sampling_is_reproducible_and_greedy_is_argmax():
+    model = Bigram()
+    a = list(generate(model, [1], max_tokens=30, temperature=1.0, seed=7))
+    b = list(generate(model, [1], max_tokens=30, temperature=1.0, seed=7))
+    assert a == b and len(a) == 30
+    greedy = list(generate(model, [1], max_tokens=5, temperature=0.0))
+    expected, token = [], 1
+    for _ in range(5):
+        token = int(model.table[token].argmax())
+        expected.append(token)
+    assert greedy == expected
+
+
+def test_each_new_token_costs_one_step():
+    model = Bigram()
+    list(generate(model, [1, 2, 3], max_tokens=10, temperature=1.0, seed=0))
+    assert model.tokens_read == 3 + 10  # the prompt once, then one token per step
+
+
+def test_stop_ids_end_generation():
+    model = Bigram()
+    first = list(generate(model, [1], max_tokens=1, temperature=0.0))[0]
+    assert list(generate(model, [1], max_tokens=10, temperature=0.0, stop_ids=[first])) == []
+
+
+def test_bad_sampling_params():
+    with pytest.raises(ValueError, match="top_p"):
+        SamplingParams(top_p=0.0)
+    with pytest.raises(ValueError, match="temperature"):
+        choose_next(torch.zeros(1, 3), SamplingParams(temperature=-1))
+
+
+def test_decode_stream_waits_for_whole_characters():
+    class Bytes:
+        def decode(self, ids):
+            return bytes(ids).decode("utf-8", errors="replace")
+
+    pieces = list(decode_stream(Bytes(), iter("한a".encode())))
+    assert pieces == ["한", "a"]
