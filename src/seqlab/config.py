@@ -74,6 +74,63 @@ class ModelConfig(_Section):
     tie_weights: bool = False
 
 
+class ImageDataConfig(_Section):
+    """Image data (28x28 greyscale): where it comes from, how pixels are scaled, what is held out."""
+
+    dataset: str = Field(description="a catalog name (fashion-mnist, mnist-5k), a .csv of pixels, or a folder of IDX files")
+    scale: Literal["unit", "symmetric", "standard"] = Field(
+        "unit", description="pixels to [0, 1] (unit), [-1, 1] (symmetric, for tanh generators) or mean 0 / std 1 (standard)")
+    label_column: str = Field("label", description="CSV with a header: the label column (no header: the last column)")
+    val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="of the training images")
+    test_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="of the images, when the dataset has no test set of its own")
+    limit: int = Field(0, ge=0, description="use only N training (and N test) images, evenly spaced; 0 = all")
+    holdout_class: str = Field("", description="anomaly detection: leave this class (name or index) out of train and val")
+
+
+class MLPConfig(_Section):
+    """A multilayer perceptron on flattened pixels: [Linear -> LayerNorm -> ReLU -> Dropout] x N -> Linear."""
+
+    arch: Literal["mlp"] = "mlp"
+    hidden_sizes: tuple[int, ...] = Field((256, 128), description="width of each hidden layer")
+    dropout: float = Field(0.2, ge=0.0, lt=1.0)
+    norm: Literal["layer", "batch", "none"] = "layer"
+    activation: Literal["relu", "gelu", "tanh", "sigmoid"] = "relu"
+
+
+class AutoencoderConfig(_Section):
+    """The autoencoder family (dense): basic, deep, sparse, denoising, and the VAE (``arch = "vae"``)."""
+
+    arch: Literal["ae", "vae"] = "ae"
+    hidden_sizes: tuple[int, ...] = Field((256,), description="encoder widths; the decoder mirrors them (more = deep)")
+    latent_dim: int = Field(32, ge=1, description="size of the code z")
+    output: Literal["bernoulli", "gaussian"] = Field(
+        "bernoulli", description="reconstruction likelihood: cross-entropy on [0, 1] pixels, or squared error")
+    sparsity: Literal["none", "l1", "kl"] = Field("none", description="l1: activity penalty on the code; kl: KL to a target rate")
+    sparsity_weight: float = Field(1e-3, ge=0.0)
+    sparsity_target: float = Field(0.05, gt=0.0, lt=1.0, description="sparsity=kl: target mean activation of each code unit")
+    noise: Literal["none", "gaussian", "masking", "salt_pepper"] = Field("none", description="denoising: how inputs are corrupted")
+    noise_level: float = Field(0.3, ge=0.0, le=1.0, description="gaussian: std; masking / salt_pepper: share of pixels hit")
+    beta: float = Field(1.0, ge=0.0, description="vae: weight of the KL term (1 = the ELBO)")
+    inject_anomalies: float = Field(0.0, ge=0.0, lt=1.0, description="series: share of test windows given an injected anomaly")
+    anomaly_size: float = Field(3.0, gt=0.0, description="series: size of an injected anomaly, in training standard deviations")
+
+
+class GANConfig(_Section):
+    """DCGAN for 28x28 images (optionally conditional on the class), trained with the non-saturating loss."""
+
+    arch: Literal["dcgan"] = "dcgan"
+    conditional: bool = Field(False, description="condition generator and discriminator on the class label")
+    noise_dim: int = Field(64, ge=1)
+    channels: int = Field(32, ge=4, description="base channel count (the widest layer has 2x or 4x this)")
+    lr_d: float = Field(2e-4, gt=0.0)
+    lr_g: float = Field(2e-4, gt=0.0)
+    beta1: float = Field(0.5, ge=0.0, lt=1.0, description="Adam beta1 (0.5 as in the DCGAN paper)")
+    label_smoothing: float = Field(0.0, ge=0.0, lt=0.5, description="real targets become 1 - this (one-sided)")
+    judge_steps: int = Field(300, ge=0, description="steps to train the judging MLP classifier on the real data; 0 = no judge")
+    judge_samples: int = Field(1000, ge=10, description="generated images the judge classifies per evaluation")
+    confidence: float = Field(0.9, gt=0.0, lt=1.0, description="judge probability counted as a confident classification")
+
+
 class TrainConfig(_Section):
     """Optimisation, budgets, checkpoints."""
 
@@ -137,6 +194,9 @@ class Config(_Section):
 TASKS: dict[str, tuple[type[_Section], dict[str, type[_Section]]]] = {
     "language-model": (DataConfig, {"rnn": ModelConfig}),
     "classification": (DataConfig, {"rnn": ModelConfig}),
+    "image-classification": (ImageDataConfig, {"mlp": MLPConfig}),
+    "autoencoder": (ImageDataConfig, {"ae": AutoencoderConfig, "vae": AutoencoderConfig}),
+    "gan": (ImageDataConfig, {"dcgan": GANConfig}),
 }
 COMMON_SECTIONS: dict[str, type[_Section]] = {"train": TrainConfig, "sample": SampleConfig}
 TOP_LEVEL = ("name", "task", "description")

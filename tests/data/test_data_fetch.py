@@ -181,4 +181,4 @@ def test_catalog_entries_are_complete():
     for name, spec in CATALOG.items():
         assert spec.name == name and len(spec.sha256) == 64 and spec.sources
         assert spec.shape in ("corpus", "labelled", "pairs", "series", "images")
-        assert replace(spec).filename.endswith((".txt", ".jsonl"))
+        assert replace(spec).filename.endswith((".txt", ".jsonl", ".csv", ".zip"))

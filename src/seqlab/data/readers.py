@@ -116,6 +116,10 @@ def load_dataset(
         spec = CATALOG[name]
         if shape is not None and shape != spec.shape:
             raise DataError(f'dataset "{name}" holds {spec.shape} data, but {shape} data is needed here')
+        if spec.shape == "images":  # its own reader (IDX / CSV pixels): seqlab.data.images
+            from seqlab.data.images import load_images
+
+            return load_images(name, limit=limit)  # type: ignore[return-value]
         path = fetch(spec)
         if spec.shape == "corpus":
             return _limit_corpus(Corpus(read_text(path)), limit)

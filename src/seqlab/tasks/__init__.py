@@ -29,6 +29,9 @@ from seqlab.errors import ConfigError, unknown_choice
 TASK_MODULES = {
     "language-model": "seqlab.tasks.language_model",
     "classification": "seqlab.tasks.classification",
+    "image-classification": "seqlab.tasks.image_classification",
+    "autoencoder": "seqlab.tasks.autoencoder",
+    "gan": "seqlab.tasks.gan",
 }
 
 

@@ -1,0 +1,155 @@
+"""``seqlab compare / study / sweep / lr-find / report``: experiments and their report folders."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from seqlab.cli import app
+from seqlab.errors import ConfigError
+
+
+def _console() -> Console:
+    return Console(highlight=False)
+
+
+def _command(*parts: str, options: list[tuple[str, list[str]]]) -> str:
+    words = ["seqlab", *parts]
+    for flag, values in options:
+        for value in values:
+            words += [flag, value]
+    return shlex.join(words)
+
+
+def _budget(text: Optional[str]) -> tuple[str, ...]:
+    from seqlab.experiments.space import parse_budget
+
+    return parse_budget(text) if text else ()
+
+
+@app.command()
+def compare(
+    recipe: str = typer.Argument(..., help="A recipe name (seqlab recipes) or a config .toml file."),
+    vary: list[str] = typer.Option([], "--vary", "-v", help="section.key=a,b,c (repeat for a grid), e.g. model.cell=rnn,lstm,gru."),
+    set_: list[str] = typer.Option([], "--set", "-s", help="Override a setting of every run: section.key=value."),
+    budget: Optional[str] = typer.Option(None, "--budget", "-b", help='Per run: steps ("500") or time ("90s", "5m").'),
+    repeats: int = typer.Option(1, "--repeats", "-r", min=1, help="Runs per variant with different seeds."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Report folder (default compare/<name>-<keys>); rerun to resume."),
+    metric: Optional[str] = typer.Option(None, "--metric", help="Rank variants by this (default train.monitor)."),
+) -> None:
+    """Train each variant side by side and write a report: metrics, size, speed, curves, best variant."""
+    from seqlab.config import load_config
+    from seqlab.experiments import compare as run_compare
+    from seqlab.experiments.space import grid, slugify
+
+    config = load_config(recipe, overrides=set_)
+    variants = grid(vary)
+    keys = "-".join(spec.split("=", 1)[0].split(".")[-1] for spec in vary)
+    folder = out or Path("compare") / slugify(f"{config.name}-{keys}")
+    command = _command("compare", recipe, options=[("--vary", vary), ("--set", set_), ("--budget", [budget] if budget else []),
+                                                   ("--repeats", [str(repeats)] if repeats > 1 else []), ("--out", [str(folder)])])
+    run_compare(config, variants, out_dir=folder, repeats=repeats, budget=_budget(budget), metric=metric,
+                command=command, console=_console())
+
+
+@app.command()
+def study(
+    name: Optional[str] = typer.Argument(None, help="A built-in study; leave out to list them."),
+    recipe: Optional[str] = typer.Argument(None, help="Run it on this recipe or config instead of the study's own."),
+    set_: list[str] = typer.Option([], "--set", "-s", help="Override a setting of every run: section.key=value."),
+    budget: Optional[str] = typer.Option(None, "--budget", "-b", help='Per run: steps ("500") or time ("90s", "5m"); default the study\'s.'),
+    repeats: int = typer.Option(1, "--repeats", "-r", min=1, help="Runs per variant with different seeds."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Report folder (default studies/<study>-<recipe>); rerun to resume."),
+) -> None:
+    """Run a built-in study (the classic exercises: cells, learning rate, batch size, dropout...) into a report."""
+    from seqlab.config import load_config
+    from seqlab.experiments import compare as run_compare
+    from seqlab.experiments.studies import STUDIES, get_study
+
+    console = _console()
+    if name is None:
+        table = Table(title="built-in studies (seqlab study NAME [RECIPE])")
+        for column in ("study", "recipe", "varies", "budget per run"):
+            table.add_column(column)
+        for key, item in STUDIES.items():
+            table.add_row(key, item.recipe, ", ".join(v.name for v in item.variants), item.budget or "recipe's")
+        console.print(table)
+        return
+    item = get_study(name)
+    recipe = recipe or item.recipe
+    config = load_config(recipe, overrides=set_)
+    budget = budget if budget is not None else item.budget
+    folder = out or Path("studies") / f"{name}-{config.name}"
+    command = _command("study", name, recipe, options=[("--set", set_), ("--budget", [budget] if budget else []),
+                                                        ("--repeats", [str(repeats)] if repeats > 1 else []), ("--out", [str(folder)])])
+    run_compare(config, item.variants, out_dir=folder, repeats=repeats, budget=_budget(budget),
+                title=f"{item.title} ({config.name})", description=item.question, command=command, console=console)
+
+
+@app.command()
+def sweep(
+    recipe: str = typer.Argument(..., help="A recipe name (seqlab recipes) or a config .toml file."),
+    trials: int = typer.Option(20, "--trials", "-n", min=1, help="Finished trials the study should end with."),
+    space: list[str] = typer.Option([], "--space", help='section.key=log(lo,hi) | uniform(lo,hi) | int(lo,hi) | logint(lo,hi) | choice(a,b,...).'),
+    set_: list[str] = typer.Option([], "--set", "-s", help="Override a setting of every trial: section.key=value."),
+    budget: Optional[str] = typer.Option(None, "--budget", "-b", help='Per trial: steps ("500") or time ("90s", "5m").'),
+    storage: Optional[str] = typer.Option(None, "--storage", help="Optuna RDB URL (sqlite:///f.db, postgresql://...) or journal file; default <out>/sweep.journal."),
+    study_name: Optional[str] = typer.Option(None, "--study-name", help="Study name in the storage (default <name>-sweep)."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Local worker processes sharing the study."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Sweep folder (default sweeps/<name>); rerun to resume."),
+    metric: Optional[str] = typer.Option(None, "--metric", help="Validation metric to optimise (default train.monitor)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the TPE sampler."),
+) -> None:
+    """Search hyperparameters with Optuna (TPE, median pruning); resumable, shareable, with a report."""
+    from seqlab.config import load_config
+    from seqlab.experiments import sweep as run_sweep
+    from seqlab.experiments.space import parse_space
+
+    params = [parse_space(spec) for spec in space]
+    if not params:
+        raise ConfigError('give at least one --space, e.g. --space "train.lr=log(1e-4,1e-2)"')
+    config = load_config(recipe, overrides=set_)
+    folder = out or Path("sweeps") / config.name
+    command = _command("sweep", recipe, options=[
+        ("--trials", [str(trials)]), ("--space", space), ("--set", set_), ("--budget", [budget] if budget else []),
+        ("--storage", [storage] if storage else []), ("--workers", [str(workers)] if workers > 1 else []),
+        ("--out", [str(folder)]),
+    ])
+    run_sweep(config, params, trials=trials, out_dir=folder, storage=storage, study_name=study_name, workers=workers,
+              budget=_budget(budget), metric=metric, seed=seed, command=command, console=_console())
+
+
+@app.command("lr-find")
+def lr_find(
+    recipe: str = typer.Argument(..., help="A recipe name (seqlab recipes) or a config .toml file."),
+    set_: list[str] = typer.Option([], "--set", "-s", help="Override a setting: section.key=value."),
+    min_lr: float = typer.Option(1e-5, "--min-lr", help="First learning rate."),
+    max_lr: float = typer.Option(1.0, "--max-lr", help="Last learning rate."),
+    steps: int = typer.Option(100, "--steps", min=2, help="Steps from --min-lr to --max-lr."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Report folder (default lr-find/<name>)."),
+) -> None:
+    """Learning-rate range test: loss against an exponentially growing rate, a plot and a suggested rate."""
+    from seqlab.config import load_config
+    from seqlab.experiments import lr_find as run_lr_find
+
+    config = load_config(recipe, overrides=set_)
+    folder = out or Path("lr-find") / config.name
+    command = _command("lr-find", recipe, options=[("--set", set_), ("--min-lr", [f"{min_lr:g}"]),
+                                                   ("--max-lr", [f"{max_lr:g}"]), ("--steps", [str(steps)])])
+    run_lr_find(config, out_dir=folder, min_lr=min_lr, max_lr=max_lr, steps=steps, command=command, console=_console())
+
+
+@app.command()
+def report(
+    folder: Path = typer.Argument(..., help="A folder written by compare, study, sweep or lr-find."),
+) -> None:
+    """Re-render a report folder (plots, report.md, report.html) from its study.json."""
+    from seqlab.experiments import render_folder
+
+    paths = render_folder(folder)
+    _console().print(f"wrote {paths[0]} and {paths[1]}")

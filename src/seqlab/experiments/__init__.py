@@ -1,0 +1,42 @@
+"""Experiments: side-by-side comparisons, built-in studies, Optuna sweeps, LR range tests, reports.
+
+- :mod:`seqlab.experiments.space`: ``--vary`` grids, ``--space`` search spaces, ``--budget``
+- :mod:`seqlab.experiments.compare`: :func:`compare` trains variants x repeats and reports
+- :mod:`seqlab.experiments.studies`: the classic exercises as ready-made comparisons
+- :mod:`seqlab.experiments.sweep`: :func:`sweep` with Optuna (TPE, median pruning, shared storage)
+- :mod:`seqlab.experiments.lr_find`: :func:`lr_find`, the learning-rate range test
+- :mod:`seqlab.experiments.report`: report.md / report.html, ``seqlab report DIR``
+
+Importing this package is cheap: torch, matplotlib and optuna load inside the functions.
+
+>>> from seqlab.experiments import grid
+>>> len(grid(["model.cell=rnn,lstm,gru", "train.lr=1e-3,3e-3"]))
+6
+"""
+
+from __future__ import annotations
+
+from seqlab.experiments.compare import Comparison, compare
+from seqlab.experiments.lr_find import LRFindResult, lr_find
+from seqlab.experiments.report import render_folder
+from seqlab.experiments.space import Param, Variant, grid, parse_budget, parse_space
+from seqlab.experiments.studies import STUDIES, Study, get_study
+from seqlab.experiments.sweep import SweepResult, sweep
+
+__all__ = [
+    "compare",
+    "Comparison",
+    "sweep",
+    "SweepResult",
+    "lr_find",
+    "LRFindResult",
+    "render_folder",
+    "grid",
+    "parse_space",
+    "parse_budget",
+    "Variant",
+    "Param",
+    "STUDIES",
+    "Study",
+    "get_study",
+]

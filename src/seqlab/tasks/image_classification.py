@@ -1,0 +1,243 @@
+"""Image classification: 28x28 greyscale images -> class, with the classic MLP.
+
+Binds an image dataset (``fashion-mnist``, ``mnist-5k``, a CSV of pixels), :class:`~seqlab.models.mlp.MLP`,
+cross-entropy and accuracy. Training runs the generic loop; this module's :func:`fit` only adds a
+callback that also scores the test split at every validation pass, so ``curves.png`` shows the
+train, validation and test accuracy together. The report has the confusion matrix and a grid of
+misclassified test images.
+
+The helpers :func:`image_splits` and :class:`ImageTask` are shared by the autoencoder and GAN tasks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from seqlab.config import Config
+from seqlab.data.images import ImageBatch, ImageBatches, class_index, from_tensor, load_images, split_images, to_tensor
+from seqlab.models.mlp import MLP
+from seqlab.tasks.classification import confusion_matrix, macro_f1
+from seqlab.train.callbacks import Callback, TrainState
+
+NAME = "image-classification"
+EVAL_BATCH = 1000  # images per evaluation batch: large is faster, memory is small at 28x28
+
+
+def image_splits(config: Config) -> tuple[dict[str, tuple[Tensor, Tensor]], dict[str, Any]]:
+    """Read, split and scale the images a config names: split -> (images (N, 1, H, W), labels (N,)), and meta.
+
+    meta holds what a loaded run needs to treat new images the same way: classes, image shape,
+    scaling (and the training mean / std for ``scale = "standard"``), the held-out class.
+    """
+    data = config.data
+    images = load_images(data.dataset, label_column=data.label_column, limit=data.limit)
+    holdout = class_index(images.classes, data.holdout_class) if data.holdout_class else None
+    parts = split_images(images, val_fraction=data.val_fraction, test_fraction=data.test_fraction,
+                         seed=config.train.seed, holdout=holdout)
+    train_pixels = parts["train"][0]
+    mean = float(train_pixels.mean() / 255.0) if len(train_pixels) else 0.0
+    std = float(train_pixels.std() / 255.0) if len(train_pixels) else 1.0
+    splits = {
+        split: (to_tensor(pixels, scale=data.scale, mean=mean, std=std), torch.from_numpy(labels.astype(np.int64)))
+        for split, (pixels, labels) in parts.items()
+    }
+    meta = {
+        "tokenizer": False,
+        "classes": list(images.classes),
+        "image_shape": list(images.image_shape),
+        "scale": data.scale,
+        "mean": mean,
+        "std": max(std, 1e-6),
+        "holdout": holdout,
+        "examples": {split: len(labels) for split, (_, labels) in splits.items()},
+    }
+    return splits, meta
+
+
+class ImageTask:
+    """Batches of an image split (shared by the image tasks); subclasses add loss and evaluate.
+
+    Args:
+        splits: split name -> (images (N, 1, H, W), labels (N,)).
+        batch_size: B for training.
+        seed: fixes the order of every epoch.
+        eval_batches: cap on validation batches during training (0 = all).
+    """
+
+    def __init__(self, splits: dict[str, tuple[Tensor, Tensor]], *, batch_size: int, seed: int, eval_batches: int = 0) -> None:
+        self.splits, self.batch_size, self.seed, self.eval_batches = splits, batch_size, seed, eval_batches
+
+    def train_batches(self, epoch: int) -> ImageBatches:
+        images, labels = self.splits["train"]
+        order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(self.seed * 100_003 + epoch))
+        return ImageBatches(images, labels, batch_size=self.batch_size, order=order)
+
+    def val_batches(self) -> Sequence[ImageBatch]:
+        batches = self.split_batches("val")
+        return [batches[i] for i in range(min(len(batches), self.eval_batches))] if self.eval_batches else batches
+
+    def split_batches(self, split: str) -> ImageBatches:
+        """All batches of a split, in a fixed order."""
+        images, labels = self.splits[split]
+        return ImageBatches(images, labels, batch_size=max(self.batch_size, EVAL_BATCH))
+
+    def count_tokens(self, batch: ImageBatch) -> int:
+        return len(batch)
+
+
+class ImageClassificationTask(ImageTask):
+    """The training contract for image classification: cross-entropy, accuracy, macro-F1.
+
+    >>> splits = {s: (torch.rand(6, 1, 4, 4), torch.tensor([0, 1] * 3)) for s in ("train", "val", "test")}
+    >>> task = ImageClassificationTask(splits, batch_size=4, seed=0, num_classes=2)
+    >>> [len(b) for b in task.train_batches(0)], sorted(task.evaluate(MLP(16, 2), task.val_batches()))
+    ([4, 2], ['accuracy', 'loss', 'macro_f1'])
+    """
+
+    def __init__(self, splits: dict[str, tuple[Tensor, Tensor]], *, batch_size: int, seed: int, num_classes: int,
+                 eval_batches: int = 0) -> None:
+        super().__init__(splits, batch_size=batch_size, seed=seed, eval_batches=eval_batches)
+        self.num_classes = num_classes
+
+    def loss(self, model: nn.Module, batch: ImageBatch) -> tuple[Tensor, dict[str, float]]:
+        logits = model(batch.images)                                          # (B, C)
+        loss = F.cross_entropy(logits, batch.labels)
+        return loss, {"accuracy": float((logits.argmax(-1) == batch.labels).float().mean())}
+
+    @torch.no_grad()
+    def evaluate(self, model: nn.Module, batches: Sequence[ImageBatch]) -> dict[str, float]:
+        total, count = 0.0, 0
+        matrix = torch.zeros(self.num_classes, self.num_classes, dtype=torch.long)
+        for batch in batches:
+            logits = model(batch.images)
+            total += float(F.cross_entropy(logits, batch.labels, reduction="sum"))
+            count += len(batch)
+            matrix += confusion_matrix(batch.labels, logits.argmax(-1), self.num_classes)
+        return {"loss": total / max(count, 1), "accuracy": float(matrix.diag().sum()) / max(count, 1),
+                "macro_f1": macro_f1(matrix)}
+
+    @torch.no_grad()
+    def probabilities(self, model: nn.Module, split: str) -> Tensor:
+        """Class probabilities (N, C) of every image of a split, in order."""
+        model.eval()
+        return torch.cat([torch.softmax(model(b.images), -1) for b in self.split_batches(split)]) if len(self.splits[split][1]) else torch.zeros(0, self.num_classes)
+
+
+class TestCurve(Callback):
+    """After each validation pass, score the test split too and add a ``test`` row to metrics.jsonl.
+
+    Args:
+        task: supplies the test batches and metrics.
+        model: the model being trained.
+        path: ``run_dir/metrics.jsonl``.
+    """
+
+    def __init__(self, task: ImageClassificationTask, model: nn.Module, path: Path) -> None:
+        from seqlab.train.metrics import MetricsLog
+
+        self.task, self.model, self.log = task, model, MetricsLog(path)
+
+    def on_eval_end(self, state: TrainState, metrics: dict[str, float]) -> None:
+        from seqlab.train import evaluate
+
+        batches = self.task.split_batches("test")
+        if len(batches):
+            scores = evaluate(self.model, self.task, batches)
+            self.log.write(step=state.step, epoch=state.epochs_done, time=state.elapsed, split="test",
+                           metrics=scores, lr=state.lr, tokens_per_s=0.0)
+
+
+# ----------------------------------------------------------------------------- binding
+
+
+def prepare(config: Config, *, tokenizer: Any = None) -> tuple[None, ImageClassificationTask, dict[str, Any]]:
+    """Read, split and scale the images; build the task (images need no tokenizer)."""
+    splits, meta = image_splits(config)
+    task = ImageClassificationTask(splits, batch_size=config.train.batch_size, seed=config.train.seed,
+                                   num_classes=len(meta["classes"]), eval_batches=config.train.eval_batches)
+    return None, task, {"task": NAME, **meta}
+
+
+def build_model(config: Config, tokenizer: Any, meta: dict[str, Any]) -> MLP:
+    """The MLP a config describes, with fresh weights."""
+    m = config.model
+    height, width = meta["image_shape"]
+    return MLP(height * width, len(meta["classes"]), hidden_sizes=m.hidden_sizes, dropout=m.dropout, norm=m.norm,
+               activation=m.activation)
+
+
+def fit(model: nn.Module, task: ImageClassificationTask, config: Any, *, run_dir: Path, console: Any = None,
+        resume: bool = False) -> Any:
+    """The generic loop (:func:`seqlab.train.fit`) plus a test-accuracy curve."""
+    from seqlab.train import fit as generic_fit
+
+    curve = TestCurve(task, model, Path(run_dir) / "metrics.jsonl")
+    return generic_fit(model, task, config, run_dir=run_dir, callbacks=[curve], console=console, resume=resume)
+
+
+@dataclass(frozen=True)
+class ImagePrediction:
+    """The class of one image, its probability, and every class's."""
+
+    label: str
+    probability: float
+    probabilities: dict[str, float]
+
+
+def predict(run: Any, images: Sequence[Any]) -> list[ImagePrediction]:
+    """Classify images: each (H, W) uint8 (0-255) array, as the dataset stores them."""
+    meta = run.meta
+    if not len(images):
+        return []
+    pixels = np.stack([np.asarray(image, dtype=np.uint8) for image in images])
+    x = to_tensor(pixels, scale=meta["scale"], mean=meta["mean"], std=meta["std"])
+    with torch.no_grad():
+        probs = torch.softmax(run.model.eval()(x), -1)
+    classes = meta["classes"]
+    return [ImagePrediction(classes[int(row.argmax())], float(row.max()), dict(zip(classes, row.tolist()))) for row in probs]
+
+
+def report(run: Any, task: ImageClassificationTask, *, console: Any) -> list[str]:
+    """Confusion matrix and misclassified test images (plots + Markdown)."""
+    from seqlab.viz import save_figure
+    from seqlab.viz.confusion import plot_confusion_matrix
+    from seqlab.viz.images import plot_misclassified
+
+    classes, meta = run.meta["classes"], run.meta
+    split = "test" if len(task.splits["test"][1]) else "val"
+    images, labels = task.splits[split]
+    probs = task.probabilities(run.model, split)
+    predicted = probs.argmax(-1)
+    matrix = confusion_matrix(labels, predicted, len(classes))
+    save_figure(plot_confusion_matrix(matrix.numpy(), classes, title=f"{run.config.name}: {split} split"),
+                run.run_dir / "confusion.png")
+    wrong = torch.nonzero(predicted != labels).flatten()[:32]
+    pixels = from_tensor(images[wrong], scale=meta["scale"], mean=meta["mean"], std=meta["std"])
+    if len(wrong):
+        save_figure(plot_misclassified(pixels, labels[wrong].tolist(), predicted[wrong].tolist(), classes,
+                                       probabilities=probs[wrong, predicted[wrong]].tolist()),
+                    run.run_dir / "misclassified.png")
+    accuracy = float((predicted == labels).float().mean()) if len(labels) else float("nan")
+    console.print(f"{split} accuracy {accuracy:.4f}; {int((predicted != labels).sum())} of {len(labels)} misclassified")
+    recall = matrix.diag().double() / matrix.sum(1).clamp(min=1).double()
+    lines = [f"## Per-class recall ({split} split)", "", "| class | recall | most confused with |", "|---|---|---|"]
+    for c, name in enumerate(classes):
+        row = matrix[c].clone()
+        row[c] = -1
+        lines.append(f"| {name} | {float(recall[c]):.3f} | {classes[int(row.argmax())]} ({int(row.max())}) |")
+    lines += ["", "![confusion matrix](confusion.png)", ""]
+    if len(wrong):
+        lines += ["## Misclassified test images", "", "![misclassified](misclassified.png)", ""]
+    return lines
+
+
+__all__ = ["NAME", "ImageTask", "ImageClassificationTask", "ImagePrediction", "TestCurve", "image_splits", "prepare",
+           "build_model", "fit", "predict", "report"]
