@@ -211,7 +211,24 @@ def require_field(data: dict[str, Any], key: str, kind: type | tuple[type, ...])
 # ----------------------------------------------------------------------------- vocabulary tokenizers
 
 
-class VocabTokenizer:
+class SavedAsJson:
+    """Saving, equality and hashing for a tokenizer that is defined by its :meth:`to_json` text."""
+
+    def to_json(self) -> str:
+        raise NotImplementedError
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write :meth:`to_json` to ``path`` (atomically)."""
+        write_text_atomic(path, self.to_json())
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.to_json() == self.to_json()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self.to_json())
+
+
+class VocabTokenizer(SavedAsJson):
     """A tokenizer with an explicit token list: PAD=0, UNK=1, BOS=2, EOS=3, then ``tokens``.
 
     Subclasses say how text splits into token strings (:meth:`tokenize`) and how token strings
@@ -320,16 +337,6 @@ class VocabTokenizer:
             )
         return cls(tokens[len(SPECIALS) :], lowercase=lowercase)
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write :meth:`to_json` to ``path`` (atomically)."""
-        write_text_atomic(path, self.to_json())
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.to_json() == self.to_json()  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash(self.to_json())
-
     def __repr__(self) -> str:
         return f"{type(self).__name__}(vocab_size={self.vocab_size}, lowercase={self.lowercase})"
 
@@ -346,4 +353,5 @@ __all__ = [
     "as_texts",
     "ids_list",
     "write_text_atomic",
+    "SavedAsJson",
 ]

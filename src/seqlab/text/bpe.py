@@ -19,13 +19,13 @@ from seqlab.errors import DataError
 from seqlab.text.base import (
     JSON_VERSION,
     SPECIALS,
+    SavedAsJson,
     as_texts,
     check_vocab_size,
     ids_list,
     parse_tokenizer_json,
     require_field,
     with_specials,
-    write_text_atomic,
 )
 
 DEFAULT_VOCAB_SIZE = 4096
@@ -38,7 +38,7 @@ def _lines(texts: Iterable[str]) -> Iterator[str]:
         yield from text.splitlines(keepends=True)
 
 
-class BPETokenizer:
+class BPETokenizer(SavedAsJson):
     """Byte-level BPE: PAD=0, UNK=1, BOS=2, EOS=3, then 256 bytes, then learned merges.
 
     Args:
@@ -166,16 +166,6 @@ class BPETokenizer:
         except Exception as err:  # the Rust side raises plain Exception
             raise DataError(f"bpe tokenizer JSON is not a valid tokenizers model: {err}") from None
         return cls(backend)
-
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write :meth:`to_json` to ``path`` (atomically)."""
-        write_text_atomic(path, self.to_json())
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.to_json() == self.to_json()  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash(self.to_json())
 
     def __repr__(self) -> str:
         return f"BPETokenizer(vocab_size={self.vocab_size})"

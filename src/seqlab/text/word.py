@@ -22,18 +22,18 @@ from seqlab.text.base import (
     JSON_VERSION,
     PAD,
     UNK,
+    SavedAsJson,
     as_texts,
     check_vocab_size,
     ids_list,
     parse_tokenizer_json,
     require_field,
     with_specials,
-    write_text_atomic,
 )
 from seqlab.text.keras import Tokenizer, text_to_word_sequence, tokenizer_from_json
 
 
-class WordTokenizer:
+class WordTokenizer(SavedAsJson):
     """Words split and numbered exactly as the Keras Tokenizer does, with ``oov_token="<unk>"``.
 
     Args:
@@ -155,16 +155,6 @@ class WordTokenizer:
             return cls(tokenizer_from_json(text))
         data = parse_tokenizer_json(text, expected_type=cls.type)
         return cls(tokenizer_from_json(json.dumps(require_field(data, "keras", dict))))
-
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write :meth:`to_json` to ``path`` (atomically)."""
-        write_text_atomic(path, self.to_json())
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.to_json() == self.to_json()  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash(self.to_json())
 
     def __repr__(self) -> str:
         return f"WordTokenizer(vocab_size={self.vocab_size}, lowercase={self.keras.lower})"
