@@ -140,3 +140,11 @@ def test_truncated_weights_are_reported(lm_run, tmp_path, cli):
     (broken / "model.safetensors").write_bytes(data[: len(data) // 2])
     result = cli("sample", str(broken))
     assert result.code == 1 and "cannot be read" in result.err
+
+
+def test_an_empty_test_split_is_allowed(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("to be or not to be, that is the question.\n" * 200)
+    overrides = [*TINY_LM, f'data.dataset="{corpus}"', "data.val_fraction=0.1", "data.test_fraction=0.0", "train.max_steps=3"]
+    run = train(load_config("shakespeare-char", overrides=overrides), run_dir=tmp_path / "run", console=Console(file=StringIO()))
+    assert "| test |" not in (run.run_dir / "summary.md").read_text()

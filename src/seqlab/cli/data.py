@@ -91,6 +91,13 @@ def show_command(
         origin = "cached" if result.from_cache else f"fetched from {result.source}"
         console.print(Text(f"{name}: {spec.description}", style="bold"))
         console.print(Text(f"{spec.shape}, {spec.licence}; {origin}: {result.path}", style="dim"))
+    shape = CATALOG[name].shape if name in CATALOG else None
+    if shape == "series":
+        _show_series(console, name, limit, samples)
+        return
+    if shape == "images":
+        _show_images(console, name, limit)
+        return
     data = load_dataset(name, text_column=text_column, label_column=label_column, source_column=source_column,
                         target_column=target_column, limit=limit)
     if name not in CATALOG:
@@ -102,6 +109,48 @@ def show_command(
         _show_labelled(console, data, val_fraction, test_fraction, seed, samples, rng)
     else:
         _show_pairs(console, data, val_fraction, test_fraction, seed, samples, rng)
+
+
+def _show_series(console: Console, name: str, limit: int, samples: int) -> None:
+    from seqlab.data.series import load_series
+
+    series = load_series(name, limit=limit)
+    values = series.values                                   # (N, C)
+    console.print(f"{len(values):,} time steps x {values.shape[1]} column(s): {', '.join(series.columns)}; "
+                  f"{series.times[0]} .. {series.times[-1]}; {series.filled} missing value(s) filled")
+    table = Table(title="values")
+    for column in ("column", "min", "median", "mean", "max"):
+        table.add_column(column, justify="right" if column != "column" else "left")
+    for i, column in enumerate(series.columns):
+        col = sorted(float(v) for v in values[:, i])
+        table.add_row(column, f"{col[0]:,.3f}", f"{statistics.median(col):,.3f}", f"{statistics.fmean(col):,.3f}",
+                      f"{col[-1]:,.3f}")
+    console.print(table)
+    if samples:
+        rows = Table(title=f"first {samples} time steps")
+        for column in ("time", *series.columns):
+            rows.add_column(str(column))
+        for t in range(min(samples, len(values))):
+            rows.add_row(str(series.times[t]), *(f"{float(v):,.3f}" for v in values[t]))
+        console.print(rows)
+
+
+def _show_images(console: Console, name: str, limit: int) -> None:
+    from collections import Counter
+
+    from seqlab.data.images import load_images
+
+    images = load_images(name, limit=limit)
+    test = 0 if images.test_pixels is None else len(images.test_pixels)
+    console.print(f"{len(images.pixels):,} training images{f' + {test:,} test images' if test else ''}, "
+                  f"{'x'.join(str(d) for d in images.pixels.shape[1:])} pixels, {len(images.classes)} classes")
+    counts = Counter(int(label) for label in images.labels)
+    table = Table(title="training images per class")
+    table.add_column("class")
+    table.add_column("images", justify="right")
+    for index, cls in enumerate(images.classes):
+        table.add_row(str(cls), f"{counts.get(index, 0):,}")
+    console.print(table)
 
 
 def _stats_row(table: Table, what: str, values: list[int]) -> None:

@@ -112,6 +112,8 @@ class LanguageModelTask:
     def split_batches(self, split: str, *, limit: int = 0) -> LMBatches:
         """Consecutive non-overlapping windows of a split, in order (all of it, or ``limit`` batches)."""
         ids = self.splits[split]
+        if len(ids) <= self.block_size:  # an empty split (e.g. test_fraction = 0): no windows
+            return LMBatches(ids, torch.zeros(0, self.batch_size, dtype=torch.long), self.block_size)
         starts = torch.arange(0, len(ids) - self.block_size, self.block_size)
         usable = (len(starts) // self.batch_size) * self.batch_size or len(starts)
         starts = starts[:usable].view(-1, min(self.batch_size, usable))
