@@ -131,6 +131,98 @@ class GANConfig(_Section):
     confidence: float = Field(0.9, gt=0.0, lt=1.0, description="judge probability counted as a confident classification")
 
 
+class PairsDataConfig(_Section):
+    """Source -> target pairs (translation, generated pairs): where they come from, how text becomes ids."""
+
+    dataset: str = Field(description="a catalog name of pairs (`seqlab data list`) or a .csv / .tsv / .jsonl file")
+    tokenizer: TokenizerName = Field("char", description="one tokenizer fitted on both sides (a shared vocabulary)")
+    vocab_size: int = Field(0, ge=0, description="word: num_words (0 = every word); bpe: vocabulary size (0 = 4096)")
+    lowercase: bool = False
+    source_column: str = "source"
+    target_column: str = "target"
+    reverse: bool = Field(False, description="swap the two sides (e.g. digits -> words becomes words -> digits)")
+    max_source_len: int = Field(64, ge=1, description="tokens; longer sources are cut")
+    max_target_len: int = Field(64, ge=1, description="tokens; longer targets are cut")
+    val_fraction: float = Field(0.05, ge=0.0, lt=1.0)
+    test_fraction: float = Field(0.05, ge=0.0, lt=1.0)
+    limit: int = Field(0, ge=0, description="use only the first N pairs; 0 = all")
+    beam_width: int = Field(1, ge=1, le=64, description="beam width of the final evaluation and sample translations; 1 = greedy")
+    length_penalty: float = Field(0.0, ge=0.0, le=5.0, description="beam search length penalty exponent (GNMT alpha)")
+    eval_examples: int = Field(0, ge=0, description="pairs translated for BLEU / chrF / exact match per split; 0 = all")
+    samples: int = Field(8, ge=0, description="sample translations shown in summary.md")
+
+
+class Seq2SeqConfig(_Section):
+    """Recurrent encoder-decoder: (bi)GRU/LSTM encoder -> attention -> GRU/LSTM decoder."""
+
+    arch: Literal["rnn"] = "rnn"
+    cell: Literal["gru", "lstm"] = "gru"
+    embed_dim: int = Field(64, ge=1)
+    hidden_size: int = Field(128, ge=1)
+    num_layers: int = Field(1, ge=1)
+    bidirectional: bool = False
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    attention: Literal["none", "bahdanau", "luong-dot", "luong-general", "luong-concat"] = "bahdanau"
+    teacher_forcing: float = Field(1.0, ge=0.0, le=1.0, description="probability the decoder reads the true previous token")
+    teacher_forcing_schedule: Literal["constant", "linear", "inverse-sigmoid"] = "constant"
+    teacher_forcing_min: float = Field(0.0, ge=0.0, le=1.0, description="linear: the ratio it decays to")
+    teacher_forcing_decay: int = Field(
+        2000, ge=1, description="linear: steps to reach the minimum; inverse-sigmoid: k in k / (k + exp(step / k))")
+
+
+class TransformerConfig(_Section):
+    """Pre-norm Transformer: decoder-only (language-model) or encoder-decoder (seq2seq)."""
+
+    arch: Literal["transformer"] = "transformer"
+    embed_dim: int = Field(128, ge=1)
+    num_heads: int = Field(4, ge=1, description="must divide embed_dim")
+    num_layers: int = Field(2, ge=1, description="blocks (seq2seq: in the encoder and in the decoder)")
+    ff_dim: int = Field(0, ge=0, description="feed-forward width; 0 = 4 x embed_dim")
+    dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    positions: Literal["learned", "sinusoidal"] = "learned"
+    tie_weights: bool = Field(True, description="share the token embedding and the output matrix")
+
+
+class SeriesDataConfig(_Section):
+    """Time-series data: the series, its windows, the chronological split and the scaling."""
+
+    dataset: str = Field(description="a catalog series (co2, air-passengers, sunspots, electricity) or a .csv/.tsv file")
+    time_column: str = Field("", description='the time column; "" = the first of time, date, datetime, timestamp, ds, month, ...')
+    value_columns: tuple[str, ...] = Field((), description="the input columns; empty = every column but the time")
+    target_columns: tuple[str, ...] = Field((), description="the columns to forecast; empty = every value column")
+    input_len: int = Field(48, ge=1, description="T: past values each forecast sees")
+    horizon: int = Field(12, ge=1, description="steps forecast at once (multi-step, direct)")
+    stride: int = Field(1, ge=1, description="steps between training windows")
+    season: int = Field(0, ge=0, description="seasonal period in steps for the seasonal-naive baseline and plots; 0 = from the time stamps")
+    average_window: int = Field(0, ge=0, description="moving-average baseline: values averaged; 0 = one season (or input_len)")
+    scaling: Literal["standard", "minmax", "none"] = Field("standard", description="fitted on the training part only")
+    missing: Literal["interpolate", "drop", "error"] = Field("interpolate", description="what an empty or NA value becomes")
+    val_fraction: float = Field(0.15, ge=0.0, lt=1.0, description="the part after training, in time order")
+    test_fraction: float = Field(0.15, ge=0.0, lt=1.0, description="the last part of the series")
+    limit: int = Field(0, ge=0, description="use only the first N time steps; 0 = all")
+
+
+class ForecasterConfig(_Section):
+    """Forecasters: (Conv1D ->) RNN/LSTM/GRU, or a small Transformer encoder; a direct multi-step head."""
+
+    arch: Literal["rnn", "transformer"] = "rnn"
+    cell: Cell = "lstm"
+    impl: Literal["fused", "scratch"] = "fused"
+    hidden_size: int = Field(64, ge=1, description="rnn: H per direction; transformer: the model width")
+    num_layers: int = Field(1, ge=1)
+    bidirectional: bool = Field(False, description="rnn: read the window both ways")
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    conv_filters: int = Field(0, ge=0, description="rnn: Conv1D front-end channels; 0 = no Conv1D")
+    conv_kernel: int = Field(3, ge=1)
+    num_heads: int = Field(4, ge=1, description="transformer: must divide hidden_size")
+    ff_dim: int = Field(0, ge=0, description="transformer: feed-forward width; 0 = 4 x hidden_size")
+    window_norm: Literal["last", "mean", "none"] = Field(
+        "last", description="subtract each window's last value (or mean) and add it back to the forecast")
+    linear_skip: bool = Field(True, description="add a linear autoregressive forecast from the window (LSTNet's highway)")
+    loss: Literal["mse", "mae", "huber"] = "mse"
+    huber_delta: float = Field(1.0, gt=0.0, description="loss=huber: where it turns from squared to linear (scaled units)")
+
+
 class TrainConfig(_Section):
     """Optimisation, budgets, checkpoints."""
 
@@ -192,11 +284,14 @@ class Config(_Section):
 
 # task -> (its [data] section, {model.arch -> its [model] section}); the first arch is the default
 TASKS: dict[str, tuple[type[_Section], dict[str, type[_Section]]]] = {
-    "language-model": (DataConfig, {"rnn": ModelConfig}),
+    "language-model": (DataConfig, {"rnn": ModelConfig, "transformer": TransformerConfig}),
     "classification": (DataConfig, {"rnn": ModelConfig}),
     "image-classification": (ImageDataConfig, {"mlp": MLPConfig}),
     "autoencoder": (ImageDataConfig, {"ae": AutoencoderConfig, "vae": AutoencoderConfig}),
     "gan": (ImageDataConfig, {"dcgan": GANConfig}),
+    "series-autoencoder": (SeriesDataConfig, {"ae": AutoencoderConfig, "vae": AutoencoderConfig}),
+    "seq2seq": (PairsDataConfig, {"rnn": Seq2SeqConfig, "transformer": TransformerConfig}),
+    "forecast": (SeriesDataConfig, {"rnn": ForecasterConfig, "transformer": ForecasterConfig}),
 }
 COMMON_SECTIONS: dict[str, type[_Section]] = {"train": TrainConfig, "sample": SampleConfig}
 TOP_LEVEL = ("name", "task", "description")
@@ -439,6 +534,15 @@ __all__ = [
     "ModelConfig",
     "TrainConfig",
     "SampleConfig",
+    "ImageDataConfig",
+    "MLPConfig",
+    "AutoencoderConfig",
+    "GANConfig",
+    "PairsDataConfig",
+    "SeriesDataConfig",
+    "ForecasterConfig",
+    "Seq2SeqConfig",
+    "TransformerConfig",
     "load_config",
     "from_dict",
     "with_overrides",

@@ -183,3 +183,260 @@ def decode_stream(tokenizer: Any, ids: Iterator[int], *, stop: Sequence[str] = (
             yield text[len(sent):]
             sent = text
 
+
+# ----------------------------------------------------------------------------- sources and beams
+
+
+class Conditioned:
+    """A model whose decoding state was prepared elsewhere (a seq2seq model that read a source).
+
+    :func:`generate` and :func:`beam_search` call ``init_state``; this hands them the state a
+    seq2seq model's ``start(src, src_mask)`` returned, so the same decoders serve language
+    models and translation.
+
+    Args:
+        model: has ``step(ids, state)`` (and ``reorder_state`` for beam search).
+        state: the prepared state for ``batch`` rows.
+
+    >>> class Echo:
+    ...     def step(self, ids, state):
+    ...         return torch.nn.functional.one_hot(state.expand(ids.shape[0], ids.shape[1]), 5).float(), state
+    >>> list(generate(Conditioned(Echo(), torch.tensor([[4]])), [0], max_tokens=2, temperature=0.0))
+    [4, 4]
+    """
+
+    def __init__(self, model: Any, state: Any) -> None:
+        self.model, self.state = model, state
+        self.training = False
+
+    def init_state(self, batch_size: int) -> Any:
+        return self.state
+
+    def step(self, ids: Tensor, state: Any) -> tuple[Tensor, Any]:
+        return self.model.step(ids, state)
+
+    def reorder_state(self, state: Any, index: Tensor) -> Any:
+        return self.model.reorder_state(state, index)
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """One beam search result: the new token ids (EOS not included), their total log-probability,
+    the score used to rank (log-probability divided by the length penalty), and whether it ended
+    with EOS."""
+
+    ids: tuple[int, ...]
+    log_prob: float
+    score: float
+    finished: bool
+
+
+def length_penalty(length: int, alpha: float) -> float:
+    """GNMT's length penalty ``((5 + length) / 6) ** alpha`` (Wu et al. 2016); alpha 0 turns it off.
+
+    >>> length_penalty(1, 0.0), round(length_penalty(7, 1.0), 3)
+    (1.0, 2.0)
+    """
+    return ((5.0 + length) / 6.0) ** alpha
+
+
+@torch.no_grad()
+def beam_search(
+    model: Any,
+    prompt_ids: Sequence[Sequence[int]],
+    *,
+    beam_width: int,
+    max_tokens: int,
+    eos_id: int | None,
+    alpha: float = 0.0,
+    n_best: int = 1,
+) -> list[list[Hypothesis]]:
+    """Batched beam search: the ``n_best`` highest-scoring continuations of each prompt.
+
+    Every row keeps ``beam_width`` live hypotheses. At each step all live hypotheses are
+    extended by every token, and the best ``2 * beam_width`` candidates of the row are taken in
+    order: one ending in EOS is finished (scored ``log P / length_penalty``), the others refill
+    the beam. A row stops when its ``beam_width`` best finished hypotheses all score at least as
+    well as its best live one (or after ``max_tokens``, when its live ones count too). With
+    ``beam_width=1`` this is greedy decoding.
+
+    Args:
+        model: ``init_state(B)``, ``step(ids, state)`` and ``reorder_state(state, index)``
+            (wrap a seq2seq model's source state in :class:`Conditioned`).
+        prompt_ids: B prompts of equal length (for seq2seq: ``[[bos_id]] * B``).
+        beam_width: K, hypotheses kept per row.
+        max_tokens: the most new tokens per hypothesis.
+        eos_id: the id that ends a hypothesis (not included in its ids); None: never ends early.
+        alpha: length penalty exponent (0 = raw log-probability; larger favours longer outputs).
+        n_best: hypotheses returned per row, best first (at most ``beam_width``).
+
+    Returns:
+        For each prompt, its ``n_best`` hypotheses, best first.
+
+    >>> class Table:  # token 1 then EOS (3) is likelier overall than greedy's 2 2 2 ...
+    ...     def init_state(self, b): return torch.zeros(b, dtype=torch.long)
+    ...     def reorder_state(self, s, index): return s.index_select(0, index)
+    ...     def step(self, ids, s):
+    ...         last = ids[:, -1]
+    ...         table = torch.log(torch.tensor([[.0, .4, .6, .0], [.0, .0, .0, 1.], [.0, .0, .55, .45]]) + 1e-9)
+    ...         return table[last.clamp(max=2)].unsqueeze(1), s
+    >>> [h.ids for h in beam_search(Table(), [[0]], beam_width=2, max_tokens=4, eos_id=3)[0]]
+    [(1,)]
+    >>> [h.ids for h in beam_search(Table(), [[0]], beam_width=1, max_tokens=2, eos_id=3)[0]]
+    [(2, 2)]
+    """
+    if beam_width < 1:
+        raise ValueError(f"beam_width must be >= 1 (got {beam_width})")
+    if not 1 <= n_best <= beam_width:
+        raise ValueError(f"n_best must be between 1 and beam_width={beam_width} (got {n_best})")
+    if not prompt_ids or len({len(p) for p in prompt_ids}) != 1 or len(prompt_ids[0]) == 0:
+        raise ValueError("prompt_ids must be one or more non-empty prompts of equal length")
+    B, K = len(prompt_ids), beam_width
+    was_training = getattr(model, "training", False)
+    if was_training:
+        model.eval()
+    try:
+        state = model.init_state(B)
+        logits, state = model.step(torch.tensor([list(p) for p in prompt_ids], dtype=torch.long), state)
+        # every row starts with K copies of its one hypothesis; only the first may expand at step 0
+        rows = torch.arange(B).repeat_interleave(K)                                      # (B*K,)
+        state = model.reorder_state(state, rows)
+        log_probs = torch.log_softmax(logits[:, -1].float(), dim=-1).index_select(0, rows)  # (B*K, V)
+        beam_scores = torch.full((B, K), float("-inf"))
+        beam_scores[:, 0] = 0.0
+        tokens = torch.zeros(B, K, 0, dtype=torch.long)                                   # (B, K, t)
+        finished: list[list[Hypothesis]] = [[] for _ in range(B)]
+        done = [False] * B
+        V = log_probs.shape[-1]
+        for t in range(max_tokens):
+            total = beam_scores.unsqueeze(-1) + log_probs.view(B, K, V)                   # (B, K, V)
+            top_scores, top_index = total.view(B, K * V).topk(min(2 * K, K * V), dim=-1)  # (B, 2K)
+            new_scores = torch.full((B, K), float("-inf"))
+            new_origin = torch.zeros(B, K, dtype=torch.long)
+            new_token = torch.zeros(B, K, dtype=torch.long)
+            for b in range(B):
+                if done[b]:
+                    continue
+                filled = 0
+                for score, index in zip(top_scores[b].tolist(), top_index[b].tolist()):
+                    if score == float("-inf"):
+                        break
+                    origin, token = divmod(index, V)
+                    if eos_id is not None and token == eos_id:
+                        ids = tuple(tokens[b, origin].tolist())
+                        finished[b].append(Hypothesis(ids, score, score / length_penalty(len(ids) + 1, alpha), True))
+                        continue
+                    new_scores[b, filled], new_origin[b, filled], new_token[b, filled] = score, origin, token
+                    filled += 1
+                    if filled == K:
+                        break
+                finished[b] = sorted(finished[b], key=lambda h: h.score, reverse=True)[:K]
+                # done when K hypotheses are finished and the best live one no longer beats the worst of them
+                # (exact for alpha = 0, where a score only falls as a hypothesis grows)
+                if filled == 0 or (len(finished[b]) >= K
+                                   and float(new_scores[b, 0]) / length_penalty(t + 1, alpha) <= finished[b][-1].score):
+                    done[b] = True
+            if all(done):
+                break
+            flat_origin = (torch.arange(B).unsqueeze(1) * K + new_origin).view(-1)       # (B*K,)
+            tokens = torch.cat([tokens.view(B * K, -1).index_select(0, flat_origin).view(B, K, -1),
+                                new_token.unsqueeze(-1)], dim=-1)
+            beam_scores = new_scores
+            if t + 1 == max_tokens:
+                break
+            state = model.reorder_state(state, flat_origin)
+            logits, state = model.step(new_token.view(B * K, 1), state)
+            log_probs = torch.log_softmax(logits[:, -1].float(), dim=-1)
+        results = []
+        for b in range(B):
+            pool = list(finished[b])
+            if len(pool) < n_best:  # out of steps: unfinished live hypotheses count too
+                for k in range(K):
+                    score = float(beam_scores[b, k])
+                    if score != float("-inf") and not done[b]:
+                        ids = tuple(tokens[b, k].tolist())
+                        pool.append(Hypothesis(ids, score, score / length_penalty(len(ids), alpha), False))
+            pool.sort(key=lambda h: h.score, reverse=True)
+            results.append(pool[:n_best])
+        return results
+    finally:
+        if was_training:
+            model.train()
+
+
+def beam_generate(
+    model: Any,
+    prompt_ids: Sequence[int],
+    *,
+    beam_width: int,
+    max_tokens: int,
+    eos_id: int | None,
+    alpha: float = 0.0,
+) -> Iterator[int]:
+    """Yield the best beam's token ids one at a time, so beam search plugs into what consumes
+    :func:`generate` (the CLI, the server, the UI). The search finishes before the first id.
+
+    >>> class Up:
+    ...     def init_state(self, b): return None
+    ...     def reorder_state(self, s, index): return s
+    ...     def step(self, ids, s):
+    ...         return torch.nn.functional.one_hot((ids[:, -1:] + 1) % 6, 6).float() * 9, s
+    >>> list(beam_generate(Up(), [1], beam_width=3, max_tokens=9, eos_id=5))
+    [2, 3, 4]
+    """
+    best = beam_search(model, [list(prompt_ids)], beam_width=beam_width, max_tokens=max_tokens,
+                       eos_id=eos_id, alpha=alpha)[0]
+    yield from (best[0].ids if best else ())
+
+
+@torch.no_grad()
+def greedy_batch(
+    model: Any,
+    prompt_ids: Sequence[Sequence[int]],
+    *,
+    max_tokens: int,
+    eos_id: int | None,
+) -> list[list[int]]:
+    """Greedy decoding of B prompts of equal length at once (what evaluation uses for speed).
+
+    Gives the same ids as :func:`generate` with ``temperature=0`` for each prompt on its own, and
+    as :func:`beam_search` with ``beam_width=1``.
+
+    Args:
+        model: ``init_state(B)`` and ``step(ids, state)`` (see :class:`Conditioned`).
+        prompt_ids: B prompts of equal length.
+        max_tokens: the most new tokens per row.
+        eos_id: ends a row (not included); None never ends early.
+
+    >>> class Up:
+    ...     def init_state(self, b): return None
+    ...     def step(self, ids, s): return torch.nn.functional.one_hot((ids[:, -1:] + 1) % 6, 6).float(), s
+    >>> greedy_batch(Up(), [[1], [3]], max_tokens=9, eos_id=5)
+    [[2, 3, 4], [4]]
+    """
+    if not prompt_ids or len({len(p) for p in prompt_ids}) != 1 or len(prompt_ids[0]) == 0:
+        raise ValueError("prompt_ids must be one or more non-empty prompts of equal length")
+    B = len(prompt_ids)
+    was_training = getattr(model, "training", False)
+    if was_training:
+        model.eval()
+    try:
+        state = model.init_state(B)
+        logits, state = model.step(torch.tensor([list(p) for p in prompt_ids], dtype=torch.long), state)
+        outputs: list[list[int]] = [[] for _ in range(B)]
+        alive = [True] * B
+        for _ in range(max_tokens):
+            chosen = logits[:, -1].argmax(dim=-1)                                      # (B,)
+            for b, token in enumerate(chosen.tolist()):
+                if alive[b]:
+                    if eos_id is not None and token == eos_id:
+                        alive[b] = False
+                    else:
+                        outputs[b].append(token)
+            if not any(alive):
+                break
+            logits, state = model.step(chosen.unsqueeze(1), state)
+        return outputs
+    finally:
+        if was_training:
+            model.train()

@@ -20,6 +20,7 @@ RECIPES = {
     "fashion-vae": ["model.hidden_sizes=[32]", "model.latent_dim=2"],
     "fashion-anomaly": ["model.hidden_sizes=[32]", "model.latent_dim=4"],
     "fashion-dcgan": ["model.channels=4", "model.noise_dim=8", "model.judge_steps=5", "model.judge_samples=20"],
+    "co2-anomaly-ae": ["model.hidden_sizes=[16]", "model.latent_dim=4"],
     "fashion-cgan": ["model.channels=4", "model.noise_dim=8", "model.judge_steps=5", "model.judge_samples=20"],
 }
 
@@ -44,6 +45,8 @@ def test_recipe_runs_end_to_end(cli, tmp_path, recipe):
         assert (run_dir / "samples.png").is_file() and (run_dir / "interpolation.png").is_file()
     if recipe == "fashion-dae":
         assert (run_dir / "denoising.png").is_file()
+    if recipe == "co2-anomaly-ae":
+        assert "injected anomalies" in summary and (run_dir / "reconstructions.png").is_file()
     if recipe == "fashion-anomaly":
         assert "ROC-AUC" in summary and (run_dir / "anomaly.png").is_file()
 

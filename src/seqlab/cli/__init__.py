@@ -46,7 +46,7 @@ def _root(
 
 def _register() -> None:
     # A literal list of the command modules (no directory scanning): each adds its commands to `app`.
-    for name in ("data", "train", "serve", "experiments", "images"):
+    for name in ("data", "train", "serve", "experiments", "forecast", "images"):
         try:
             __import__(f"seqlab.cli.{name}")
         except ModuleNotFoundError as err:  # an area not built yet

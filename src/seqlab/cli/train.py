@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.console import Console
@@ -52,29 +52,34 @@ def train(
 
 
 @app.command()
-def recipes() -> None:
-    """List the recipes shipped with seqlab."""
-    from seqlab.config import load_config, recipe_names
+def recipes(
+    name: Optional[str] = typer.Argument(None, help="Show this recipe's TOML (copy it to start a config of your own)."),
+) -> None:
+    """List the recipes shipped with seqlab, or show one."""
+    from seqlab.config import load_config, recipe_names, recipe_text
 
-    table = Table(title="seqlab recipes")
-    for column in ("recipe", "task", "dataset", "model", "budget", "description"):
-        table.add_column(column)
+    if name is not None:
+        load_config(name)  # a clear error for an unknown name
+        sys.stdout.write(recipe_text(name))
+        return
+    table = Table(title="seqlab recipes (seqlab recipes NAME shows one)")
+    for column in ("recipe", "task", "dataset", "model", "budget"):
+        table.add_column(column, overflow="fold")
     for name in recipe_names():
         c = load_config(name)
         budget = ", ".join(
             part for part in (
                 f"{c.train.max_steps} steps" if c.train.max_steps else "",
                 f"{c.train.max_time / 60:g} min" if c.train.max_time else "",
-                f"{c.train.max_epochs} epochs",
             ) if part
-        )
+        ) or f"{c.train.max_epochs} epochs"
         m = c.model
         if hasattr(m, "cell"):
             model = f"{'bi' if getattr(m, 'bidirectional', False) else ''}{m.cell.upper()} {m.num_layers}x{m.hidden_size}"
             model += f" + {m.attention}" if getattr(m, "attention", "none") != "none" else ""
         else:
             model = m.arch + (f" {m.num_layers}x{m.embed_dim}" if hasattr(m, "embed_dim") and hasattr(m, "num_layers") else "")
-        table.add_row(name, c.task, c.data.dataset, model, budget, c.description)
+        table.add_row(name, c.task, c.data.dataset, model, budget)
     _console().print(table)
 
 
@@ -180,9 +185,7 @@ def summary(
     set_: list[str] = typer.Option([], "--set", "-s", help="Override a setting (for a recipe or config)."),
 ) -> None:
     """Keras-style layer table of a run's or recipe's model: output shapes and parameter counts."""
-    import torch
-
-    from seqlab.config import load_config
+    from seqlab.config import load_config, with_overrides
     from seqlab.layers.summary import summary as print_summary
     from seqlab.run import load
     from seqlab.tasks import get_task
@@ -190,18 +193,50 @@ def summary(
     console = _console()
     if Path(target).is_dir():
         run = load(target)
-        model, config = run.model, run.config
+        model, config, meta = run.model, run.config, run.meta
     else:
         config = load_config(target, overrides=set_)
-        # the vocabulary and classes come from the data; a recipe summary uses stand-in sizes
-        meta = {"classes": ["class 0", "class 1"]}
-        vocab = config.data.vocab_size or 100
-        tokenizer = type("Sizes", (), {"vocab_size": vocab})()
-        model = get_task(config.task).build_model(config, tokenizer, meta)
-        console.print(f"[dim]{target}: vocabulary size {vocab} and 2 classes stand in for what the data gives[/]")
-    length = config.data.block_size if config.task == "language-model" else (config.data.max_len or 50)
-    example = torch.ones(2, min(length, 64), dtype=torch.long)
-    print_summary(model, example, console=console)
+        binding = get_task(config.task)
+        if config.task in ("language-model", "classification", "seq2seq"):
+            # the vocabulary and classes come from the data; a recipe summary uses stand-in sizes
+            meta = {"classes": ["class 0", "class 1"]}
+            vocab = config.data.vocab_size or 100
+            tokenizer = type("Sizes", (), {"vocab_size": vocab})()
+            console.print(f"[dim]{target}: vocabulary size {vocab} and 2 classes stand in for what the data gives[/]")
+        else:
+            # series columns and image sizes come from the data itself (cached after the first fetch)
+            quick = with_overrides(config, ["model.judge_steps=0"]) if config.task == "gan" else config
+            with console.status("reading the data for its sizes..."):
+                tokenizer, _, meta = binding.prepare(quick)
+        model = binding.build_model(config, tokenizer, meta)
+    for title, module, example in _summary_parts(config, model, meta):
+        if title:
+            console.print(f"[bold]{title}[/]")
+        print_summary(module, example, console=console)
+
+
+def _summary_parts(config, model, meta) -> list[tuple[str, Any, Any]]:
+    """(title, module, example input) for each network of a model, for `seqlab summary`."""
+    import torch
+
+    task = config.task
+    if task == "forecast":
+        return [("", model, torch.zeros(2, config.data.input_len, int(meta["num_inputs"])))]
+    if task == "series-autoencoder":
+        return [("", model, torch.zeros(2, *meta["window"]))]
+    if task in ("image-classification", "autoencoder"):
+        return [("", model, torch.zeros(2, *meta["image_shape"]))]
+    if task == "gan":
+        noise = torch.zeros(2, config.model.noise_dim)
+        labels = (torch.zeros(2, dtype=torch.long),) if config.model.conditional else ()
+        images = torch.zeros(2, 1, *meta.get("image_shape", (28, 28)))
+        return [("generator", model.generator, (noise, *labels)), ("discriminator", model.discriminator, (images, *labels))]
+    if task == "seq2seq":
+        source = torch.ones(2, min(config.data.max_source_len, 32), dtype=torch.long)
+        target = torch.ones(2, min(config.data.max_target_len, 32), dtype=torch.long)
+        return [("", model, (source, source != 0, target))]
+    length = config.data.block_size if task == "language-model" else (config.data.max_len or 50)
+    return [("", model, torch.ones(2, min(length, 64), dtype=torch.long))]
 
 
 @app.command()

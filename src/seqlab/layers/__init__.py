@@ -9,8 +9,18 @@ torch.Size([2, 5, 16])
 
 from __future__ import annotations
 
+from seqlab.layers.attention import (
+    BahdanauAttention,
+    KVCache,
+    LuongConcatAttention,
+    LuongDotAttention,
+    LuongGeneralAttention,
+    MultiHeadAttention,
+    build_attention,
+)
 from seqlab.layers.bidirectional import Bidirectional
 from seqlab.layers.conv import Conv1D
+from seqlab.layers.positional import LearnedPositions, SinusoidalPositions
 from seqlab.layers.recurrent import GRU, LSTM, RecurrentLayer, SimpleRNN
 from seqlab.layers.summary import ParameterFormula, SummaryRow, SummaryTable, parameter_count_formula, summary
 from seqlab.layers.trace import GateTrace, record_gates
@@ -22,6 +32,15 @@ __all__ = [
     "RecurrentLayer",
     "Bidirectional",
     "Conv1D",
+    "BahdanauAttention",
+    "LuongDotAttention",
+    "LuongGeneralAttention",
+    "LuongConcatAttention",
+    "MultiHeadAttention",
+    "KVCache",
+    "build_attention",
+    "SinusoidalPositions",
+    "LearnedPositions",
     "record_gates",
     "GateTrace",
     "summary",

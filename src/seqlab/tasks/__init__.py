@@ -32,6 +32,9 @@ TASK_MODULES = {
     "image-classification": "seqlab.tasks.image_classification",
     "autoencoder": "seqlab.tasks.autoencoder",
     "gan": "seqlab.tasks.gan",
+    "series-autoencoder": "seqlab.tasks.autoencoder",
+    "seq2seq": "seqlab.tasks.seq2seq",
+    "forecast": "seqlab.tasks.forecast",
 }
 
 

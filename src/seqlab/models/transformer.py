@@ -1,0 +1,418 @@
+"""The Transformer (Vaswani et al. 2017) with pre-norm blocks: decoder-only LM and encoder-decoder.
+
+Pre-norm (Xiong et al. 2020; GPT-2): each sub-layer reads ``LayerNorm(x)`` and adds its output
+back to ``x``, and a final LayerNorm comes before the head; this trains without warm-up tricks.
+
+* :class:`TransformerLM`: token + position embedding -> N decoder blocks (causal self-attention,
+  feed-forward) -> LayerNorm -> vocabulary logits. Training reads (B, T) windows at once;
+  generation goes through ``step(ids, state)`` with a :class:`~seqlab.layers.attention.KVCache`
+  per block as the state, so each new token attends over cached keys and costs one step.
+* :class:`TransformerSeq2Seq`: an encoder (N blocks of bidirectional self-attention over the
+  source, padding masked) and a decoder (causal self-attention, cross-attention over the
+  encoder memory, feed-forward); the memory's keys and values are projected once per source.
+* :class:`UncachedLM`: the same LM decoded without a cache (the whole window is re-read for
+  every token), the reference the cached decoder must match and the benchmark's baseline.
+
+>>> import torch
+>>> lm = TransformerLM(50, embed_dim=16, num_heads=2, num_layers=2, block_size=32)
+>>> logits, _ = lm(torch.randint(1, 50, (2, 7)))
+>>> logits.shape
+torch.Size([2, 7, 50])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from seqlab.layers.attention import KVCache, MultiHeadAttention
+from seqlab.layers.positional import build_positions
+
+
+class FeedForward(nn.Module):
+    """Position-wise ``W_2 GELU(W_1 x)``: (B, T, E) -> (B, T, E).
+
+    >>> FeedForward(8, 32)(torch.zeros(1, 3, 8)).shape
+    torch.Size([1, 3, 8])
+    """
+
+    def __init__(self, embed_dim: int, ff_dim: int, *, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.up = nn.Linear(embed_dim, ff_dim)
+        self.down = nn.Linear(ff_dim, embed_dim)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Apply to every position."""
+        return self.drop(self.down(torch.nn.functional.gelu(self.up(x))))
+
+
+class EncoderBlock(nn.Module):
+    """``x + SelfAttn(LN(x))`` then ``x + FF(LN(x))``, attending over every real source token.
+
+    >>> block = EncoderBlock(8, 2, 32)
+    >>> y, w = block(torch.randn(1, 3, 8), torch.tensor([[True, True, False]]))
+    >>> y.shape, w.shape
+    (torch.Size([1, 3, 8]), torch.Size([1, 2, 3, 3]))
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, ff_dim: int, *, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(embed_dim)
+        self.attn = MultiHeadAttention(embed_dim, num_heads, dropout=dropout)
+        self.norm2 = nn.LayerNorm(embed_dim)
+        self.ff = FeedForward(embed_dim, ff_dim, dropout=dropout)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
+        """x (B, S, E), mask (B, S) -> (B, S, E) and the self-attention weights (B, heads, S, S)."""
+        attended, weights, _ = self.attn(self.norm1(x), mask=mask)
+        x = x + self.drop(attended)
+        return x + self.ff(self.norm2(x)), weights
+
+
+class DecoderBlock(nn.Module):
+    """Causal self-attention, then (with ``cross=True``) cross-attention over a memory, then FF.
+
+    Args:
+        embed_dim, num_heads, ff_dim, dropout: sizes.
+        cross: add the cross-attention sub-layer (encoder-decoder); False for a decoder-only LM.
+
+    >>> block = DecoderBlock(8, 2, 32)
+    >>> y, cache, _ = block(torch.randn(1, 3, 8), cache=KVCache.empty())
+    >>> y.shape, cache.length
+    (torch.Size([1, 3, 8]), 3)
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, ff_dim: int, *, dropout: float = 0.0, cross: bool = False) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(embed_dim)
+        self.self_attn = MultiHeadAttention(embed_dim, num_heads, dropout=dropout)
+        self.cross_attn = MultiHeadAttention(embed_dim, num_heads, dropout=dropout) if cross else None
+        self.norm_cross = nn.LayerNorm(embed_dim) if cross else None
+        self.norm2 = nn.LayerNorm(embed_dim)
+        self.ff = FeedForward(embed_dim, ff_dim, dropout=dropout)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(
+        self,
+        x: Tensor,
+        *,
+        cache: KVCache | None = None,
+        memory: KVCache | None = None,
+        memory_mask: Tensor | None = None,
+    ) -> tuple[Tensor, KVCache | None, Tensor | None]:
+        """x (B, T, E) -> (B, T, E), the grown self-attention cache, cross weights (B, heads, T, S)."""
+        attended, _, cache = self.self_attn(self.norm1(x), causal=True, cache=cache)
+        x = x + self.drop(attended)
+        cross_weights = None
+        if self.cross_attn is not None:
+            assert memory is not None and self.norm_cross is not None
+            attended, cross_weights, _ = self.cross_attn(self.norm_cross(x), mask=memory_mask, static=memory)
+            x = x + self.drop(attended)
+        return x + self.ff(self.norm2(x)), cache, cross_weights
+
+
+# ----------------------------------------------------------------------------- decoder-only LM
+
+
+@dataclass
+class LMCache:
+    """A :class:`TransformerLM`'s generation state: one KV cache per block, and the ids read so far.
+
+    ``ids`` (B, T_seen) lets the model re-read a window when the cache reaches ``block_size``.
+    """
+
+    layers: list[KVCache]
+    ids: Tensor
+
+    @property
+    def length(self) -> int:
+        """Positions held in the caches."""
+        return self.layers[0].length if self.layers else 0
+
+    def select(self, index: Tensor) -> LMCache:
+        """The state of the batch rows in ``index``."""
+        return LMCache([c.select(index) for c in self.layers], self.ids.index_select(0, index))
+
+
+class TransformerLM(nn.Module):
+    """Decoder-only Transformer language model (GPT-style, pre-norm).
+
+    Args:
+        vocab_size: V.
+        embed_dim: E.
+        num_heads: heads per attention layer (divides E).
+        num_layers: decoder blocks.
+        ff_dim: feed-forward width; 0 means 4 E.
+        dropout: on embeddings, attention weights and sub-layer outputs.
+        block_size: the longest context (positions 0 .. block_size-1).
+        positions: ``"learned"`` or ``"sinusoidal"``.
+        tie_weights: share the token embedding and the output matrix (Press & Wolf 2017).
+
+    ``forward(ids (B, T), state=None)`` returns ``(logits (B, T, V), None)`` like the recurrent
+    LM; ``step(ids, state)`` is the cached path for :mod:`seqlab.decode`. When the cache is full
+    the state keeps the last ``block_size // 2`` tokens and re-reads them (one long step, then
+    cheap steps again), so generation can run past ``block_size``.
+
+    >>> lm = TransformerLM(20, embed_dim=8, num_heads=2, num_layers=1, block_size=16).eval()
+    >>> ids = torch.randint(1, 20, (1, 6))
+    >>> full, _ = lm(ids)
+    >>> state = lm.init_state(1)
+    >>> _, state = lm.step(ids[:, :5], state)
+    >>> last, state = lm.step(ids[:, 5:], state)
+    >>> torch.allclose(full[:, -1], last[:, -1], atol=1e-5), state.length
+    (True, 6)
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        *,
+        embed_dim: int = 128,
+        num_heads: int = 4,
+        num_layers: int = 4,
+        ff_dim: int = 0,
+        dropout: float = 0.0,
+        block_size: int = 128,
+        positions: str = "learned",
+        tie_weights: bool = True,
+    ) -> None:
+        super().__init__()
+        self.block_size = block_size
+        self.embed = nn.Embedding(vocab_size, embed_dim)
+        self.positions = build_positions(positions, embed_dim, max_len=block_size)
+        self.drop = nn.Dropout(dropout)
+        self.blocks = nn.ModuleList(
+            DecoderBlock(embed_dim, num_heads, ff_dim or 4 * embed_dim, dropout=dropout) for _ in range(num_layers)
+        )
+        self.norm = nn.LayerNorm(embed_dim)
+        self.head = nn.Linear(embed_dim, vocab_size, bias=False)
+        self.apply(_init_weights)
+        if tie_weights:
+            self.head.weight = self.embed.weight
+
+    def _run(self, ids: Tensor, caches: list[KVCache] | None, offset: int) -> tuple[Tensor, list[KVCache] | None]:
+        x = self.drop(self.positions(self.embed(ids), offset))                               # (B, T, E)
+        new_caches = [] if caches is not None else None
+        for i, block in enumerate(self.blocks):
+            x, cache, _ = block(x, cache=None if caches is None else caches[i])
+            if new_caches is not None:
+                new_caches.append(cache)
+        return self.head(self.norm(x)), new_caches                                           # (B, T, V)
+
+    def forward(self, ids: Tensor, state: Any = None) -> tuple[Tensor, None]:
+        """Score the next token at every position of (B, T) ids, T <= block_size."""
+        if ids.shape[1] > self.block_size:
+            ids = ids[:, -self.block_size :]
+        logits, _ = self._run(ids, None, 0)
+        return logits, None
+
+    def init_state(self, batch_size: int) -> LMCache:
+        """An empty cache."""
+        return LMCache([KVCache.empty() for _ in self.blocks], torch.zeros(batch_size, 0, dtype=torch.long))
+
+    def step(self, ids: Tensor, state: LMCache | None) -> tuple[Tensor, LMCache]:
+        """Read (B, T) new tokens after ``state`` using the KV cache; returns their logits (B, T', V).
+
+        T' is T unless the context had to be re-read (then only the last T' <= T are scored;
+        decoding uses the last one).
+        """
+        state = state if state is not None else self.init_state(ids.shape[0])
+        seen = torch.cat([state.ids, ids], dim=1)
+        if state.length + ids.shape[1] <= self.block_size:
+            logits, caches = self._run(ids, state.layers, state.length)
+        else:  # the cache is full: keep the last half block (and at least the new tokens) and re-read it
+            keep = seen[:, -min(self.block_size, max(ids.shape[1], self.block_size // 2)) :]
+            logits, caches = self._run(keep, [KVCache.empty() for _ in self.blocks], 0)
+            logits = logits[:, -ids.shape[1] :]
+            seen = keep
+        assert caches is not None
+        return logits, LMCache(caches, seen[:, -self.block_size :])
+
+    def reorder_state(self, state: LMCache, index: Tensor) -> LMCache:
+        """Keep the batch rows in ``index`` (beam search)."""
+        return state.select(index)
+
+
+class UncachedLM(nn.Module):
+    """Decode a :class:`TransformerLM` without a cache: every step re-reads the last block_size ids.
+
+    The state is the ids so far. This is the slow reference the cached decoder is tested against.
+
+    >>> lm = TransformerLM(20, embed_dim=8, num_heads=2, num_layers=1, block_size=16).eval()
+    >>> logits, state = UncachedLM(lm).step(torch.tensor([[3, 4]]), None)
+    >>> logits.shape, state.tolist()
+    (torch.Size([1, 1, 20]), [[3, 4]])
+    """
+
+    def __init__(self, model: TransformerLM) -> None:
+        super().__init__()
+        self.model = model
+
+    def init_state(self, batch_size: int) -> Tensor:
+        """No tokens read yet."""
+        return torch.zeros(batch_size, 0, dtype=torch.long)
+
+    def step(self, ids: Tensor, state: Tensor | None) -> tuple[Tensor, Tensor]:
+        """Append ids (B, T) and re-read the window; returns the logits of the last position (B, 1, V)."""
+        seen = ids if state is None else torch.cat([state, ids], dim=1)
+        logits, _ = self.model(seen[:, -self.model.block_size :])
+        return logits[:, -1:], seen
+
+    def reorder_state(self, state: Tensor, index: Tensor) -> Tensor:
+        """Keep the batch rows in ``index``."""
+        return state.index_select(0, index)
+
+
+# ----------------------------------------------------------------------------- encoder-decoder
+
+
+@dataclass
+class Seq2SeqCache:
+    """A :class:`TransformerSeq2Seq` decoding state: per block the self-attention cache and the
+    projected memory, plus the source mask (B, S)."""
+
+    layers: list[KVCache]
+    memory: list[KVCache]
+    memory_mask: Tensor
+
+    @property
+    def length(self) -> int:
+        """Target positions read so far."""
+        return self.layers[0].length
+
+    def select(self, index: Tensor) -> Seq2SeqCache:
+        """The state of the batch rows in ``index``."""
+        return Seq2SeqCache(
+            [c.select(index) for c in self.layers], [m.select(index) for m in self.memory],
+            self.memory_mask.index_select(0, index),
+        )
+
+
+@dataclass
+class Seq2SeqOutput:
+    """What a seq2seq model's forward returns: logits (B, T, V) and attention (B, T, S) or None."""
+
+    logits: Tensor
+    attention: Tensor | None
+
+
+class TransformerSeq2Seq(nn.Module):
+    """Encoder-decoder Transformer over one shared vocabulary (pre-norm).
+
+    Args:
+        vocab_size: V (source and target share the tokenizer).
+        embed_dim, num_heads, num_layers, ff_dim, dropout, positions, tie_weights: as
+            :class:`TransformerLM`; ``num_layers`` blocks in the encoder and in the decoder.
+        max_len: the longest source or target.
+
+    ``forward(src, src_mask, tgt_in)`` scores a teacher-forced target and returns the last
+    decoder block's cross-attention averaged over heads as ``attention`` (B, T, S).
+
+    >>> model = TransformerSeq2Seq(30, embed_dim=16, num_heads=2, num_layers=1, max_len=20).eval()
+    >>> src, mask = torch.tensor([[5, 6, 7, 0]]), torch.tensor([[True, True, True, False]])
+    >>> out = model(src, mask, torch.tensor([[2, 8, 9]]))
+    >>> out.logits.shape, out.attention.shape
+    (torch.Size([1, 3, 30]), torch.Size([1, 3, 4]))
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        *,
+        embed_dim: int = 128,
+        num_heads: int = 4,
+        num_layers: int = 2,
+        ff_dim: int = 0,
+        dropout: float = 0.0,
+        max_len: int = 256,
+        positions: str = "sinusoidal",
+        tie_weights: bool = True,
+    ) -> None:
+        super().__init__()
+        ff_dim = ff_dim or 4 * embed_dim
+        self.embed_dim = embed_dim
+        self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
+        self.source_positions = build_positions(positions, embed_dim, max_len=max_len)
+        self.target_positions = build_positions(positions, embed_dim, max_len=max_len)
+        self.drop = nn.Dropout(dropout)
+        self.encoder = nn.ModuleList(EncoderBlock(embed_dim, num_heads, ff_dim, dropout=dropout) for _ in range(num_layers))
+        self.encoder_norm = nn.LayerNorm(embed_dim)
+        self.decoder = nn.ModuleList(
+            DecoderBlock(embed_dim, num_heads, ff_dim, dropout=dropout, cross=True) for _ in range(num_layers)
+        )
+        self.decoder_norm = nn.LayerNorm(embed_dim)
+        self.head = nn.Linear(embed_dim, vocab_size, bias=False)
+        self.apply(_init_weights)
+        if tie_weights:
+            self.head.weight = self.embed.weight
+
+    def _embed(self, ids: Tensor, positions: nn.Module, offset: int = 0) -> Tensor:
+        return self.drop(positions(self.embed(ids) * self.embed_dim**0.5, offset))             # (B, T, E)
+
+    def encode(self, src: Tensor, src_mask: Tensor) -> Tensor:
+        """The encoder memory (B, S, E) of source ids (B, S) with mask (B, S)."""
+        x = self._embed(src, self.source_positions)
+        for block in self.encoder:
+            x, _ = block(x, src_mask)
+        return self.encoder_norm(x)
+
+    def start(self, src: Tensor, src_mask: Tensor) -> Seq2SeqCache:
+        """Encode the source and return the decoding state (nothing of the target read yet)."""
+        memory = self.encode(src, src_mask)
+        projected = [block.cross_attn.project_memory(memory) for block in self.decoder]  # type: ignore[union-attr]
+        return Seq2SeqCache([KVCache.empty() for _ in self.decoder], projected, src_mask)
+
+    def _decode(self, ids: Tensor, state: Seq2SeqCache) -> tuple[Tensor, Seq2SeqCache, Tensor]:
+        x = self._embed(ids, self.target_positions, state.length)
+        caches, weights = [], None
+        for block, cache, memory in zip(self.decoder, state.layers, state.memory):
+            x, cache, weights = block(x, cache=cache, memory=memory, memory_mask=state.memory_mask)
+            caches.append(cache)
+        assert weights is not None
+        logits = self.head(self.decoder_norm(x))                                              # (B, T, V)
+        return logits, Seq2SeqCache(caches, state.memory, state.memory_mask), weights.mean(1)
+
+    def forward(self, src: Tensor, src_mask: Tensor, tgt_in: Tensor, *, teacher_forcing: float = 1.0,
+                generator: torch.Generator | None = None) -> Seq2SeqOutput:
+        """Teacher-forced scores of ``tgt_in`` (B, T) (BOS + target); the Transformer always teacher-forces."""
+        logits, _, attention = self._decode(tgt_in, self.start(src, src_mask))
+        return Seq2SeqOutput(logits, attention)
+
+    def init_state(self, batch_size: int) -> Any:
+        """Decoding needs a source: use :meth:`start`."""
+        raise TypeError("a seq2seq model decodes from a source: call start(src, src_mask) for the state")
+
+    def step(self, ids: Tensor, state: Seq2SeqCache) -> tuple[Tensor, Seq2SeqCache]:
+        """Read (B, T) target ids after ``state``; returns logits (B, T, V) and the grown cache."""
+        logits, state, _ = self._decode(ids, state)
+        return logits, state
+
+    def reorder_state(self, state: Seq2SeqCache, index: Tensor) -> Seq2SeqCache:
+        """Keep the batch rows in ``index`` (beam search)."""
+        return state.select(index)
+
+
+def _init_weights(module: nn.Module) -> None:
+    # GPT-2's initialisation: small normal weights, zero biases
+    if isinstance(module, (nn.Linear, nn.Embedding)):
+        nn.init.normal_(module.weight, std=0.02)
+    if isinstance(module, nn.Linear) and module.bias is not None:
+        nn.init.zeros_(module.bias)
+
+
+__all__ = [
+    "FeedForward",
+    "EncoderBlock",
+    "DecoderBlock",
+    "TransformerLM",
+    "UncachedLM",
+    "LMCache",
+    "TransformerSeq2Seq",
+    "Seq2SeqCache",
+    "Seq2SeqOutput",
+]

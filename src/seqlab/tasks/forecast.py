@@ -1,0 +1,363 @@
+"""Forecasting: a window of the past -> the next ``horizon`` values, scored against baselines.
+
+Binds a series (catalog or CSV) split in time order, a :class:`~seqlab.data.series.Scaler`
+fitted on the training part only (saved as the run's ``tokenizer.json``, the fitted
+preprocessing), a :class:`~seqlab.models.forecaster.Forecaster`, the loss (MSE, MAE or Huber on
+scaled values) and the metrics (MAE, RMSE, MAPE, sMAPE on the **original** scale). The report
+always puts the model next to three baselines on the same windows: the last value (naive), the
+value one season earlier (seasonal naive), and the mean of the last season (moving average).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from seqlab.config import Config
+from seqlab.data.series import (
+    PreparedSeries,
+    Scaler,
+    Series,
+    Windows,
+    forecast_metrics,
+    load_series,
+    moving_average,
+    naive,
+    next_times,
+    prepare_windows,
+    seasonal_naive,
+)
+from seqlab.errors import DataError
+from seqlab.models.forecaster import Forecaster, RecurrentEncoder, TransformerEncoder
+
+NAME = "forecast"
+METRICS = ("mae", "rmse", "mape", "smape")
+
+
+@dataclass(frozen=True)
+class SeriesBatch:
+    """Windows for the model: ``inputs`` (B, T, C) and ``targets`` (B, horizon, C'), scaled;
+    ``starts`` (B,) the series index of each first target."""
+
+    inputs: Tensor
+    targets: Tensor
+    starts: Tensor
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """A forecast of the next ``horizon`` steps: time stamps, the columns, values (horizon, C')."""
+
+    times: list[str]
+    columns: list[str]
+    values: np.ndarray
+
+
+def forecast_loss(name: str, prediction: Tensor, target: Tensor, *, delta: float = 1.0) -> Tensor:
+    """Mean ``mse``, ``mae`` or ``huber`` loss over every element.
+
+    >>> float(forecast_loss("mae", torch.tensor([1.0, 3.0]), torch.tensor([2.0, 2.0])))
+    1.0
+    """
+    if name == "mse":
+        return F.mse_loss(prediction, target)
+    if name == "mae":
+        return F.l1_loss(prediction, target)
+    if name == "huber":
+        return F.huber_loss(prediction, target, delta=delta)
+    raise ValueError(f"loss must be mse, mae or huber (got {name!r})")
+
+
+class ForecastTask:
+    """The training contract (:class:`seqlab.train.Task`) for forecasting windows.
+
+    Args:
+        prepared: the split, scaled and windowed series.
+        batch_size: B.
+        seed: fixes the order of every epoch.
+        loss: ``"mse"``, ``"mae"`` or ``"huber"``.
+        huber_delta: for the Huber loss, in scaled units.
+        eval_batches: cap on validation batches during training (0 = all).
+
+    >>> from seqlab.data.series import Series, prepare_windows
+    >>> prepared = prepare_windows(Series.from_values(np.sin(np.arange(60.0))), input_len=6, horizon=2)
+    >>> task = ForecastTask(prepared, batch_size=8, seed=0, loss="mse")
+    >>> batch = task.train_batches(0)[0]
+    >>> tuple(batch.inputs.shape), tuple(batch.targets.shape)
+    ((8, 6, 1), (8, 2, 1))
+    """
+
+    def __init__(
+        self,
+        prepared: PreparedSeries,
+        *,
+        batch_size: int,
+        seed: int,
+        loss: str,
+        huber_delta: float = 1.0,
+        eval_batches: int = 0,
+    ) -> None:
+        self.prepared = prepared
+        self.batch_size, self.seed, self.loss_name, self.huber_delta = batch_size, seed, loss, huber_delta
+        self.eval_batches = eval_batches
+        self.target_columns = tuple(prepared.series.columns[i] for i in prepared.targets)
+        self._tensors = {split: (torch.from_numpy(w.inputs), torch.from_numpy(w.targets), torch.from_numpy(w.starts))
+                         for split, w in prepared.windows.items()}
+
+    @property
+    def windows(self) -> dict[str, Windows]:
+        return self.prepared.windows
+
+    def _batches(self, split: str, order: Tensor | None = None) -> list[SeriesBatch]:
+        inputs, targets, starts = self._tensors[split]
+        index = order if order is not None else torch.arange(len(starts))
+        return [SeriesBatch(inputs[chunk], targets[chunk], starts[chunk]) for chunk in index.split(self.batch_size)]
+
+    def train_batches(self, epoch: int) -> list[SeriesBatch]:
+        generator = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
+        return self._batches("train", torch.randperm(len(self._tensors["train"][2]), generator=generator))
+
+    def val_batches(self) -> list[SeriesBatch]:
+        batches = self._batches("val")
+        return batches[: self.eval_batches] if self.eval_batches else batches
+
+    def split_batches(self, split: str) -> list[SeriesBatch]:
+        """All batches of a split, in time order."""
+        return self._batches(split)
+
+    def loss(self, model: nn.Module, batch: SeriesBatch) -> tuple[Tensor, dict[str, float]]:
+        prediction = model(batch.inputs)                                  # (B, horizon, C')
+        return forecast_loss(self.loss_name, prediction, batch.targets, delta=self.huber_delta), {}
+
+    def original_scale(self, values: Tensor | np.ndarray) -> np.ndarray:
+        """Scaled (..., C') forecasts or targets back in the series' units."""
+        array = values.detach().cpu().numpy() if isinstance(values, Tensor) else np.asarray(values)
+        return self.prepared.scaler.inverse(array, columns=self.target_columns)
+
+    @torch.no_grad()
+    def forecasts(self, model: nn.Module, batches: Sequence[SeriesBatch]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(forecasts, truths, starts) of ``batches`` on the original scale: (W, horizon, C') twice and (W,)."""
+        model.eval()
+        outputs, truths, starts = [], [], []
+        for batch in batches:
+            outputs.append(self.original_scale(model(batch.inputs)))
+            truths.append(self.original_scale(batch.targets))
+            starts.append(batch.starts.numpy())
+        if not outputs:
+            horizon, width = self.prepared.windows["train"].targets.shape[1:]
+            empty = np.zeros((0, horizon, width))
+            return empty, empty, np.zeros(0, dtype=np.int64)
+        return np.concatenate(outputs), np.concatenate(truths), np.concatenate(starts)
+
+    @torch.no_grad()
+    def evaluate(self, model: nn.Module, batches: Sequence[SeriesBatch]) -> dict[str, float]:
+        total, count = 0.0, 0
+        for batch in batches:
+            total += float(forecast_loss(self.loss_name, model(batch.inputs), batch.targets, delta=self.huber_delta)) * len(batch.starts)
+            count += len(batch.starts)
+        forecast, truth, _ = self.forecasts(model, batches)
+        metrics = forecast_metrics(truth, forecast) if count else {m: float("nan") for m in METRICS}
+        return {"loss": total / max(count, 1), **metrics}
+
+    def count_tokens(self, batch: SeriesBatch) -> int:
+        return int(batch.targets.shape[0] * batch.targets.shape[1])
+
+    def baselines(self, starts: np.ndarray, *, season: int, average_window: int) -> dict[str, np.ndarray]:
+        """The three baseline forecasts (W, horizon, C') for windows starting at ``starts``, original scale."""
+        values = self.prepared.series.values[:, list(self.prepared.targets)]
+        horizon = self.prepared.windows["train"].targets.shape[1]
+        return {
+            "naive (last value)": naive(values, starts, horizon),
+            f"seasonal naive ({season})": seasonal_naive(values, starts, horizon, season),
+            f"moving average ({average_window})": moving_average(values, starts, horizon, average_window),
+        }
+
+
+# ----------------------------------------------------------------------------- binding
+
+
+def _read(config: Config, dataset: str | Path | None = None) -> Series:
+    data = config.data
+    return load_series(dataset if dataset is not None else data.dataset, time_column=data.time_column,
+                       value_columns=data.value_columns, missing=data.missing, limit=data.limit)
+
+
+def season_of(config: Config, series: Series) -> int:
+    """The seasonal period: ``data.season`` when set, else the usual one of the sampling step."""
+    return config.data.season or series.frequency()[1]
+
+
+def prepare(config: Config, *, tokenizer: Scaler | None = None) -> tuple[Scaler, ForecastTask, dict[str, Any]]:
+    """Read the series, split it in time, fit the scaler on the training part (unless given), cut windows."""
+    data = config.data
+    series = _read(config)
+    prepared = prepare_windows(
+        series, input_len=data.input_len, horizon=data.horizon, stride=data.stride, val_fraction=data.val_fraction,
+        test_fraction=data.test_fraction, scaling=data.scaling, target_columns=data.target_columns, scaler=tokenizer,
+    )
+    if len(prepared.windows["train"]) == 0:
+        raise DataError(f"{series.name} gives no training window; use a smaller data.input_len or data.horizon")
+    task = ForecastTask(prepared, batch_size=config.train.batch_size, seed=config.train.seed, loss=config.model.loss,
+                        huber_delta=config.model.huber_delta, eval_batches=config.train.eval_batches)
+    frequency, usual = series.frequency()
+    season = data.season or usual
+    train_end, val_end = prepared.bounds
+    meta = {
+        "task": NAME,
+        "columns": list(series.columns),
+        "targets": list(task.target_columns),
+        "num_inputs": len(series.columns),
+        "target_index": list(prepared.targets),
+        "frequency": frequency,
+        "season": season,
+        "average_window": data.average_window or (season if season > 1 else data.input_len),
+        "filled_values": series.filled,
+        "points": {"train": train_end, "val": val_end - train_end, "test": len(series) - val_end},
+        "windows": {split: len(w) for split, w in prepared.windows.items()},
+        "last_time": series.times[-1],
+    }
+    return prepared.scaler, task, meta
+
+
+def load_tokenizer(path: str | Path) -> Scaler:
+    """Read a forecast run's saved scaler (its ``tokenizer.json``)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise DataError(f"cannot read the run's scaler {path}: {err}") from None
+    return Scaler.from_json(text)
+
+
+def build_model(config: Config, tokenizer: Any, meta: dict[str, Any]) -> Forecaster:
+    """The forecaster a config describes, with fresh weights."""
+    m, d = config.model, config.data
+    num_inputs = int(meta["num_inputs"])
+    if m.arch == "transformer":
+        encoder: nn.Module = TransformerEncoder(num_inputs, input_len=d.input_len, hidden_size=m.hidden_size,
+                                                num_heads=m.num_heads, num_layers=m.num_layers, ff_dim=m.ff_dim,
+                                                dropout=m.dropout)
+    else:
+        encoder = RecurrentEncoder(num_inputs, cell=m.cell, hidden_size=m.hidden_size, num_layers=m.num_layers,
+                                   bidirectional=m.bidirectional, dropout=m.dropout, conv_filters=m.conv_filters,
+                                   conv_kernel=m.conv_kernel, impl=m.impl)
+    return Forecaster(encoder, num_inputs=num_inputs, input_len=d.input_len, horizon=d.horizon,
+                      targets=tuple(meta["target_index"]), window_norm=m.window_norm, linear_skip=m.linear_skip,
+                      dropout=m.dropout)
+
+
+def forecast_next(run: Any, series: Series) -> Forecast:
+    """Forecast the ``horizon`` steps after the end of ``series`` with a loaded forecast run.
+
+    Args:
+        run: a :class:`seqlab.run.Run` of task ``forecast``.
+        series: with the run's value columns and at least ``input_len`` values.
+    """
+    data = run.config.data
+    scaler: Scaler = run.tokenizer
+    if tuple(series.columns) != tuple(scaler.columns):
+        raise DataError(f"{series.name or 'the series'} has columns {', '.join(series.columns)} but the run was "
+                        f"trained on {', '.join(scaler.columns)}; give a file with the same value columns")
+    if len(series) < data.input_len:
+        raise DataError(f"{series.name or 'the series'} has {len(series)} values, but this run forecasts from the "
+                        f"last {data.input_len}; give at least {data.input_len} rows")
+    window = scaler.transform(series.values[-data.input_len:])[None].astype(np.float32)   # (1, T, C)
+    with torch.no_grad():
+        scaled = run.model.eval()(torch.from_numpy(window))[0].numpy()                   # (horizon, C')
+    targets = tuple(run.meta["targets"])
+    return Forecast(next_times(series.times, data.horizon), list(targets), scaler.inverse(scaled, columns=targets))
+
+
+def predict(run: Any, inputs: Sequence[Series | str | Path]) -> list[Forecast]:
+    """The next-horizon forecast after each input (a Series, or a series file / catalog name)."""
+    out = []
+    for item in inputs:
+        series = item if isinstance(item, Series) else _read(run.config, item)
+        out.append(forecast_next(run, series))
+    return out
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def _fmt(value: float) -> str:
+    if value != value:  # NaN
+        return "n/a"
+    return f"{value:,.3f}" if abs(value) < 1000 else f"{value:,.1f}"
+
+
+def compare(run: Any, task: ForecastTask, split: str) -> dict[str, dict[str, float]]:
+    """Metrics of the model and of each baseline on the same windows of ``split`` (original scale)."""
+    forecast, truth, starts = task.forecasts(run.model, task.split_batches(split))
+    results = {"model": forecast_metrics(truth, forecast)}
+    for name, baseline in task.baselines(starts, season=run.meta["season"],
+                                         average_window=run.meta["average_window"]).items():
+        results[name] = forecast_metrics(truth, baseline)
+    return results
+
+
+def report(run: Any, task: ForecastTask, *, console: Any) -> list[str]:
+    """The model against naive, seasonal naive and moving average, and the plots, as Markdown."""
+    from seqlab.viz import save_figure
+    from seqlab.viz.forecast import plot_decomposition, plot_forecast, plot_horizon_errors, plot_series
+
+    prepared, meta, out = task.prepared, run.meta, run.run_dir
+    split = "test" if len(prepared.windows["test"]) else "val"
+    results = compare(run, task, split)
+    seasonal = next(name for name in results if name.startswith("seasonal"))
+    lines = [f"## Forecasts against baselines ({split} split, {len(prepared.windows[split])} windows, "
+             f"horizon {run.config.data.horizon}, original scale)", "",
+             "| forecaster | MAE | RMSE | MAPE % | sMAPE % |", "|---|---|---|---|---|"]
+    for name, metrics in results.items():
+        lines.append(f"| {'**model**' if name == 'model' else name} | " + " | ".join(_fmt(metrics[m]) for m in METRICS) + " |")
+    gain = {m: 1 - results["model"][m] / results[seasonal][m] if results[seasonal][m] else float("nan") for m in ("mae", "rmse")}
+    verdict = (f"The model's MAE is {gain['mae']:+.1%} and its RMSE {gain['rmse']:+.1%} below {seasonal}"
+               " (positive = better).")
+    lines += ["", verdict, ""]
+    console.print(f"[bold]{split}[/] model MAE {_fmt(results['model']['mae'])} vs {seasonal} "
+                  f"{_fmt(results[seasonal]['mae'])} ({gain['mae']:+.1%} better)")
+    (out / "forecast.json").write_text(json.dumps({"split": split, "metrics": results, "gain_vs_seasonal": gain},
+                                                  indent=2) + "\n", encoding="utf-8")
+
+    series = prepared.series
+    column = list(series.columns).index(task.target_columns[0])
+    x = series.time_axis()
+    y = series.values[:, column]
+    unit = task.target_columns[0]
+    save_figure(plot_series(x, y, bounds=prepared.bounds, title=f"{series.name}: {unit} (train / val / test)",
+                            ylabel=unit), out / "series.png")
+    save_figure(plot_decomposition(x, y, season=meta["season"], title=f"{series.name}: trend and seasonal view"),
+                out / "decomposition.png")
+    forecast, truth, starts = task.forecasts(run.model, task.split_batches(split))
+    last = len(starts) - 1
+    start, horizon = int(starts[last]), truth.shape[1]
+    history = max(0, start - max(run.config.data.input_len, 2 * meta["season"], 3 * horizon))
+    base = {name: values[0, :, 0] for name, values in task.baselines(starts[last:], season=meta["season"],
+                                                                         average_window=meta["average_window"]).items()
+            if not name.startswith("moving")}
+    save_figure(plot_forecast(x[history:start], y[history:start], x[start:start + horizon], forecast[last, :, 0],
+                              truth=truth[last, :, 0], baselines=base, ylabel=unit,
+                              title=f"{series.name}: last {split} window, {horizon} steps ahead"), out / "forecast.png")
+    per_step = {"model": np.abs(forecast - truth).mean(axis=(0, 2))}
+    for name, values in task.baselines(starts, season=meta["season"], average_window=meta["average_window"]).items():
+        per_step[name] = np.abs(values - truth).mean(axis=(0, 2))
+    save_figure(plot_horizon_errors(per_step, title=f"{series.name}: error by steps ahead ({split})",
+                                    ylabel=f"MAE ({unit})"), out / "horizon.png")
+    note = (f"{series.filled} missing values were filled by linear interpolation when reading. " if series.filled else "")
+    lines += [f"Series: {len(series):,} {meta['frequency']} values; split in time order: train {meta['points']['train']:,}, "
+              f"val {meta['points']['val']:,}, test {meta['points']['test']:,}. {note}Scaling "
+              f"({run.config.data.scaling}) fitted on the training part only. Season {meta['season']}.", "",
+              "![forecast](forecast.png)", "", "![error by horizon](horizon.png)", "", "![series](series.png)", "",
+              "![trend and seasonal view](decomposition.png)", ""]
+    return lines
+
+
+__all__ = ["ForecastTask", "SeriesBatch", "Forecast", "prepare", "build_model", "predict", "report", "forecast_next",
+           "forecast_loss", "compare", "load_tokenizer", "season_of", "NAME", "METRICS"]

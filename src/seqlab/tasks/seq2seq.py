@@ -1,0 +1,560 @@
+"""Sequence to sequence: translate a source text into a target text (translation, numbers, dates).
+
+Binds pairs (a catalog dataset or a user's CSV / TSV / JSONL), one tokenizer fitted on both sides
+of the training pairs (a shared vocabulary, with BOS and EOS), the model (a recurrent
+encoder-decoder with a choice of attention, or an encoder-decoder Transformer), the loss
+(cross-entropy of each target token and of EOS, padding ignored) and the metrics: loss and token
+accuracy while training; exact match, BLEU and chrF (sacrebleu) of the decoded outputs at the
+end, plus character-level BLEU when the targets are Korean.
+
+Splits group pairs by target text, so a target (one number, one date in several renderings)
+never appears both in training and in a held-out split.
+
+>>> from seqlab.config import load_config
+>>> cfg = load_config("num2words-ko")
+>>> cfg.task, cfg.data.reverse
+('seq2seq', True)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from seqlab.config import Config
+from seqlab.data import Pairs, bucket_batches, load_dataset, split_indices
+from seqlab.errors import ConfigError, DataError
+
+NAME = "seq2seq"
+HANGUL = range(0xAC00, 0xD7A4)
+
+
+@dataclass(frozen=True)
+class PairBatch:
+    """A padded batch of pairs (post-padding).
+
+    Args:
+        src: (B, S) source ids; src_mask: (B, S) True on real tokens.
+        tgt_in: (B, T) BOS + target; tgt_out: (B, T) target + EOS (0 on padding).
+        index: (B,) which pairs of the split these are.
+        split: the split they come from (``train``, ``val``, ``test``).
+        step: the optimizer step this batch is for (drives the teacher-forcing schedule).
+        decode: evaluation also decodes the sources and scores the outputs.
+    """
+
+    src: Tensor
+    src_mask: Tensor
+    tgt_in: Tensor
+    tgt_out: Tensor
+    index: Tensor
+    split: str = "train"
+    step: int = 0
+    decode: bool = False
+
+
+def _pad(rows: list[list[int]]) -> Tensor:
+    out = torch.zeros(len(rows), max(len(r) for r in rows), dtype=torch.long)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = torch.tensor(r, dtype=torch.long)
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class PairBatches(Sequence[PairBatch]):
+    """Batches built lazily from index groups of one split.
+
+    Args:
+        sources, targets: the encoded pairs of the split.
+        groups: the example indices of each batch.
+        bos_id, eos_id: framing ids.
+        split: the split's name.
+        first_step: the global step of batch 0 (epoch * batches per epoch).
+        decode: see :class:`PairBatch`.
+    """
+
+    sources: list[list[int]]
+    targets: list[list[int]]
+    groups: list[list[int]]
+    bos_id: int
+    eos_id: int
+    split: str = "train"
+    first_step: int = 0
+    decode: bool = False
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+    def __getitem__(self, i: int) -> PairBatch:  # type: ignore[override]
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        i %= len(self)
+        group = self.groups[i]
+        src = _pad([self.sources[j] for j in group])
+        return PairBatch(
+            src=src,
+            src_mask=src != 0,
+            tgt_in=_pad([[self.bos_id, *self.targets[j]] for j in group]),
+            tgt_out=_pad([[*self.targets[j], self.eos_id] for j in group]),
+            index=torch.tensor(group, dtype=torch.long),
+            split=self.split,
+            step=self.first_step + i,
+            decode=self.decode,
+        )
+
+
+def teacher_forcing_ratio(model_config: Any, step: int) -> float:
+    """The teacher-forcing probability at ``step`` under the model's schedule.
+
+    ``constant``: ``r``; ``linear``: from ``r`` down to ``teacher_forcing_min`` over
+    ``teacher_forcing_decay`` steps; ``inverse-sigmoid`` (Bengio et al. 2015):
+    ``r * k / (k + exp(step / k))`` with ``k = teacher_forcing_decay``, floored at the minimum.
+    A Transformer always teacher-forces (ratio 1).
+
+    >>> from seqlab.config import Seq2SeqConfig
+    >>> cfg = Seq2SeqConfig(teacher_forcing_schedule="linear", teacher_forcing_min=0.5, teacher_forcing_decay=100)
+    >>> teacher_forcing_ratio(cfg, 0), teacher_forcing_ratio(cfg, 50), teacher_forcing_ratio(cfg, 500)
+    (1.0, 0.75, 0.5)
+    """
+    ratio = getattr(model_config, "teacher_forcing", 1.0)
+    schedule = getattr(model_config, "teacher_forcing_schedule", "constant")
+    if schedule == "constant":
+        return ratio
+    low, decay = model_config.teacher_forcing_min, model_config.teacher_forcing_decay
+    if schedule == "linear":
+        return max(low, ratio - (ratio - low) * step / decay)
+    k = float(decay)
+    return max(low, ratio * k / (k + math.exp(min(step / k, 700.0))))
+
+
+class Seq2SeqTask:
+    """The training contract (:class:`seqlab.train.Task`) for pairs.
+
+    Args:
+        splits: split name -> (encoded sources, encoded targets, target texts).
+        tokenizer: the shared tokenizer (for decoding outputs into text).
+        model_config: the ``[model]`` section (teacher-forcing schedule).
+        batch_size: B.
+        seed: fixes the batches of every epoch and the teacher-forcing coins.
+        eval_batches: cap on validation batches during training (0 = all).
+        max_target_len: the most tokens decoded per output.
+        beam_width, length_penalty: decoding of the final evaluation (1 = greedy).
+        eval_examples: pairs decoded per split for the text metrics (0 = all).
+        korean: also report character-level BLEU.
+    """
+
+    def __init__(
+        self,
+        splits: dict[str, tuple[list[list[int]], list[list[int]], list[str]]],
+        *,
+        tokenizer: Any,
+        model_config: Any,
+        batch_size: int,
+        seed: int,
+        eval_batches: int = 0,
+        max_target_len: int = 64,
+        beam_width: int = 1,
+        length_penalty: float = 0.0,
+        eval_examples: int = 0,
+        korean: bool = False,
+    ) -> None:
+        self.splits = splits
+        self.tokenizer, self.model_config = tokenizer, model_config
+        self.batch_size, self.seed, self.eval_batches = batch_size, seed, eval_batches
+        self.max_target_len, self.beam_width, self.length_penalty = max_target_len, beam_width, length_penalty
+        self.eval_examples, self.korean = eval_examples, korean
+        self.bos_id, self.eos_id = tokenizer.bos_id, tokenizer.eos_id
+        self._steps_per_epoch = len(self._groups("train", 0))
+
+    def _groups(self, split: str, epoch: int | None) -> list[list[int]]:
+        sources = self.splits[split][0]
+        if not sources:
+            return []
+        lengths = [len(s) for s in sources]
+        if epoch is None:
+            return bucket_batches(lengths, self.batch_size, seed=self.seed, epoch=0, shuffle=False)
+        return bucket_batches(lengths, self.batch_size, seed=self.seed, epoch=epoch)
+
+    def _batches(self, split: str, groups: list[list[int]], *, first_step: int = 0, decode: bool = False) -> PairBatches:
+        sources, targets, _ = self.splits[split]
+        return PairBatches(sources, targets, groups, self.bos_id, self.eos_id, split, first_step, decode)
+
+    def train_batches(self, epoch: int) -> PairBatches:
+        return self._batches("train", self._groups("train", epoch), first_step=epoch * self._steps_per_epoch)
+
+    def split_batches(self, split: str, *, limit: int = 0) -> PairBatches:
+        """Every pair of a split in batches sorted by length; the final metrics decode them."""
+        groups = self._groups(split, None)
+        return self._batches(split, groups[:limit] if limit else groups, decode=True)
+
+    def val_batches(self) -> PairBatches:
+        groups = self._groups("val", None)
+        return self._batches("val", groups[: self.eval_batches] if self.eval_batches else groups)
+
+    def loss(self, model: nn.Module, batch: PairBatch) -> tuple[Tensor, dict[str, float]]:
+        ratio = teacher_forcing_ratio(self.model_config, batch.step)
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + batch.step) if ratio < 1.0 else None
+        out = model(batch.src, batch.src_mask, batch.tgt_in, teacher_forcing=ratio, generator=generator)
+        loss = F.cross_entropy(out.logits.flatten(0, 1), batch.tgt_out.flatten(), ignore_index=0)
+        return loss, ({"teacher_forcing": ratio} if ratio < 1.0 else {})
+
+    @torch.no_grad()
+    def evaluate(self, model: nn.Module, batches: Sequence[PairBatch]) -> dict[str, float]:
+        total, count, correct = 0.0, 0, 0
+        for batch in batches:
+            logits = model(batch.src, batch.src_mask, batch.tgt_in).logits                  # (B, T, V)
+            real = batch.tgt_out != 0
+            total += float(F.cross_entropy(logits.flatten(0, 1), batch.tgt_out.flatten(), ignore_index=0, reduction="sum"))
+            correct += int(((logits.argmax(-1) == batch.tgt_out) & real).sum())
+            count += int(real.sum())
+        metrics = {"loss": total / max(count, 1), "token_accuracy": correct / max(count, 1)}
+        if batches and batches[0].decode:
+            metrics.update(self.text_metrics(model, batches))
+        return metrics
+
+    def text_metrics(self, model: nn.Module, batches: Sequence[PairBatch]) -> dict[str, float]:
+        """Decode the batches' sources and score the outputs against the target texts."""
+        hypotheses, references = [], []
+        for batch in batches:
+            if self.eval_examples and len(hypotheses) >= self.eval_examples:
+                break
+            outputs = translate_ids(model, batch.src, batch.src_mask, bos_id=self.bos_id, eos_id=self.eos_id,
+                                    max_tokens=self.max_target_len, beam_width=self.beam_width,
+                                    length_penalty=self.length_penalty)
+            hypotheses += [self.tokenizer.decode(ids) for ids in outputs]
+            references += [self.splits[batch.split][2][int(i)] for i in batch.index]
+        return score_texts(hypotheses, references, korean=self.korean)
+
+    def count_tokens(self, batch: PairBatch) -> int:
+        return int(batch.src_mask.sum()) + int((batch.tgt_out != 0).sum())
+
+
+def score_texts(hypotheses: Sequence[str], references: Sequence[str], *, korean: bool = False) -> dict[str, float]:
+    """Exact match (share of outputs equal to the reference), BLEU and chrF (sacrebleu, 0-100).
+
+    With ``korean`` also ``bleu_char``: BLEU over characters, which does not punish Korean's
+    agglutinated words as word-level BLEU does.
+
+    >>> scores = score_texts(["2024-03-15", "1987"], ["2024-03-15", "1988"])
+    >>> scores["exact_match"]
+    0.5
+    """
+    import sacrebleu
+
+    if not hypotheses:
+        return {}
+    exact = sum(h.strip() == r.strip() for h, r in zip(hypotheses, references)) / len(hypotheses)
+    scores = {
+        "exact_match": exact,
+        "bleu": sacrebleu.corpus_bleu(list(hypotheses), [list(references)]).score,
+        "chrf": sacrebleu.corpus_chrf(list(hypotheses), [list(references)]).score,
+    }
+    if korean:
+        scores["bleu_char"] = sacrebleu.corpus_bleu(list(hypotheses), [list(references)], tokenize="char").score
+    return scores
+
+
+@torch.no_grad()
+def translate_ids(
+    model: nn.Module,
+    src: Tensor,
+    src_mask: Tensor,
+    *,
+    bos_id: int,
+    eos_id: int,
+    max_tokens: int,
+    beam_width: int = 1,
+    length_penalty: float = 0.0,
+    n_best: int = 1,
+) -> list[list[int]] | list[list[Any]]:
+    """Decode (B, S) sources: greedy (``beam_width=1``) or beam search, through :mod:`seqlab.decode`.
+
+    Returns the output ids of each source (``n_best > 1``: its hypotheses, best first).
+    """
+    from seqlab.decode import Conditioned, beam_search, greedy_batch
+
+    was_training = model.training
+    model.eval()
+    try:
+        source = Conditioned(model, model.start(src, src_mask))
+        prompts = [[bos_id]] * src.shape[0]
+        if beam_width == 1 and n_best == 1:
+            return greedy_batch(source, prompts, max_tokens=max_tokens, eos_id=eos_id)
+        found = beam_search(source, prompts, beam_width=beam_width, max_tokens=max_tokens, eos_id=eos_id,
+                            alpha=length_penalty, n_best=n_best)
+        return found if n_best > 1 else [list(hyps[0].ids) if hyps else [] for hyps in found]
+    finally:
+        model.train(was_training)
+
+
+# ----------------------------------------------------------------------------- binding
+
+
+def read_pairs(config: Config) -> tuple[list[str], list[str]]:
+    """The (source, target) texts of a config's dataset, checked, and swapped with ``data.reverse``."""
+    data = config.data
+    dataset = load_dataset(data.dataset, source_column=data.source_column, target_column=data.target_column,
+                           limit=data.limit, shape="pairs")
+    if not isinstance(dataset, Pairs):
+        raise DataError(f'task "seq2seq" needs pairs, but dataset "{data.dataset}" holds {type(dataset).__name__}')
+    sources, targets = list(dataset.sources), list(dataset.targets)
+    for side, texts, column in (("source", sources, data.source_column), ("target", targets, data.target_column)):
+        empty = [i for i, text in enumerate(texts) if not text.strip()]
+        if empty:
+            where = ", ".join(str(i + 1) for i in empty[:5]) + (" ..." if len(empty) > 5 else "")
+            raise DataError(
+                f'{data.dataset}: {len(empty)} pair(s) have an empty {side} (column "{column}"), at record(s) {where}; '
+                "remove them or fill them in"
+            )
+    if data.reverse:
+        sources, targets = targets, sources
+    return sources, targets
+
+
+def prepare(config: Config, *, tokenizer: Any = None) -> tuple[Any, Seq2SeqTask, dict[str, Any]]:
+    """Read and split the pairs, fit the shared tokenizer on the training pairs, build the task.
+
+    Returns:
+        (tokenizer, task, meta) where meta is saved as the run's meta.json.
+    """
+    from seqlab.text import build_tokenizer
+
+    data = config.data
+    sources, targets = read_pairs(config)
+    keys = sorted(set(targets))
+    group_train, group_val, group_test = split_indices(len(keys), data.val_fraction, data.test_fraction,
+                                                       config.train.seed)
+    where = {}
+    for name, groups in (("train", group_train), ("val", group_val), ("test", group_test)):
+        where.update({keys[g]: name for g in groups})
+    members: dict[str, list[int]] = {"train": [], "val": [], "test": []}
+    for i, target in enumerate(targets):
+        members[where[target]].append(i)
+    if not members["train"]:
+        raise DataError(f"no training pairs left from {len(sources)} pairs; lower data.val_fraction / test_fraction")
+    if tokenizer is None:
+        train_texts = [sources[i] for i in members["train"]] + [targets[i] for i in members["train"]]
+        tokenizer = build_tokenizer(data.tokenizer, train_texts, vocab_size=data.vocab_size, lowercase=data.lowercase)
+    if tokenizer.bos_id is None or tokenizer.eos_id is None:
+        raise ConfigError(f'data.tokenizer "{data.tokenizer}" has no BOS/EOS tokens, which seq2seq needs; '
+                          "use char, bpe, syllable or jamo")
+    splits = {}
+    for name, idx in members.items():
+        enc_sources = [tokenizer.encode(sources[i])[: data.max_source_len] or [tokenizer.unk_id] for i in idx]
+        enc_targets = [tokenizer.encode(targets[i])[: data.max_target_len] for i in idx]
+        splits[name] = (enc_sources, enc_targets, [targets[i] for i in idx])
+    hangul = sum(any(ord(c) in HANGUL for c in t) for t in targets[:2000])
+    korean = hangul > 0.5 * min(len(targets), 2000)
+    task = Seq2SeqTask(
+        splits,
+        tokenizer=tokenizer,
+        model_config=config.model,
+        batch_size=config.train.batch_size,
+        seed=config.train.seed,
+        eval_batches=config.train.eval_batches,
+        max_target_len=data.max_target_len,
+        beam_width=data.beam_width,
+        length_penalty=data.length_penalty,
+        eval_examples=data.eval_examples,
+        korean=korean,
+    )
+    meta = {"task": NAME, "vocab_size": tokenizer.vocab_size, "korean_targets": korean,
+            "pairs": {name: len(idx) for name, idx in members.items()}}
+    return tokenizer, task, meta
+
+
+def build_model(config: Config, tokenizer: Any, meta: dict[str, Any]) -> nn.Module:
+    """The model a config describes (``model.arch``: rnn or transformer), with fresh weights."""
+    m, data = config.model, config.data
+    if m.arch == "transformer":
+        from seqlab.models.transformer import TransformerSeq2Seq
+
+        return TransformerSeq2Seq(
+            tokenizer.vocab_size, embed_dim=m.embed_dim, num_heads=m.num_heads, num_layers=m.num_layers,
+            ff_dim=m.ff_dim, dropout=m.dropout, max_len=max(data.max_source_len, data.max_target_len) + 2,
+            positions=m.positions, tie_weights=m.tie_weights,
+        )
+    from seqlab.models.seq2seq import RecurrentSeq2Seq
+
+    return RecurrentSeq2Seq(
+        tokenizer.vocab_size, cell=m.cell, embed_dim=m.embed_dim, hidden_size=m.hidden_size,
+        num_layers=m.num_layers, bidirectional=m.bidirectional, attention=m.attention, dropout=m.dropout,
+    )
+
+
+@dataclass(frozen=True)
+class Translation:
+    """One translated text: the best output and, with ``n_best``, the alternatives with their scores."""
+
+    source: str
+    text: str
+    alternatives: tuple[tuple[str, float], ...] = ()
+
+
+def encode_sources(run: Any, texts: Sequence[str]) -> tuple[Tensor, Tensor]:
+    """Source texts -> padded (B, S) ids and mask, cut at the run's ``data.max_source_len``."""
+    rows = []
+    for text in texts:
+        ids = run.tokenizer.encode(text)[: run.config.data.max_source_len]
+        if not ids:
+            raise DataError(f"the text {text!r} has no tokens for this run's tokenizer; give some text")
+        rows.append(ids)
+    src = _pad(rows)
+    return src, src != 0
+
+
+def translate_texts(run: Any, texts: Sequence[str], *, beam_width: int | None = None, n_best: int = 1,
+                    length_penalty: float | None = None) -> list[Translation]:
+    """Translate texts with a run (greedy or beam search).
+
+    Args:
+        run: a loaded seq2seq run.
+        texts: source texts.
+        beam_width: beam width (default: the run's ``data.beam_width``; 1 = greedy).
+        n_best: alternatives to return per text (at most ``beam_width``).
+        length_penalty: GNMT alpha (default: the run's ``data.length_penalty``).
+    """
+    data = run.config.data
+    beam = beam_width or data.beam_width
+    if n_best > beam:
+        raise ConfigError(f"n_best ({n_best}) cannot exceed the beam width ({beam})")
+    src, mask = encode_sources(run, texts)
+    tok = run.tokenizer
+    alpha = data.length_penalty if length_penalty is None else length_penalty
+    found = translate_ids(run.model, src, mask, bos_id=tok.bos_id, eos_id=tok.eos_id, max_tokens=data.max_target_len,
+                          beam_width=beam, length_penalty=alpha, n_best=n_best)
+    results = []
+    for text, out in zip(texts, found):
+        if n_best > 1:
+            alts = tuple((tok.decode(list(h.ids)), h.score) for h in out)
+            results.append(Translation(text, alts[0][0] if alts else "", alts))
+        else:
+            results.append(Translation(text, tok.decode(out)))
+    return results
+
+
+def predict(run: Any, inputs: Sequence[str]) -> list[Translation]:
+    """Translate each input with the run's decoding settings (see :func:`translate_texts`)."""
+    return translate_texts(run, list(inputs))
+
+
+def display_tokens(tokenizer: Any, ids: Sequence[int]) -> list[str]:
+    """Readable token strings for plot axes (byte-level BPE pieces decoded; spaces shown as ␣)."""
+    shown = []
+    for i in ids:
+        text = tokenizer.decode([i]) if tokenizer.type == "bpe" else tokenizer.id_to_token(i)
+        text = text if text not in ("", "\ufffd") else tokenizer.id_to_token(i)
+        shown.append(text.replace(" ", "␣") if text.strip() else "␣")
+    return shown
+
+
+@dataclass
+class AttentionView:
+    """What :func:`attention_for` found: tokens on both sides, the weights, the figure file."""
+
+    source_tokens: list[str]
+    target_tokens: list[str]
+    weights: Tensor
+    translation: str
+    figure_path: Path | None = None
+
+
+def attention_for(run: Any, text: str, *, out_path: Path | None = None, beam_width: int | None = None) -> AttentionView:
+    """Translate ``text`` and draw the attention of each output token over the source tokens.
+
+    The output (greedy, or beam search) is read back teacher-forced, and the weights of every
+    output token and of EOS are drawn with :func:`seqlab.viz.plot_attention` (a Transformer: its
+    last decoder block's cross-attention averaged over heads).
+
+    Args:
+        run: a loaded seq2seq run.
+        text: the source text.
+        out_path: where the PNG goes (default ``<run>/attention.png``); the figure is always made.
+        beam_width: decode with this beam (default the run's setting).
+    """
+    from seqlab.viz import plot_attention
+
+    if getattr(run.model, "attention_name", "transformer") == "none":
+        raise ConfigError(f"{run.run_dir} has no attention (model.attention = \"none\"); inspect a run with attention")
+    tok = run.tokenizer
+    src, mask = encode_sources(run, [text])
+    beam = beam_width or run.config.data.beam_width
+    out = translate_ids(run.model, src, mask, bos_id=tok.bos_id, eos_id=tok.eos_id,
+                        max_tokens=run.config.data.max_target_len, beam_width=beam,
+                        length_penalty=run.config.data.length_penalty)[0]
+    with torch.no_grad():
+        result = run.model.eval()(src, mask, torch.tensor([[tok.bos_id, *out]]))
+    assert result.attention is not None
+    weights = result.attention[0]                                                             # (T, S)
+    source_tokens = display_tokens(tok, src[0].tolist())
+    target_tokens = display_tokens(tok, out) + ["<eos>"]
+    translation = tok.decode(out)
+    figure = plot_attention(weights.numpy(), source_tokens, target_tokens,
+                            title=f"{run.config.name}: {text[:40]} -> {translation[:40]}")
+    path = Path(out_path) if out_path is not None else Path(run.run_dir) / "attention.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110, bbox_inches="tight")
+    return AttentionView(source_tokens, target_tokens, weights, translation, path)
+
+
+def report(run: Any, task: Seq2SeqTask, *, console: Any) -> list[str]:
+    """Sample translations of test pairs (or validation), printed and returned as Markdown."""
+    from rich.markup import escape
+
+    count = run.config.data.samples
+    split = "test" if task.splits["test"][0] else "val"
+    sources_ids, _, references = task.splits[split]
+    if not count or not sources_ids:
+        return []
+    count = min(count, len(sources_ids))
+    tok = run.tokenizer
+    chosen = [round(i * (len(sources_ids) - 1) / max(count - 1, 1)) for i in range(count)]  # spread over the split
+    src = _pad([sources_ids[i] for i in chosen])
+    outputs = translate_ids(run.model, src, src != 0, bos_id=tok.bos_id, eos_id=tok.eos_id,
+                            max_tokens=task.max_target_len, beam_width=task.beam_width,
+                            length_penalty=task.length_penalty)
+    decoding = "greedy" if task.beam_width == 1 else f"beam {task.beam_width}"
+    lines = [f"## Sample translations ({split} split, {decoding})", "", "| source | reference | output | exact |",
+             "|---|---|---|---|"]
+    console.print(f"[bold]sample translations[/] ({split}, {decoding}):")
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    for i, out in zip(chosen, outputs):
+        source, reference, output = tok.decode(sources_ids[i]), references[i], tok.decode(out)
+        same = "yes" if output.strip() == reference.strip() else "no"
+        lines.append(f"| {cell(source)} | {cell(reference)} | {cell(output)} | {same} |")
+        console.print(f"  {escape(source)} -> {escape(output)}  [dim](reference: {escape(reference)})[/]")
+    lines.append("")
+    if getattr(run.model, "attention_name", "transformer") != "none":
+        view = attention_for(run, tok.decode(sources_ids[chosen[0]]))
+        lines += [f"Attention of the first sample ({view.figure_path.name}):", "",
+                  f"![attention]({view.figure_path.name})", ""]
+    return lines
+
+
+__all__ = [
+    "NAME",
+    "PairBatch",
+    "PairBatches",
+    "Seq2SeqTask",
+    "teacher_forcing_ratio",
+    "score_texts",
+    "translate_ids",
+    "translate_texts",
+    "Translation",
+    "attention_for",
+    "AttentionView",
+    "prepare",
+    "build_model",
+    "predict",
+    "report",
+    "read_pairs",
+]
