@@ -166,9 +166,7 @@ def train(
     console.print(f"model: {type(model).__name__}, {params:,} parameters{vocabulary}")
     # a task whose training is not the generic loop (the GAN's two-player step) brings its own fit
     task_fit = getattr(binding, "fit", fit)
-    # callbacks only when given, so a task's own fit need not take them
-    extra = {"callbacks": tuple(callbacks)} if callbacks else {}
-    task_fit(model, task, config.train, run_dir=run_dir, console=console, resume=resume, **extra)
+    task_fit(model, task, config.train, run_dir=run_dir, console=console, resume=resume, callbacks=tuple(callbacks))
 
     run = Run(run_dir, config, meta, tokenizer, model.eval())
     write_summary(run, task, console=console)

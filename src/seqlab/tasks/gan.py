@@ -232,8 +232,11 @@ def _save_grid(model: GAN, noise: Tensor, labels: Tensor | None, path: Path, tit
 
 
 def fit(model: GAN, task: GANTask, config: TrainConfig, *, run_dir: str | Path, console: Any = None,
-        resume: bool = False) -> dict[str, Any]:
+        resume: bool = False, callbacks: Sequence[Any] = ()) -> dict[str, Any]:
     """Train the GAN: the two-player step, with checkpoints, metrics, curves and a sample grid each epoch.
+
+    The two-player loop has no callback hooks; ``callbacks`` exists so every task's ``fit`` takes
+    the same arguments, and a non-empty one (a sweep's pruning) is refused with a clear message.
 
     Args:
         model: the :class:`~seqlab.models.gan.GAN`.
@@ -247,6 +250,8 @@ def fit(model: GAN, task: GANTask, config: TrainConfig, *, run_dir: str | Path, 
     Returns:
         ``{"step", "stop_reason", "metrics"}``.
     """
+    if callbacks:
+        raise ConfigError("GAN training takes no callbacks: sweeps and pruning are not supported for the gan task")
     from rich.console import Console
 
     from seqlab.train.callbacks import TrainState

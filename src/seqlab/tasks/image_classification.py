@@ -175,12 +175,13 @@ def build_model(config: Config, tokenizer: Any, meta: dict[str, Any]) -> MLP:
 
 
 def fit(model: nn.Module, task: ImageClassificationTask, config: Any, *, run_dir: Path, console: Any = None,
-        resume: bool = False) -> Any:
+        resume: bool = False, callbacks: Sequence[Any] = ()) -> Any:
     """The generic loop (:func:`seqlab.train.fit`) plus a test-accuracy curve."""
     from seqlab.train import fit as generic_fit
 
     curve = TestCurve(task, model, Path(run_dir) / "metrics.jsonl")
-    return generic_fit(model, task, config, run_dir=run_dir, callbacks=[curve], console=console, resume=resume)
+    return generic_fit(model, task, config, run_dir=run_dir, callbacks=[curve, *callbacks], console=console,
+                       resume=resume)
 
 
 @dataclass(frozen=True)
