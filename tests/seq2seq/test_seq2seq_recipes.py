@@ -1,4 +1,4 @@
-"""Every seq2seq / Transformer recipe end to end on real data and a tiny budget, through the real CLI."""
+"""Every seq2seq / Transformer / chat recipe end to end on real data and a tiny budget, through the real CLI."""
 
 from __future__ import annotations
 
@@ -26,7 +26,10 @@ RECIPES = {
     "en-ko-no-attention": TINY_PAIRS + TINY_RNN + ["data.vocab_size=300"],
     "en-ko-transformer": TINY_PAIRS + TINY_TRANSFORMER + ["data.vocab_size=300"],
     "shakespeare-transformer": ["data.limit=20000", "data.block_size=16", "sample.max_tokens=20"] + TINY_TRANSFORMER,
+    "chat-seq2seq": TINY_PAIRS + TINY_RNN + ["data.vocab_size=300"],
+    "chat-lm": ["data.limit=60", "data.block_size=16", "sample.max_tokens=20", "model.num_layers=1"] + TINY_RNN,
 }
+LANGUAGE_MODELS = {"shakespeare-transformer", "chat-lm"}
 
 
 def _sets(overrides):
@@ -44,7 +47,7 @@ def test_recipe_runs_end_to_end(recipe, cli, tmp_path):
     assert result.code == 0, result.err
     summary = (run_dir / "summary.md").read_text(encoding="utf-8")
     assert "## Final metrics" in summary
-    if recipe.startswith("shakespeare"):
+    if recipe in LANGUAGE_MODELS:
         assert "## Samples" in summary
         sample = cli("sample", str(run_dir), "--prompt", "ROMEO", "-n", "10", "--seed", "1")
         assert sample.code == 0 and sample.out.startswith("ROMEO")

@@ -20,7 +20,9 @@ from seqlab.serve.engine import (
     Generation,
     GenerationParams,
     LanguageModelAdapter,
+    PromptError,
     PromptTooLongError,
+    Seq2SeqAdapter,
     adapter_for,
 )
 
@@ -30,6 +32,8 @@ __all__ = [
     "Generation",
     "GenerationParams",
     "LanguageModelAdapter",
+    "PromptError",
     "PromptTooLongError",
+    "Seq2SeqAdapter",
     "adapter_for",
 ]

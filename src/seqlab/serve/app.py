@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from seqlab.errors import require_extra
-from seqlab.serve.engine import Adapter, Engine, Generation, GenerationParams, PromptTooLongError
+from seqlab.serve.engine import Adapter, Engine, Generation, GenerationParams, PromptError
 from seqlab.serve.protocol import (
     ChatCompletionRequest,
     CompletionRequest,
@@ -157,8 +157,8 @@ def create_app(models: Sequence[Adapter], *, api_key: str | None = None, engine:
         # tokenizing a long prompt is real work; it runs off the loop like generation does
         try:
             return await asyncio.to_thread(make)
-        except PromptTooLongError as err:
-            raise APIError(400, str(err), param="messages", code="context_length_exceeded") from None
+        except PromptError as err:
+            raise APIError(400, str(err), param="messages", code=err.code) from None
 
     @app.post("/v1/chat/completions", dependencies=[Depends(check_key)])
     async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any:

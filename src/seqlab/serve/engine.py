@@ -4,9 +4,10 @@ Two layers:
 
 * an **adapter** turns a run into text generations. :class:`LanguageModelAdapter` serves any
   language-model run: chat messages go through the run's chat template
-  (:mod:`seqlab.text.chat`), plain prompts are continued as they are. Another kind of run (a
-  seq2seq model answering the last user turn, say) plugs in by offering the same two methods,
-  ``chat(messages, params)`` and ``complete(prompt, params)``, and an entry in :data:`ADAPTERS`.
+  (:mod:`seqlab.text.chat`), plain prompts are continued as they are. :class:`Seq2SeqAdapter`
+  serves a seq2seq run: it answers the last user message. Another kind of run plugs in by
+  offering the same two methods, ``chat(messages, params)`` and ``complete(prompt, params)``,
+  and an entry in :data:`ADAPTERS`.
 * the :class:`Engine` runs each generation in a worker thread and hands its text pieces to the
   asyncio event loop through a queue, so many streams run at once and the loop never blocks on
   torch. When the consumer stops listening (the HTTP client went away) the worker stops after the
@@ -36,8 +37,16 @@ from seqlab.text.chat import DEFAULT_TEMPLATE, ChatTemplate
 DEFAULT_CONTEXT = 4096
 
 
-class PromptTooLongError(SeqlabError):
+class PromptError(SeqlabError):
+    """The request's prompt or messages cannot be answered as they are (the server says 400)."""
+
+    code = "invalid_prompt"
+
+
+class PromptTooLongError(PromptError):
     """The prompt plus the requested reply do not fit the served model's context length."""
+
+    code = "context_length_exceeded"
 
 
 @dataclass(frozen=True)
@@ -241,8 +250,91 @@ class LanguageModelAdapter:
         return Generation(decode_stream(tokenizer, counter, stop=stop), prompt_tokens=len(ids), counter=counter)
 
 
+class Seq2SeqAdapter:
+    """Serve a seq2seq run: the model answers the last user message, as it was trained to.
+
+    A seq2seq chat model is trained on (turn, reply) pairs, so its chat template is the simplest
+    one there is: the source is the **last user message** (made one line, cut at the run's
+    ``data.max_source_len`` tokens) and the reply is what the decoder writes until EOS. Earlier
+    turns and system messages are not read: the model has never seen them in training. A plain
+    completion treats the prompt as the source (translation runs answer with the translation).
+
+    Args:
+        run: a loaded :class:`seqlab.run.Run` of task ``seq2seq``.
+        name: the model id clients ask for.
+        context_length: the most tokens source + reply may have.
+    """
+
+    has_chat_template = True
+
+    def __init__(self, run: Any, *, name: str, context_length: int = DEFAULT_CONTEXT) -> None:
+        if run.task != "seq2seq":
+            raise ConfigError(f"{name} is a {run.task} run; Seq2SeqAdapter serves seq2seq runs")
+        self.run = run
+        self.name = name
+        self.task = run.task
+        self.context_length = context_length
+        self._lock = threading.Lock()  # the encoder call is cheap; one at a time keeps torch's state simple
+
+    def chat(self, messages: Sequence[Mapping[str, str]], params: GenerationParams) -> Generation:
+        """The reply to the last user message.
+
+        Args:
+            messages: ``{"role", "content"}`` dicts, oldest first; at least one from the user.
+            params: how to sample.
+        """
+        from seqlab.text.chat import one_line
+
+        users = [m["content"] for m in messages if m.get("role") == "user"]
+        if not users or not one_line(users[-1]):
+            raise PromptError("a seq2seq model answers the last user message, and there is none with text; "
+                                     'add a {"role": "user", "content": "..."} message')
+        return self._generate(one_line(users[-1]), params)
+
+    def complete(self, prompt: str, params: GenerationParams) -> Generation:
+        """The model's output for ``prompt`` read as a source text."""
+        if not prompt.strip():
+            raise PromptError("a seq2seq model needs a source text; the prompt is empty")
+        return self._generate(prompt, params)
+
+    def count_tokens(self, text: str) -> int:
+        """How many source tokens the model reads for ``text`` (after the cut)."""
+        return min(len(self.run.tokenizer.encode(text)), self.run.config.data.max_source_len)
+
+    def _generate(self, source: str, params: GenerationParams) -> Generation:
+        from seqlab.decode import Conditioned, decode_stream, generate
+        from seqlab.errors import DataError
+        from seqlab.tasks.seq2seq import encode_sources
+
+        tokenizer, model = self.run.tokenizer, self.run.model
+        try:
+            src, mask = encode_sources(self.run, [source])
+        except DataError as err:
+            raise PromptError(str(err)) from None
+        if src.shape[1] + params.max_tokens > self.context_length:
+            raise PromptTooLongError(
+                f"this model's context length is {self.context_length} tokens, but the request needs "
+                f"{src.shape[1] + params.max_tokens} ({src.shape[1]} in the source, {params.max_tokens} for the reply); "
+                "lower max_tokens"
+            )
+        import torch
+
+        with self._lock, torch.no_grad():
+            model.eval()
+            state = model.start(src, mask)
+        counter = TokenCounter(
+            generate(Conditioned(model, state), [tokenizer.bos_id], max_tokens=params.max_tokens,
+                     temperature=params.temperature, top_p=params.top_p, seed=params.seed,
+                     stop_ids=[tokenizer.eos_id]),
+            limit=params.max_tokens,
+        )
+        return Generation(decode_stream(tokenizer, counter, stop=params.stop), prompt_tokens=int(src.shape[1]),
+                          counter=counter)
+
+
 ADAPTERS: dict[str, Callable[..., Adapter]] = {
     "language-model": LanguageModelAdapter,
+    "seq2seq": Seq2SeqAdapter,
 }
 
 
@@ -366,11 +458,13 @@ class Engine:
 __all__ = [
     "Adapter",
     "ADAPTERS",
+    "Seq2SeqAdapter",
     "Engine",
     "EngineStats",
     "Generation",
     "GenerationParams",
     "LanguageModelAdapter",
+    "PromptError",
     "PromptTooLongError",
     "TokenCounter",
     "adapter_for",

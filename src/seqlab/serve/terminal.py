@@ -29,7 +29,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from seqlab.serve.engine import GenerationParams, PromptTooLongError
+from seqlab.serve.engine import GenerationParams, PromptError
 
 HELP = """commands:
   /reset              forget the conversation
@@ -133,7 +133,7 @@ def _reply(model: Any, history: list[dict[str, str]], system: str, params: Gener
         try:
             generation = model.chat(messages, params)
             break
-        except PromptTooLongError as err:
+        except PromptError as err:
             if start >= len(history) - 1:
                 console.print(f"[red]{escape(str(err))}[/]")
                 return ""

@@ -299,11 +299,15 @@ def translate_ids(
 def read_pairs(config: Config) -> tuple[list[str], list[str]]:
     """The (source, target) texts of a config's dataset, checked, and swapped with ``data.reverse``."""
     data = config.data
-    dataset = load_dataset(data.dataset, source_column=data.source_column, target_column=data.target_column,
-                           limit=data.limit, shape="pairs")
-    if not isinstance(dataset, Pairs):
-        raise DataError(f'task "seq2seq" needs pairs, but dataset "{data.dataset}" holds {type(dataset).__name__}')
-    sources, targets = list(dataset.sources), list(dataset.targets)
+    names = [data.dataset] if Path(data.dataset).exists() else [n.strip() for n in data.dataset.split("+")]
+    sources, targets = [], []
+    for name in names:  # "a+b" joins pair datasets (data.limit applies to each)
+        dataset = load_dataset(name, source_column=data.source_column, target_column=data.target_column,
+                               limit=data.limit, shape="pairs")
+        if not isinstance(dataset, Pairs):
+            raise DataError(f'task "seq2seq" needs pairs, but dataset "{name}" holds {type(dataset).__name__}')
+        sources += dataset.sources
+        targets += dataset.targets
     for side, texts, column in (("source", sources, data.source_column), ("target", targets, data.target_column)):
         empty = [i for i, text in enumerate(texts) if not text.strip()]
         if empty:
