@@ -4,7 +4,7 @@ Runs the shipped recipes at their real budgets (one at a time), plus two variant
 (Conv1D + the recipe's RNN, and the small Transformer), and prints a Markdown table of test-split
 MAE / RMSE on the original scale next to the baselines, with the gain over seasonal naive.
 
-    python benchmarks/bench_forecast.py [--out benchmarks/forecast-runs] [--only co2-lstm]
+    python benchmarks/bench_forecast.py [--out benchmarks/forecast-runs] [--only co2-lstm] [--set train.threads=1]
 """
 
 from __future__ import annotations
@@ -35,13 +35,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default="benchmarks/forecast-runs")
     parser.add_argument("--only", default="")
+    parser.add_argument("--set", action="append", default=[], help="override for every run, e.g. train.threads=1")
     args = parser.parse_args()
+    print(f"Overrides: {' '.join(args.set) or 'none'}", flush=True)
     rows = []
     for recipe, variants in CASES.items():
         if args.only and recipe != args.only:
             continue
         for label, overrides in variants.items():
-            config = load_config(recipe, overrides=overrides)
+            config = load_config(recipe, overrides=[*overrides, *args.set])
             run_dir = Path(args.out) / f"{recipe}-{label.lower().replace('+', '-')}"
             shutil.rmtree(run_dir, ignore_errors=True)
             started = time.time()

@@ -1,6 +1,6 @@
 """Image benchmarks: run the image recipes at their real budgets, one after another, and print a Markdown table.
 
-    python benchmarks/bench_images.py [--out benchmarks/images] [RECIPE ...]
+    python benchmarks/bench_images.py [--out benchmarks/images] [--set train.threads=1] [RECIPE ...]
 
 Figures: MLP test accuracy (fashion-mlp, mnist5k-mlp), VAE test ELBO per image (fashion-vae),
 anomaly ROC-AUC of the held-out class (fashion-anomaly), and the DCGAN's judge figures
@@ -34,7 +34,9 @@ def main() -> None:
     parser.add_argument("recipes", nargs="*", default=list(RECIPES))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/images"))
     parser.add_argument("--runs", type=Path, default=Path("runs/bench-images"))
+    parser.add_argument("--set", action="append", default=[], help="override for every recipe, e.g. train.threads=1")
     args = parser.parse_args()
+    print(f"Overrides: {' '.join(args.set) or 'none'}", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
     for name in args.recipes:
@@ -43,7 +45,7 @@ def main() -> None:
         load = open("/proc/loadavg").read().split()[0]
         started = time.perf_counter()
         log = StringIO()
-        run = train(load_config(name), run_dir=run_dir, console=Console(file=log, width=160))
+        run = train(load_config(name, overrides=args.set), run_dir=run_dir, console=Console(file=log, width=160))
         seconds = time.perf_counter() - started
         summary = (run_dir / "summary.md").read_text()
         test = next((json_row for json_row in [_final(summary, "test")] if json_row), {})

@@ -216,8 +216,10 @@ class ForecasterConfig(_Section):
     conv_kernel: int = Field(3, ge=1)
     num_heads: int = Field(4, ge=1, description="transformer: must divide hidden_size")
     ff_dim: int = Field(0, ge=0, description="transformer: feed-forward width; 0 = 4 x hidden_size")
-    window_norm: Literal["last", "mean", "none"] = Field(
-        "last", description="subtract each window's last value (or mean) and add it back to the forecast")
+    window_norm: Literal["last", "mean", "seasonal", "none"] = Field(
+        "last", description="subtract each window's last value (or mean) and add it back to the forecast; "
+                            "seasonal: read differences from one season earlier and correct the seasonal-naive "
+                            "forecast (needs data.input_len > the season)")
     linear_skip: bool = Field(True, description="add a linear autoregressive forecast from the window (LSTNet's highway)")
     loss: Literal["mse", "mae", "huber"] = "mse"
     huber_delta: float = Field(1.0, gt=0.0, description="loss=huber: where it turns from squared to linear (scaled units)")

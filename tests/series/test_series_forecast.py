@@ -52,7 +52,7 @@ def test_forecaster_beats_naive_on_a_clean_seasonal_series(tmp_path):
 
 @pytest.mark.parametrize("recipe", RECIPES)
 def test_recipe_runs_end_to_end_on_a_tiny_budget(recipe, tmp_path, cli):
-    limits = {"electricity-conv-lstm": ["data.limit=700", "data.input_len=48", "data.horizon=12", "data.season=48"],
+    limits = {"electricity-conv-lstm": ["data.limit=700", "data.input_len=60", "data.horizon=12", "data.season=48"],
               "sunspots-transformer": ["data.limit=400", "data.input_len=24", "data.season=12"],
               "co2-lstm": ["data.limit=400", "data.input_len=20", "data.horizon=8"]}.get(recipe, [])
     overrides = [*TINY, *limits]
@@ -88,3 +88,20 @@ def test_predict_from_a_file_and_errors(tmp_path, cli):
     wrong.write_text("time,other\n" + "".join(f"{i},{i}\n" for i in range(20)), encoding="utf-8")
     failed = cli("predict", str(run_dir), "--file", str(wrong))
     assert failed.code == 1 and "has columns other but the run was trained on value" in failed.err
+
+
+def test_seasonal_differencing_starts_at_the_seasonal_naive_forecast(tmp_path, cli):
+    csv = seasonal_csv(tmp_path, n=200)
+    overrides = [*TINY, f'data.dataset="{csv}"', "data.input_len=24", "data.horizon=15", "data.season=12",
+                 'model.window_norm="seasonal"', "train.max_steps=1", "train.lr=1e-9"]
+    run = train(load_config("air-passengers-gru", overrides=overrides), run_dir=tmp_path / "run",
+                console=Console(file=StringIO()))
+    metrics = json.loads((run.run_dir / "forecast.json").read_text())["metrics"]
+    assert metrics["model"]["mae"] == pytest.approx(metrics["seasonal naive (12)"]["mae"], rel=1e-4)
+    for arch in ("rnn", "transformer"):  # both encoders read the input_len - season differences
+        shorter = [*overrides, f"model.arch={arch}", "model.num_heads=2", "model.hidden_size=8"]
+        assert cli("train", "air-passengers-gru", *[a for o in shorter for a in ("--set", o)],
+                   "--run-dir", str(tmp_path / arch)).code == 0
+    too_short = cli("train", "air-passengers-gru", *[a for o in [*overrides, "data.input_len=12"] for a in ("--set", o)],
+                    "--run-dir", str(tmp_path / "short"))
+    assert too_short.code == 1 and "needs 1 < season < data.input_len" in too_short.err

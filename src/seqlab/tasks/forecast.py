@@ -35,7 +35,7 @@ from seqlab.data.series import (
     prepare_windows,
     seasonal_naive,
 )
-from seqlab.errors import DataError
+from seqlab.errors import ConfigError, DataError
 from seqlab.models.forecaster import Forecaster, RecurrentEncoder, TransformerEncoder
 
 NAME = "forecast"
@@ -240,8 +240,13 @@ def build_model(config: Config, tokenizer: Any, meta: dict[str, Any]) -> Forecas
     """The forecaster a config describes, with fresh weights."""
     m, d = config.model, config.data
     num_inputs = int(meta["num_inputs"])
+    season = int(meta["season"]) if m.window_norm == "seasonal" else 0
+    if season and not 1 < season < d.input_len:
+        raise ConfigError(f'model.window_norm = "seasonal" reads differences from one season earlier, so it needs '
+                          f"1 < season < data.input_len; the season is {season} and data.input_len {d.input_len}: "
+                          "set data.input_len to more than one season (or data.season)")
     if m.arch == "transformer":
-        encoder: nn.Module = TransformerEncoder(num_inputs, input_len=d.input_len, hidden_size=m.hidden_size,
+        encoder: nn.Module = TransformerEncoder(num_inputs, input_len=d.input_len - season, hidden_size=m.hidden_size,
                                                 num_heads=m.num_heads, num_layers=m.num_layers, ff_dim=m.ff_dim,
                                                 dropout=m.dropout)
     else:
@@ -250,7 +255,7 @@ def build_model(config: Config, tokenizer: Any, meta: dict[str, Any]) -> Forecas
                                    conv_kernel=m.conv_kernel, impl=m.impl)
     return Forecaster(encoder, num_inputs=num_inputs, input_len=d.input_len, horizon=d.horizon,
                       targets=tuple(meta["target_index"]), window_norm=m.window_norm, linear_skip=m.linear_skip,
-                      dropout=m.dropout)
+                      dropout=m.dropout, season=season)
 
 
 def forecast_next(run: Any, series: Series) -> Forecast:
