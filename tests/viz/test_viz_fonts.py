@@ -18,7 +18,7 @@ def test_hangul_font_is_cached_and_registered():
 
     path = font_manager.findfont(font_manager.FontProperties(family=name), fallback_to_default=False)
     assert fonts._has_hangul(path)
-    assert fonts.font_family() == [name, "DejaVu Sans"]
+    assert fonts.font_family() == ["DejaVu Sans", name]
 
 
 def test_no_font_found_warns_once_with_install_hint(monkeypatch):
@@ -48,3 +48,19 @@ def test_a_file_without_hangul_is_not_chosen(monkeypatch):
             assert fonts.hangul_font() is None
     finally:
         fonts.hangul_font.cache_clear()
+
+
+def test_hangul_and_log_axis_minus_signs_render_without_missing_glyphs(caplog, tmp_path):
+    if fonts.hangul_font() is None:
+        pytest.skip("no font with Hangul glyphs installed")
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    ax = fig.add_subplot(title="학습률 learning rate")
+    ax.plot([1e-4, 1e-3, 1e-2], [-1.0, 0.5, 2.0])
+    ax.set_xscale("log")  # ticks are mathtext 10^{-4}: the minus is U+2212
+    fonts.apply_font(fig)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Glyph ... missing from font(s)" is a UserWarning
+        fig.savefig(tmp_path / "plot.png")
+    assert not [r for r in caplog.records if "does not have a glyph" in r.getMessage()]

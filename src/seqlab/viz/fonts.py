@@ -9,8 +9,10 @@ with a "Glyph ... missing from font(s)" warning. :func:`hangul_font` looks, in o
 3. any font matplotlib already knows whose name suggests CJK and that really has Hangul glyphs,
 
 adds it to matplotlib's font manager once and returns its family name. :func:`apply_font` then
-sets ``[that font, "DejaVu Sans"]`` on every text of one figure: NanumGothic has no U+2212 minus
-sign, so DejaVu Sans stays behind it as the per-glyph fallback (matplotlib >= 3.6).
+sets ``["DejaVu Sans", that font]`` on every text of one figure: Latin text, digits and the
+U+2212 minus sign come from DejaVu Sans, and Hangul falls back glyph by glyph to the Hangul font
+(matplotlib >= 3.6). DejaVu Sans goes first because mathtext (the ``10^{-2}`` labels of a log
+axis) uses only the first font, and NanumGothic has no U+2212.
 """
 
 from __future__ import annotations
@@ -100,13 +102,13 @@ def hangul_font() -> str | None:
 
 
 def font_family() -> list[str]:
-    """Return the font family list every seqlab plot uses: the Hangul font (if any), then DejaVu Sans.
+    """Return the font family list every seqlab plot uses: DejaVu Sans, then the Hangul font (if any).
 
-    >>> font_family()[-1]
+    >>> font_family()[0]
     'DejaVu Sans'
     """
     name = hangul_font()
-    return [name, FALLBACK_FAMILY] if name and name != FALLBACK_FAMILY else [FALLBACK_FAMILY]
+    return [FALLBACK_FAMILY, name] if name and name != FALLBACK_FAMILY else [FALLBACK_FAMILY]
 
 
 def apply_font(fig: Figure) -> Figure:
