@@ -49,11 +49,16 @@ class SamplingParams:
         temperature: divides the logits; 0 means greedy (argmax).
         top_k: keep only the k most likely tokens; 0 keeps all.
         top_p: keep the smallest set of tokens whose probability adds up to at least p (nucleus).
+        frequency_penalty: subtracted from a token's logit once per time it was already generated
+            (OpenAI's meaning, -2 to 2); positive values discourage repeating words.
+        presence_penalty: subtracted once from the logit of every token generated so far.
     """
 
     temperature: float = 1.0
     top_k: int = 0
     top_p: float = 1.0
+    frequency_penalty: float = 0.0
+    presence_penalty: float = 0.0
 
     def __post_init__(self) -> None:
         if self.temperature < 0:
@@ -62,6 +67,29 @@ class SamplingParams:
             raise ValueError(f"top_k must be >= 0 (got {self.top_k})")
         if not 0.0 < self.top_p <= 1.0:
             raise ValueError(f"top_p must be in (0, 1] (got {self.top_p})")
+        for name in ("frequency_penalty", "presence_penalty"):
+            if not -2.0 <= getattr(self, name) <= 2.0:
+                raise ValueError(f"{name} must be in [-2, 2] (got {getattr(self, name)})")
+
+    @property
+    def penalised(self) -> bool:
+        """True when either repetition penalty is set."""
+        return bool(self.frequency_penalty or self.presence_penalty)
+
+
+def penalise(logits: Tensor, counts: Tensor, params: SamplingParams) -> Tensor:
+    """Lower the logits of tokens already generated: ``count * frequency + (count > 0) * presence``.
+
+    Args:
+        logits: (B, V) scores.
+        counts: (B, V) how often each token was generated so far.
+        params: the penalties.
+
+    >>> penalise(torch.zeros(1, 3), torch.tensor([[0.0, 1.0, 3.0]]),
+    ...          SamplingParams(frequency_penalty=0.5, presence_penalty=1.0)).tolist()
+    [[0.0, -1.5, -2.5]]
+    """
+    return logits - params.frequency_penalty * counts - params.presence_penalty * (counts > 0).to(logits.dtype)
 
 
 def filter_logits(logits: Tensor, *, top_k: int = 0, top_p: float = 1.0) -> Tensor:
@@ -116,6 +144,8 @@ def generate(
     top_p: float = 1.0,
     seed: int | None = None,
     stop_ids: Sequence[int] = (),
+    frequency_penalty: float = 0.0,
+    presence_penalty: float = 0.0,
 ) -> Iterator[int]:
     """Yield up to ``max_tokens`` new token ids after ``prompt_ids``, one at a time.
 
@@ -126,10 +156,13 @@ def generate(
         temperature, top_k, top_p: see :class:`SamplingParams`; temperature 0 is greedy.
         seed: makes sampling reproducible (a private generator; global RNG untouched).
         stop_ids: ids that end generation; the stop id itself is not yielded.
+        frequency_penalty, presence_penalty: see :class:`SamplingParams`; they count the tokens
+            generated here, not the prompt's (greedy decoding is penalised too).
     """
     if len(prompt_ids) == 0:
         raise ValueError("prompt_ids must hold at least one id (use the BOS id for an empty prompt)")
-    params = SamplingParams(temperature=temperature, top_k=top_k, top_p=top_p)
+    params = SamplingParams(temperature=temperature, top_k=top_k, top_p=top_p,
+                            frequency_penalty=frequency_penalty, presence_penalty=presence_penalty)
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
     was_training = getattr(model, "training", False)
     if was_training:
@@ -138,10 +171,14 @@ def generate(
         state = model.init_state(1)
         logits, state = model.step(torch.tensor([list(prompt_ids)], dtype=torch.long), state)  # read the prompt once
         stops = set(stop_ids)
+        counts = torch.zeros_like(logits[:, -1]) if params.penalised else None   # (1, V)
         for _ in range(max_tokens):
-            token = int(choose_next(logits[:, -1], params, generator)[0])
+            scores = logits[:, -1] if counts is None else penalise(logits[:, -1], counts, params)
+            token = int(choose_next(scores, params, generator)[0])
             if token in stops:
                 return
+            if counts is not None:
+                counts[0, token] += 1
             yield token
             logits, state = model.step(torch.tensor([[token]], dtype=torch.long), state)  # one step per token
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from seqlab.decode import Conditioned, beam_search, generate, greedy_batch
@@ -85,3 +86,24 @@ def test_transformer_seq2seq_steps_match_the_teacher_forced_forward():
         logits, state = model.step(tgt[:, t : t + 1], state)
         steps.append(logits)
     assert torch.allclose(torch.cat(steps, 1), full, atol=1e-5)
+
+
+class Fixed:
+    """Always the same scores: token 4 a little ahead of 5, 5 ahead of 6."""
+
+    def init_state(self, batch_size):
+        return None
+
+    def step(self, ids, state):
+        scores = torch.tensor([-9.0, -9.0, -9.0, -9.0, 1.5, 1.0, 0.2])
+        return scores.expand(ids.shape[0], ids.shape[1], -1), state
+
+
+def test_repetition_penalties_follow_openai_semantics():
+    assert list(generate(Fixed(), [0], max_tokens=4, temperature=0.0)) == [4, 4, 4, 4]
+    # presence: 4 loses 1 once generated (0.5 < 1.0 -> 5), then 5 too (0.0), and 4's 0.5 leads again
+    assert list(generate(Fixed(), [0], max_tokens=4, temperature=0.0, presence_penalty=1.0)) == [4, 5, 4, 4]
+    # frequency: 4 loses 0.3 per use: 1.5, 1.2, 0.9 < 1.0 -> 5
+    assert list(generate(Fixed(), [0], max_tokens=4, temperature=0.0, frequency_penalty=0.3)) == [4, 4, 5, 4]
+    with pytest.raises(ValueError, match=r"frequency_penalty must be in \[-2, 2\]"):
+        list(generate(Fixed(), [0], max_tokens=1, frequency_penalty=2.5))

@@ -64,6 +64,20 @@ def test_stop_strings_cut_the_text(client):
     assert text.startswith(cut) and text[2:4] not in cut
 
 
+def test_repetition_penalties_change_a_greedy_reply(client):
+    def reply(**penalties):
+        return client.completions.create(model="plain", prompt="User: hello\n", max_tokens=60, temperature=0,
+                                         **penalties).choices[0].text
+
+    plain = reply()
+    assert reply(frequency_penalty=0, presence_penalty=None) == plain  # zero (or null) is the default
+    penalised = reply(frequency_penalty=1.5, presence_penalty=0.5)
+    assert penalised != plain  # a character model repeats itself within 60 characters
+    with pytest.raises(openai.BadRequestError) as err:
+        client.chat.completions.create(model="chat", messages=HELLO, presence_penalty=2.5)
+    assert err.value.body["param"] == "presence_penalty"
+
+
 def test_async_client_streams_and_eight_streams_at_once(server):
     async def one(client: openai.AsyncOpenAI, i: int) -> tuple[str, str | None]:
         stream = await client.chat.completions.create(

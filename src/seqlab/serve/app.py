@@ -240,7 +240,8 @@ def create_app(models: Sequence[Adapter], *, api_key: str | None = None, engine:
 
 def _params(body: ChatCompletionRequest | CompletionRequest, max_tokens: int) -> GenerationParams:
     return GenerationParams(max_tokens=max_tokens, temperature=body.temperature, top_p=body.top_p,
-                            seed=body.seed, stop=tuple(body.stop_list))
+                            seed=body.seed, stop=tuple(body.stop_list), frequency_penalty=body.frequency_penalty,
+                            presence_penalty=body.presence_penalty)
 
 
 def _sse(data: dict[str, Any]) -> str:

@@ -59,6 +59,8 @@ class GenerationParams:
         top_p: nucleus sampling mass (1 = off).
         seed: makes sampling reproducible.
         stop: strings that end the reply (not included).
+        frequency_penalty, presence_penalty: lower the odds of tokens already in the reply
+            (see :class:`seqlab.decode.SamplingParams`).
     """
 
     max_tokens: int = 256
@@ -66,6 +68,8 @@ class GenerationParams:
     top_p: float = 1.0
     seed: int | None = None
     stop: tuple[str, ...] = ()
+    frequency_penalty: float = 0.0
+    presence_penalty: float = 0.0
 
 
 class Generation:
@@ -243,6 +247,8 @@ class LanguageModelAdapter:
                 temperature=params.temperature,
                 top_p=params.top_p,
                 seed=params.seed,
+                frequency_penalty=params.frequency_penalty,
+                presence_penalty=params.presence_penalty,
                 stop_ids=[i for i in (tokenizer.eos_id,) if i is not None],
             ),
             limit=params.max_tokens,
@@ -325,7 +331,8 @@ class Seq2SeqAdapter:
         counter = TokenCounter(
             generate(Conditioned(model, state), [tokenizer.bos_id], max_tokens=params.max_tokens,
                      temperature=params.temperature, top_p=params.top_p, seed=params.seed,
-                     stop_ids=[tokenizer.eos_id]),
+                     stop_ids=[tokenizer.eos_id], frequency_penalty=params.frequency_penalty,
+                     presence_penalty=params.presence_penalty),
             limit=params.max_tokens,
         )
         return Generation(decode_stream(tokenizer, counter, stop=params.stop), prompt_tokens=int(src.shape[1]),

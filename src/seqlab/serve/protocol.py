@@ -1,7 +1,7 @@
 """Request and response shapes of the OpenAI HTTP API that seqlab speaks (pydantic models).
 
 Only what a recurrent or seq2seq model can honour is accepted with a meaning; other OpenAI fields
-that clients send by habit (``user``, ``presence_penalty``, ...) are accepted and ignored, so chat
+that clients send by habit (``user``, ``logit_bias``, ...) are accepted and ignored, so chat
 apps written for OpenAI work unchanged. Values are checked here, once, and a bad one becomes an
 OpenAI-shaped error naming the field (see :func:`error_body`).
 
@@ -72,17 +72,20 @@ class _Sampling(_Request):
     model: str = Field(min_length=1)
     temperature: float = Field(1.0, ge=0.0, le=2.0)
     top_p: float = Field(1.0, gt=0.0, le=1.0)
+    frequency_penalty: float = Field(0.0, ge=-2.0, le=2.0)
+    presence_penalty: float = Field(0.0, ge=-2.0, le=2.0)
     stop: str | list[str] | None = None
     seed: int | None = None
     stream: bool = False
     stream_options: StreamOptions | None = None
     n: int = Field(1, ge=1, le=1, description="one choice per request")
 
-    @field_validator("temperature", "top_p", mode="before")
+    @field_validator("temperature", "top_p", "frequency_penalty", "presence_penalty", mode="before")
     @classmethod
     def _none_is_default(cls, value: Any, info: Any) -> Any:
         # some clients send null for "use the default"
-        return {"temperature": 1.0, "top_p": 1.0}[info.field_name] if value is None else value
+        defaults = {"temperature": 1.0, "top_p": 1.0, "frequency_penalty": 0.0, "presence_penalty": 0.0}
+        return defaults[info.field_name] if value is None else value
 
     @field_validator("stop")
     @classmethod
