@@ -32,7 +32,9 @@ from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationErr
 from seqlab.errors import ConfigError, closest, unknown_choice
 
 Cell = Literal["rnn", "lstm", "gru"]
-TokenizerName = Literal["char", "word", "bpe", "syllable", "jamo", "morpheme"]
+TokenizerName = Literal["char", "word", "bpe", "syllable", "jamo", "morpheme", "minilm"]
+# model.pretrained_embeddings -> (the data.tokenizer whose ids number the rows, E of the vectors)
+PRETRAINED_EMBEDDINGS: dict[str, tuple[str, int]] = {"minilm": ("minilm", 384)}
 
 
 class _Section(BaseModel):
@@ -43,8 +45,8 @@ class DataConfig(_Section):
     """Text data: where it comes from and how text becomes ids."""
 
     dataset: str = Field(description="a catalog name (`seqlab data list`) or a file path")
-    tokenizer: TokenizerName = "char"
-    vocab_size: int = Field(0, ge=0, description="word: num_words (0 = every word); bpe: vocabulary size (0 = 4096)")
+    tokenizer: TokenizerName = Field("char", description="minilm: MiniLM's pretrained word pieces (BERT uncased), not fitted")
+    vocab_size: int = Field(0, ge=0, description="word: num_words (0 = every word); bpe: vocabulary size (0 = 4096); minilm: 0")
     lowercase: bool = False
     block_size: int = Field(128, ge=2, description="language model: tokens per training sequence")
     max_len: int = Field(0, ge=0, description="classification: truncate texts to this many tokens; 0 = no limit")
@@ -72,6 +74,14 @@ class ModelConfig(_Section):
     conv_kernel: int = Field(5, ge=1)
     pooling: Literal["last", "mean", "max"] = "last"
     tie_weights: bool = False
+
+
+class ClassifierConfig(ModelConfig):
+    """The recurrent classifier: :class:`ModelConfig`, and an embedding that can start from pretrained vectors."""
+
+    pretrained_embeddings: Literal["none", "minilm"] = Field(
+        "none", description='start the embedding from these vectors; minilm needs data.tokenizer = "minilm" and embed_dim = 384')
+    freeze_embeddings: bool = Field(False, description="keep the embedding fixed during training (Kim 2014's static variant)")
 
 
 class ImageDataConfig(_Section):
@@ -287,7 +297,7 @@ class Config(_Section):
 # task -> (its [data] section, {model.arch -> its [model] section}); the first arch is the default
 TASKS: dict[str, tuple[type[_Section], dict[str, type[_Section]]]] = {
     "language-model": (DataConfig, {"rnn": ModelConfig, "transformer": TransformerConfig}),
-    "classification": (DataConfig, {"rnn": ModelConfig}),
+    "classification": (DataConfig, {"rnn": ClassifierConfig}),
     "image-classification": (ImageDataConfig, {"mlp": MLPConfig}),
     "autoencoder": (ImageDataConfig, {"ae": AutoencoderConfig, "vae": AutoencoderConfig}),
     "gan": (ImageDataConfig, {"dcgan": GANConfig}),
@@ -386,16 +396,46 @@ def from_dict(raw: dict[str, Any], *, where: str = "config") -> Config:
     if problems:
         raise ConfigError("; ".join(problems))
     try:
-        return Config.model_validate(values)
+        config = Config.model_validate(values)
     except ValidationError as err:
         raise ConfigError(_explain(err, where)) from None
+    check_across_sections(config)
+    return config
+
+
+def check_across_sections(config: Config) -> None:
+    """Check settings that must agree across sections; a ConfigError names the field and the right value.
+
+    Pretrained embeddings fix both the tokenizer (its ids number the matrix rows) and embed_dim,
+    and the minilm tokenizer's vocabulary cannot be cut.
+
+    >>> load_config("rotten-tomatoes-bilstm", overrides=['model.pretrained_embeddings="minilm"'])
+    Traceback (most recent call last):
+    ...
+    seqlab.errors.ConfigError: model.pretrained_embeddings = "minilm" needs data.tokenizer = "minilm", whose ids number the rows of the vectors (got "word")
+    """
+    data, model = config.data, config.model
+    tokenizer = getattr(data, "tokenizer", None)
+    if tokenizer == "minilm" and getattr(data, "vocab_size", 0):
+        raise ConfigError(f'data.vocab_size must be 0 with data.tokenizer = "minilm": its 30,522 word pieces are '
+                          f"fixed by the pretrained vectors (got {data.vocab_size})")
+    name = getattr(model, "pretrained_embeddings", "none")
+    if name == "none":
+        return
+    wanted_tokenizer, embed_dim = PRETRAINED_EMBEDDINGS[name]
+    if tokenizer != wanted_tokenizer:
+        raise ConfigError(f'model.pretrained_embeddings = "{name}" needs data.tokenizer = "{wanted_tokenizer}", '
+                          f'whose ids number the rows of the vectors (got "{tokenizer}")')
+    if model.embed_dim != embed_dim:
+        raise ConfigError(f'model.embed_dim must be {embed_dim} with model.pretrained_embeddings = "{name}", '
+                          f"the length of its vectors (got {model.embed_dim})")
 
 
 def sections_for(task: str, arch: str | None = None) -> dict[str, type[_Section]]:
     """The section classes of a task (and model arch): {"data": ..., "model": ..., "train": ..., "sample": ...}.
 
     >>> sections_for("classification")["model"].__name__
-    'ModelConfig'
+    'ClassifierConfig'
     """
     if task not in TASKS:
         raise ConfigError(unknown_choice("task", task, list(TASKS)))
@@ -534,6 +574,9 @@ __all__ = [
     "sections_for",
     "DataConfig",
     "ModelConfig",
+    "ClassifierConfig",
+    "PRETRAINED_EMBEDDINGS",
+    "check_across_sections",
     "TrainConfig",
     "SampleConfig",
     "ImageDataConfig",

@@ -64,3 +64,30 @@ def test_cli_reports_config_errors_without_traceback(cli):
     assert result.code == 1
     assert 'model.cell must be one of rnn, lstm, gru (got "lstn")' in result.err
     assert "Traceback" not in result.err + result.out
+
+
+@pytest.mark.parametrize(
+    ("recipe", "override", "message"),
+    [
+        ("rotten-tomatoes-bilstm", 'model.pretrained_embeddings="minilm"',
+         'model.pretrained_embeddings = "minilm" needs data.tokenizer = "minilm", whose ids number the rows of the vectors (got "word")'),
+        ("rotten-tomatoes-bilstm-minilm", "model.embed_dim=128",
+         'model.embed_dim must be 384 with model.pretrained_embeddings = "minilm", the length of its vectors (got 128)'),
+        ("rotten-tomatoes-bilstm-minilm", "data.vocab_size=20000",
+         'data.vocab_size must be 0 with data.tokenizer = "minilm": its 30,522 word pieces are fixed by the pretrained vectors (got 20000)'),
+        ("rotten-tomatoes-bilstm-minilm", "model.pretrained_embeddings=glove",
+         'model.pretrained_embeddings must be one of none, minilm (got "glove")'),
+        ("shakespeare-char", "model.pretrained_embeddings=minilm", 'unknown key in [model] "pretrained_embeddings"'),
+    ],
+)
+def test_pretrained_embeddings_must_agree_with_tokenizer_and_embed_dim(recipe, override, message):
+    with pytest.raises(ConfigError) as info:
+        load_config(recipe, overrides=[override])
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_bad_pretrained_config_exits_with_one_line_from_the_cli(cli):
+    result = cli("train", "rotten-tomatoes-bilstm-minilm", "--set", "model.embed_dim=128")
+    assert result.code == 1 and "Traceback" not in result.err
+    assert result.err.strip() == ('error: model.embed_dim must be 384 with model.pretrained_embeddings = "minilm", '
+                                  "the length of its vectors (got 128)")

@@ -180,5 +180,5 @@ def test_fetch_command_names_the_source(tmp_path, cache, capsys, monkeypatch):
 def test_catalog_entries_are_complete():
     for name, spec in CATALOG.items():
         assert spec.name == name and len(spec.sha256) == 64 and spec.sources
-        assert spec.shape in ("corpus", "labelled", "pairs", "series", "images")
+        assert spec.shape in ("corpus", "labelled", "pairs", "series", "images", "vectors")
         assert replace(spec).filename.endswith((".txt", ".jsonl", ".csv", ".zip"))

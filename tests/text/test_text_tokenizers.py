@@ -166,7 +166,7 @@ def test_build_types():
 
 
 def test_build_unknown_name_lists_choices():
-    with pytest.raises(ConfigError, match="choices: bpe, char, jamo, morpheme, syllable, word"):
+    with pytest.raises(ConfigError, match="choices: bpe, char, jamo, minilm, morpheme, syllable, word"):
         build_tokenizer("wordpiece", CORPUS)
 
 

@@ -98,6 +98,9 @@ def show_command(
     if shape == "images":
         _show_images(console, name, limit)
         return
+    if shape == "vectors":
+        _show_vectors(console, name, samples)
+        return
     data = load_dataset(name, text_column=text_column, label_column=label_column, source_column=source_column,
                         target_column=target_column, limit=limit)
     if name not in CATALOG:
@@ -150,6 +153,36 @@ def _show_images(console: Console, name: str, limit: int) -> None:
     table.add_column("images", justify="right")
     for index, cls in enumerate(images.classes):
         table.add_row(str(cls), f"{counts.get(index, 0):,}")
+    console.print(table)
+
+
+_PROBE_WORDS = ("good", "boring", "film", "funny", "masterpiece", "plot", "actor", "terrible")
+
+
+def _show_vectors(console: Console, name: str, samples: int) -> None:
+    import numpy as np
+
+    from seqlab.data.vectors import load_vectors
+    from seqlab.text.minilm import MiniLMTokenizer
+
+    vectors = load_vectors(name)
+    tokenizer = MiniLMTokenizer.from_tokenizer_json(vectors.tokenizer_json)
+    norms = np.linalg.norm(vectors.matrix, axis=1)                          # (V,)
+    console.print(f"{vectors.vocab_size:,} word pieces x {vectors.embed_dim} dimensions; vector norm median "
+                  f"{float(np.median(norms)):.3f}, max {float(norms.max()):.3f}")
+    example = "A gripping, beautifully acted film."
+    console.print(Text(f"{example} -> ", style="dim").append(" ".join(tokenizer.tokenize(example)))
+                  .append(Text(f"  {tokenizer.encode(example)}", style="dim")))
+    unit = vectors.matrix / np.maximum(norms, 1e-12)[:, None]               # (V, E)
+    table = Table(title="nearest word pieces by cosine similarity", title_justify="left")
+    table.add_column("word")
+    table.add_column("neighbours")
+    for word in _PROBE_WORDS[:samples]:
+        i = tokenizer.token_to_id(word)
+        if i is None:
+            continue
+        nearest = np.argsort(-(unit @ unit[i]))[1:9]
+        table.add_row(word, ", ".join(tokenizer.id_to_token(int(j)) for j in nearest))
     console.print(table)
 
 

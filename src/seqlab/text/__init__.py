@@ -5,7 +5,8 @@ Two families live here:
 - exact ports of the legacy Keras API (:class:`Tokenizer`, :func:`pad_sequences`,
   :func:`text_to_word_sequence`, :func:`tokenizer_from_json`), so course notebooks run as is;
 - tokenizers following one protocol (:class:`TextTokenizer`): char, word, bpe and, for Korean,
-  syllable, jamo and morpheme; :func:`build_tokenizer` fits one by name and
+  syllable, jamo and morpheme, plus minilm (the pretrained MiniLM word pieces, whose ids number
+  the rows of its embedding matrix); :func:`build_tokenizer` fits one by name and
   :func:`load_tokenizer` reads any saved one back.
 
 >>> from seqlab.text import Tokenizer, pad_sequences
@@ -32,6 +33,7 @@ from seqlab.text.keras import (
     tokenizer_from_json,
 )
 from seqlab.text.korean import JamoTokenizer, MorphemeTokenizer, SyllableTokenizer, from_jamo, to_jamo
+from seqlab.text.minilm import MiniLMTokenizer
 from seqlab.text.word import WordTokenizer
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "SyllableTokenizer",
     "JamoTokenizer",
     "MorphemeTokenizer",
+    "MiniLMTokenizer",
     "build_tokenizer",
     "load_tokenizer",
     "TOKENIZERS",

@@ -146,7 +146,7 @@ def with_specials(ids: list[int], tokenizer: Any, *, add_bos: bool, add_eos: boo
         if wanted and getattr(tokenizer, attr) is None:
             raise ConfigError(
                 f"the {tokenizer.type} tokenizer has no {attr[:3].upper()} token; "
-                "char, bpe, syllable, jamo and morpheme tokenizers have one"
+                "char, bpe, syllable, jamo, morpheme and minilm tokenizers have one"
             )
     return [*([tokenizer.bos_id] if add_bos else []), *ids, *([tokenizer.eos_id] if add_eos else [])]
 

@@ -17,6 +17,7 @@ from seqlab.text.base import TextTokenizer
 from seqlab.text.bpe import BPETokenizer
 from seqlab.text.char import CharTokenizer
 from seqlab.text.korean import JamoTokenizer, MorphemeTokenizer, SyllableTokenizer
+from seqlab.text.minilm import MiniLMTokenizer
 from seqlab.text.word import WordTokenizer
 
 TOKENIZERS: dict[str, type] = {
@@ -26,6 +27,7 @@ TOKENIZERS: dict[str, type] = {
     "syllable": SyllableTokenizer,
     "jamo": JamoTokenizer,
     "morpheme": MorphemeTokenizer,
+    "minilm": MiniLMTokenizer,
 }
 
 
@@ -35,9 +37,11 @@ def build_tokenizer(
     """Fit the tokenizer called ``name`` on texts.
 
     Args:
-        name: one of char, word, bpe, syllable, jamo, morpheme.
+        name: one of char, word, bpe, syllable, jamo, morpheme, or minilm (MiniLM's pretrained
+            word pieces: fetched, not fitted; ``texts`` are not used).
         texts: one string (a whole corpus) or an iterable of strings.
-        vocab_size: the size cap (word: Keras' num_words; bpe: 0 means 4096); 0 keeps everything.
+        vocab_size: the size cap (word: Keras' num_words; bpe: 0 means 4096); 0 keeps everything
+            (minilm: must be 0).
         lowercase: lowercase texts before tokenizing.
 
     >>> build_tokenizer("word", ["a b b"]).encode("b a c")
@@ -45,7 +49,7 @@ def build_tokenizer(
     >>> build_tokenizer("chars", ["a"])
     Traceback (most recent call last):
     ...
-    seqlab.errors.ConfigError: unknown tokenizer "chars"; did you mean char? (choices: bpe, char, jamo, morpheme, syllable, word)
+    seqlab.errors.ConfigError: unknown tokenizer "chars"; did you mean char? (choices: bpe, char, jamo, minilm, morpheme, syllable, word)
     """
     if name not in TOKENIZERS:
         raise ConfigError(unknown_choice("tokenizer", name, list(TOKENIZERS)))
