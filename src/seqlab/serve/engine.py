@@ -228,7 +228,6 @@ class LanguageModelAdapter:
         return len(prompt_ids(self.run.tokenizer, text))
 
     def _generate(self, prompt: str, params: GenerationParams, *, stop: Sequence[str]) -> Generation:
-        from seqlab.decode import decode_stream, generate
         from seqlab.tasks.language_model import prompt_ids
 
         tokenizer = self.run.tokenizer
@@ -239,21 +238,7 @@ class LanguageModelAdapter:
                 f"{len(ids) + params.max_tokens} ({len(ids)} in the prompt, {params.max_tokens} for the reply); "
                 "shorten the prompt or the history, or lower max_tokens"
             )
-        counter = TokenCounter(
-            generate(
-                self.run.model,
-                ids,
-                max_tokens=params.max_tokens,
-                temperature=params.temperature,
-                top_p=params.top_p,
-                seed=params.seed,
-                frequency_penalty=params.frequency_penalty,
-                presence_penalty=params.presence_penalty,
-                stop_ids=[i for i in (tokenizer.eos_id,) if i is not None],
-            ),
-            limit=params.max_tokens,
-        )
-        return Generation(decode_stream(tokenizer, counter, stop=stop), prompt_tokens=len(ids), counter=counter)
+        return sampled(self.run.model, ids, tokenizer, params, stop=stop, prompt_tokens=len(ids))
 
 
 class Seq2SeqAdapter:
@@ -308,7 +293,7 @@ class Seq2SeqAdapter:
         return min(len(self.run.tokenizer.encode(text)), self.run.config.data.max_source_len)
 
     def _generate(self, source: str, params: GenerationParams) -> Generation:
-        from seqlab.decode import Conditioned, decode_stream, generate
+        from seqlab.decode import Conditioned
         from seqlab.errors import DataError
         from seqlab.tasks.seq2seq import encode_sources
 
@@ -328,15 +313,33 @@ class Seq2SeqAdapter:
         with self._lock, torch.no_grad():
             model.eval()
             state = model.start(src, mask)
-        counter = TokenCounter(
-            generate(Conditioned(model, state), [tokenizer.bos_id], max_tokens=params.max_tokens,
-                     temperature=params.temperature, top_p=params.top_p, seed=params.seed,
-                     stop_ids=[tokenizer.eos_id], frequency_penalty=params.frequency_penalty,
-                     presence_penalty=params.presence_penalty),
-            limit=params.max_tokens,
-        )
-        return Generation(decode_stream(tokenizer, counter, stop=params.stop), prompt_tokens=int(src.shape[1]),
-                          counter=counter)
+        return sampled(Conditioned(model, state), [tokenizer.bos_id], tokenizer, params, stop=params.stop,
+                       prompt_tokens=int(src.shape[1]))
+
+
+def sampled(model: Any, ids: Sequence[int], tokenizer: Any, params: GenerationParams, *, stop: Sequence[str],
+            prompt_tokens: int) -> Generation:
+    """A :class:`Generation` sampling from ``model`` after ``ids`` with ``params``, ending at EOS or ``stop``.
+
+    Args:
+        model: anything :func:`seqlab.decode.generate` steps (a language model, or a
+            :class:`seqlab.decode.Conditioned` seq2seq decoder).
+        ids: the ids read before the first new token.
+        tokenizer: decodes the new ids; its ``eos_id`` (if any) ends the reply.
+        params: how to sample.
+        stop: strings that end the reply.
+        prompt_tokens: what ``usage.prompt_tokens`` reports.
+    """
+    from seqlab.decode import decode_stream, generate
+
+    counter = TokenCounter(
+        generate(model, ids, max_tokens=params.max_tokens, temperature=params.temperature, top_p=params.top_p,
+                 seed=params.seed, frequency_penalty=params.frequency_penalty,
+                 presence_penalty=params.presence_penalty,
+                 stop_ids=[i for i in (tokenizer.eos_id,) if i is not None]),
+        limit=params.max_tokens,
+    )
+    return Generation(decode_stream(tokenizer, counter, stop=stop), prompt_tokens=prompt_tokens, counter=counter)
 
 
 ADAPTERS: dict[str, Callable[..., Adapter]] = {

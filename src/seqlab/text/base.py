@@ -228,6 +228,37 @@ class SavedAsJson:
         return hash(self.to_json())
 
 
+class BackendTokenizer(SavedAsJson):
+    """Look-ups and JSON for a tokenizer that wraps a ``tokenizers.Tokenizer`` as ``self.backend``.
+
+    The JSON is ``{"type": ..., "version": 1, "tokenizer": <the tokenizers library's JSON>}``.
+    """
+
+    type: ClassVar[str]
+    backend: Any
+    vocab_size: int
+
+    def id_to_token(self, i: int) -> str:
+        """The token string of one id.
+
+        Args:
+            i: an id in ``range(vocab_size)``.
+        """
+        token = self.backend.id_to_token(i) if i >= 0 else None
+        if token is None:
+            raise DataError(f"id {i} is outside the {self.type} vocabulary (ids 0..{self.vocab_size - 1})")
+        return token
+
+    def token_to_id(self, token: str) -> int | None:
+        """The id of one token string, or None when it is not in the vocabulary."""
+        return self.backend.token_to_id(token)
+
+    def to_json(self) -> str:
+        """``{"type": ..., "version": 1, "tokenizer": <the tokenizers library's JSON>}``."""
+        backend = json.loads(self.backend.to_str())
+        return json.dumps({"type": self.type, "version": JSON_VERSION, "tokenizer": backend}, ensure_ascii=False)
+
+
 class VocabTokenizer(SavedAsJson):
     """A tokenizer with an explicit token list: PAD=0, UNK=1, BOS=2, EOS=3, then ``tokens``.
 

@@ -17,9 +17,8 @@ from typing import Any, ClassVar
 
 from seqlab.errors import DataError
 from seqlab.text.base import (
-    JSON_VERSION,
     SPECIALS,
-    SavedAsJson,
+    BackendTokenizer,
     as_texts,
     check_vocab_size,
     ids_list,
@@ -38,7 +37,7 @@ def _lines(texts: Iterable[str]) -> Iterator[str]:
         yield from text.splitlines(keepends=True)
 
 
-class BPETokenizer(SavedAsJson):
+class BPETokenizer(BackendTokenizer):
     """Byte-level BPE: PAD=0, UNK=1, BOS=2, EOS=3, then 256 bytes, then learned merges.
 
     Args:
@@ -129,26 +128,6 @@ class BPETokenizer(SavedAsJson):
             if not 0 <= i < self.vocab_size:
                 raise DataError(f"id {i} is outside the bpe vocabulary (ids 0..{self.vocab_size - 1})")
         return self.backend.decode(values, skip_special_tokens=True)
-
-    def id_to_token(self, i: int) -> str:
-        """The token string of one id.
-
-        Args:
-            i: an id in ``range(vocab_size)``.
-        """
-        token = self.backend.id_to_token(i) if i >= 0 else None
-        if token is None:
-            raise DataError(f"id {i} is outside the bpe vocabulary (ids 0..{self.vocab_size - 1})")
-        return token
-
-    def token_to_id(self, token: str) -> int | None:
-        """The id of one token string, or None."""
-        return self.backend.token_to_id(token)
-
-    def to_json(self) -> str:
-        """``{"type": "bpe", "version": 1, "tokenizer": <the tokenizers library's JSON>}``."""
-        backend = json.loads(self.backend.to_str())
-        return json.dumps({"type": self.type, "version": JSON_VERSION, "tokenizer": backend}, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> BPETokenizer:

@@ -37,14 +37,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 from seqlab.errors import ConfigError, DataError
-from seqlab.text.base import JSON_VERSION, SavedAsJson, ids_list, parse_tokenizer_json, require_field, with_specials
+from seqlab.text.base import BackendTokenizer, ids_list, parse_tokenizer_json, require_field, with_specials
 
 # BERT's special tokens and the ids every BERT vocabulary gives them
 BERT_SPECIALS: dict[str, int] = {"[PAD]": 0, "[UNK]": 100, "[CLS]": 101, "[SEP]": 102}
 VECTORS = "minilm"  # the catalog entry holding the vocabulary (and the matrix it numbers)
 
 
-class MiniLMTokenizer(SavedAsJson):
+class MiniLMTokenizer(BackendTokenizer):
     """BERT uncased WordPiece with BERT's ids: PAD=0, UNK=100, BOS=[CLS]=101, EOS=[SEP]=102.
 
     Args:
@@ -176,26 +176,6 @@ class MiniLMTokenizer(SavedAsJson):
                 raise DataError(f"id {i} is outside the minilm vocabulary (ids 0..{self.vocab_size - 1})")
         skip = {self.pad_id, self.bos_id, self.eos_id}
         return self.backend.decode([i for i in values if i not in skip], skip_special_tokens=False)
-
-    def id_to_token(self, i: int) -> str:
-        """The word piece of one id.
-
-        Args:
-            i: an id in ``range(vocab_size)``.
-        """
-        token = self.backend.id_to_token(i) if i >= 0 else None
-        if token is None:
-            raise DataError(f"id {i} is outside the minilm vocabulary (ids 0..{self.vocab_size - 1})")
-        return token
-
-    def token_to_id(self, token: str) -> int | None:
-        """The id of one word piece, or None when it is not in the vocabulary."""
-        return self.backend.token_to_id(token)
-
-    def to_json(self) -> str:
-        """``{"type": "minilm", "version": 1, "tokenizer": <the tokenizer.json, padding and truncation off>}``."""
-        backend = json.loads(self.backend.to_str())
-        return json.dumps({"type": self.type, "version": JSON_VERSION, "tokenizer": backend}, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> MiniLMTokenizer:
