@@ -27,7 +27,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, SerializeAsAny, ValidationError, field_validator
 
 from seqlab.errors import ConfigError, closest, unknown_choice
 
@@ -56,6 +56,8 @@ class DataConfig(_Section):
     val_fraction: float = Field(0.05, ge=0.0, lt=1.0)
     test_fraction: float = Field(0.05, ge=0.0, lt=1.0)
     limit: int = Field(0, ge=0, description="use only the first N characters (corpus) or examples; 0 = all")
+    limits: dict[str, NonNegativeInt] = Field(
+        default_factory=dict, description='per dataset joined with "+": its own limit, overriding limit')
 
 
 class ModelConfig(_Section):
@@ -156,6 +158,8 @@ class PairsDataConfig(_Section):
     val_fraction: float = Field(0.05, ge=0.0, lt=1.0)
     test_fraction: float = Field(0.05, ge=0.0, lt=1.0)
     limit: int = Field(0, ge=0, description="use only the first N pairs; 0 = all")
+    limits: dict[str, NonNegativeInt] = Field(
+        default_factory=dict, description='per dataset joined with "+": its own limit, overriding limit')
     beam_width: int = Field(1, ge=1, le=64, description="beam width of the final evaluation and sample translations; 1 = greedy")
     length_penalty: float = Field(0.0, ge=0.0, le=5.0, description="beam search length penalty exponent (GNMT alpha)")
     eval_examples: int = Field(0, ge=0, description="pairs translated for BLEU / chrF / exact match per split; 0 = all")
@@ -565,6 +569,8 @@ def _toml_value(value: Any) -> str:
         return f'"{escaped}"'
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):  # an inline table; keys quoted, since dataset names hold "-"
+        return "{" + ", ".join(f"{_toml_value(str(k))} = {_toml_value(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"cannot write {type(value).__name__} to TOML")
 
 

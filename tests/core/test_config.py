@@ -91,3 +91,17 @@ def test_bad_pretrained_config_exits_with_one_line_from_the_cli(cli):
     assert result.code == 1 and "Traceback" not in result.err
     assert result.err.strip() == ('error: model.embed_dim must be 384 with model.pretrained_embeddings = "minilm", '
                                   "the length of its vectors (got 128)")
+
+
+def test_per_dataset_limits_round_trip_and_must_name_joined_datasets(cli, tmp_path):
+    from seqlab.data import joined_datasets
+
+    config = load_config("chat-seq2seq", overrides=['data.limits={"shakespeare-dialogue" = 1500}'])
+    assert config.data.limits == {"shakespeare-dialogue": 1500}
+    path = tmp_path / "c.toml"
+    path.write_text(to_toml(config), encoding="utf-8")
+    assert load_config(path) == config
+    assert joined_datasets(config.data.dataset, limit=6000, limits=config.data.limits) == [
+        ("chatterbot", 6000), ("shakespeare-dialogue", 1500)]
+    result = cli("train", "chat-seq2seq", "--set", 'data.limits={"plays" = 10}', "--run-dir", str(tmp_path / "r"))
+    assert result.code == 1 and "data.limits names plays, which data.dataset does not join" in result.err

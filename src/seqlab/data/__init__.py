@@ -12,7 +12,16 @@ not import torch; batching does when it runs.
 
 from seqlab.data.batching import Batch, bucket_batches, pad_batch
 from seqlab.data.catalog import CATALOG, SHAPES, DatasetSpec, fetch, fetch_dataset, get_spec
-from seqlab.data.readers import Corpus, Dataset, LabelledTexts, Pairs, load_dataset, read_records, read_text
+from seqlab.data.readers import (
+    Corpus,
+    Dataset,
+    LabelledTexts,
+    Pairs,
+    joined_datasets,
+    load_dataset,
+    read_records,
+    read_text,
+)
 from seqlab.data.sources import URL, DebianArchive, FetchResult, LocalFile, PyPIArchive, cache_dir, is_cached
 from seqlab.data.splits import split_corpus, split_indices
 
@@ -27,6 +36,7 @@ __all__ = [
     "LabelledTexts",
     "Pairs",
     "Dataset",
+    "joined_datasets",
     "load_dataset",
     "read_text",
     "read_records",

@@ -79,6 +79,32 @@ class Pairs:
 Dataset = Union[Corpus, LabelledTexts, Pairs]
 
 
+def joined_datasets(dataset: str, *, limit: int = 0, limits: dict[str, int] | None = None) -> list[tuple[str, int]]:
+    """The datasets a ``data.dataset`` value names, each with the most records to read from it.
+
+    ``"a+b"`` joins catalog datasets (an existing file path is never split); ``limit`` caps each
+    of them and ``limits`` caps single ones (0 = all), e.g. to keep a large corpus from drowning a
+    small one.
+
+    Args:
+        dataset: a name, ``"a+b+..."``, or a file path.
+        limit: records per dataset (0 = all).
+        limits: records for named datasets, overriding ``limit``.
+
+    >>> joined_datasets("chatterbot+shakespeare-dialogue", limit=6000, limits={"shakespeare-dialogue": 1500})
+    [('chatterbot', 6000), ('shakespeare-dialogue', 1500)]
+    """
+    from seqlab.errors import ConfigError
+
+    names = [dataset] if Path(dataset).exists() else [name.strip() for name in dataset.split("+")]
+    limits = dict(limits or {})
+    unknown = sorted(set(limits) - set(names))
+    if unknown:
+        raise ConfigError(f"data.limits names {', '.join(unknown)}, which data.dataset does not join; "
+                          f"its datasets are {', '.join(names)}")
+    return [(name, limits.get(name, limit)) for name in names]
+
+
 def load_dataset(
     name_or_path: str | Path,
     *,

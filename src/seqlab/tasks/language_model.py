@@ -16,7 +16,6 @@ import json
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -24,7 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqlab.config import Config
-from seqlab.data import Batch, Corpus, Pairs, load_dataset, split_corpus
+from seqlab.data import Batch, Corpus, Pairs, joined_datasets, load_dataset, split_corpus
 from seqlab.errors import DataError
 from seqlab.models.language_model import RecurrentLM
 from seqlab.text import build_tokenizer
@@ -186,10 +185,9 @@ def _corpus_text(config: Config) -> tuple[str, ChatTemplate | None]:
     import random
 
     data = config.data
-    names = [data.dataset] if Path(data.dataset).exists() else [n.strip() for n in data.dataset.split("+")]
     texts, sources, targets = [], [], []
-    for name in names:
-        dataset = load_dataset(name, limit=data.limit)
+    for name, limit in joined_datasets(data.dataset, limit=data.limit, limits=data.limits):
+        dataset = load_dataset(name, limit=limit)
         if isinstance(dataset, Corpus):
             texts.append(dataset.text)
         elif isinstance(dataset, Pairs):

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqlab.config import Config
-from seqlab.data import Pairs, bucket_batches, load_dataset, split_indices
+from seqlab.data import Pairs, bucket_batches, joined_datasets, load_dataset, split_indices
 from seqlab.errors import ConfigError, DataError
 
 NAME = "seq2seq"
@@ -299,11 +299,10 @@ def translate_ids(
 def read_pairs(config: Config) -> tuple[list[str], list[str]]:
     """The (source, target) texts of a config's dataset, checked, and swapped with ``data.reverse``."""
     data = config.data
-    names = [data.dataset] if Path(data.dataset).exists() else [n.strip() for n in data.dataset.split("+")]
     sources, targets = [], []
-    for name in names:  # "a+b" joins pair datasets (data.limit applies to each)
+    for name, limit in joined_datasets(data.dataset, limit=data.limit, limits=data.limits):  # "a+b" joins pair datasets
         dataset = load_dataset(name, source_column=data.source_column, target_column=data.target_column,
-                               limit=data.limit, shape="pairs")
+                               limit=limit, shape="pairs")
         if not isinstance(dataset, Pairs):
             raise DataError(f'task "seq2seq" needs pairs, but dataset "{name}" holds {type(dataset).__name__}')
         sources += dataset.sources
