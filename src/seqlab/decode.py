@@ -191,7 +191,9 @@ def decode_stream(tokenizer: Any, ids: Iterator[int], *, stop: Sequence[str] = (
 
     The text is decoded from all ids so far and only the new suffix is yielded, so tokenizers
     whose pieces are bytes (byte-level BPE) never emit half a character; a piece that ends in an
-    incomplete character waits for the next id. Generation stops at the first ``stop`` string.
+    incomplete character waits for the next id. Bytes that never become a character (a small
+    model can sample an invalid UTF-8 sequence) are dropped rather than shown as U+FFFD.
+    Generation stops at the first ``stop`` string.
 
     Args:
         tokenizer: anything with ``decode(ids) -> str``.
@@ -202,6 +204,8 @@ def decode_stream(tokenizer: Any, ids: Iterator[int], *, stop: Sequence[str] = (
     ...     def decode(self, ids): return "".join(chr(i) for i in ids)
     >>> list(decode_stream(Chars(), iter([104, 105, 33, 10, 120]), stop=["\\n"]))
     ['h', 'i', '!']
+    >>> list(decode_stream(Chars(), iter([104, 0xFFFD, 105])))  # an invalid sequence in the middle
+    ['h', 'i']
     """
     seen: list[int] = []
     sent = ""
@@ -210,6 +214,7 @@ def decode_stream(tokenizer: Any, ids: Iterator[int], *, stop: Sequence[str] = (
         text = tokenizer.decode(seen)
         if text.endswith("\ufffd"):
             continue  # an incomplete multi-byte character; wait for the rest
+        text = text.replace("\ufffd", "")  # what is still undecodable after more ids never will be
         if stop:
             cut = min((i for i in (text.find(s, max(0, len(sent) - len(s))) for s in stop) if i >= 0), default=-1)
             if cut >= 0:
