@@ -28,6 +28,7 @@ def test_two_turn_conversation_with_app_test(server, monkeypatch):
     at.slider(key="max_tokens").set_value(40)
     at.chat_input(key="prompt").set_value("hello").run()
     assert not at.exception
+    at.slider(key="frequency_penalty").set_value(1.0)  # the second reply asks for OpenAI's repetition penalty
     at.chat_input(key="prompt").set_value("안녕하세요").run()
     assert not at.exception
     messages = at.session_state["messages"]
