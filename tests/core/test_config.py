@@ -105,3 +105,4 @@ def test_per_dataset_limits_round_trip_and_must_name_joined_datasets(cli, tmp_pa
         ("chatterbot", 6000), ("shakespeare-dialogue", 1500)]
     result = cli("train", "chat-seq2seq", "--set", 'data.limits={"plays" = 10}', "--run-dir", str(tmp_path / "r"))
     assert result.code == 1 and "data.limits names plays, which data.dataset does not join" in result.err
+    assert joined_datasets(str(path), limit=5, limits={"plays": 10}) == [(str(path), 5)]  # a file: limits are the recipe's

@@ -84,7 +84,8 @@ def joined_datasets(dataset: str, *, limit: int = 0, limits: dict[str, int] | No
 
     ``"a+b"`` joins catalog datasets (an existing file path is never split); ``limit`` caps each
     of them and ``limits`` caps single ones (0 = all), e.g. to keep a large corpus from drowning a
-    small one.
+    small one. A file path ignores ``limits`` (a recipe's limits name its catalog datasets, and
+    the recipe may be run on a file of one's own); a join must name only datasets it joins.
 
     Args:
         dataset: a name, ``"a+b+..."``, or a file path.
@@ -96,7 +97,9 @@ def joined_datasets(dataset: str, *, limit: int = 0, limits: dict[str, int] | No
     """
     from seqlab.errors import ConfigError
 
-    names = [dataset] if Path(dataset).exists() else [name.strip() for name in dataset.split("+")]
+    if Path(dataset).exists():
+        return [(dataset, limit)]
+    names = [name.strip() for name in dataset.split("+")]
     limits = dict(limits or {})
     unknown = sorted(set(limits) - set(names))
     if unknown:
