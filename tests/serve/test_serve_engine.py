@@ -132,3 +132,34 @@ def test_errors_in_a_worker_reach_the_consumer():
         asyncio.run(engine.collect(Generation(broken(), prompt_tokens=0)))
     assert engine.stats.failed == 1
     engine.shutdown()
+
+
+def test_a_bpe_model_is_prompted_without_the_lone_trailing_space():
+    """Byte-level BPE learnt "Bot:" + " I"; the adapter leaves that space to the model and strips it."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from seqlab.text import build_tokenizer
+
+    tok = build_tokenizer("bpe", ["User: hi\nBot: I am here\n\n" * 50], vocab_size=300)
+    [space_i] = tok.encode(" I")  # one token: the space belongs to the word
+
+    class Seen(torch.nn.Module):
+        """Always predicts " I", then the newline; remembers the prompt it read."""
+
+        def init_state(self, batch_size):
+            return 0
+
+        def step(self, ids, state):
+            if state == 0:
+                self.prompt = ids[0].tolist()
+            nxt = space_i if state == 0 else tok.encode("\n")[0]
+            return torch.nn.functional.one_hot(torch.tensor([[nxt]]), tok.vocab_size).float() * 9, state + 1
+
+    model = Seen()
+    run = SimpleNamespace(task="language-model", meta={}, tokenizer=tok, model=model)
+    gen = LanguageModelAdapter(run, name="bpe").chat([{"role": "user", "content": "hi"}],
+                                                     GenerationParams(max_tokens=5, temperature=0))
+    assert "".join(gen) == "I"
+    assert tok.decode(model.prompt) == "User: hi\nBot:" and gen.prompt_tokens == len(model.prompt)

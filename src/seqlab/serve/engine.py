@@ -35,6 +35,7 @@ from seqlab.errors import ConfigError, SeqlabError, unknown_choice
 from seqlab.text.chat import DEFAULT_TEMPLATE, ChatTemplate
 
 DEFAULT_CONTEXT = 4096
+SPACE_JOINING = ("bpe",)  # tokenizers whose tokens carry the space before a word
 
 
 class PromptError(SeqlabError):
@@ -210,7 +211,12 @@ class LanguageModelAdapter:
             params: how to sample.
         """
         stop = (*self.template.stop, *params.stop)
-        return self._generate(self.template.render(messages), params, stop=stop)
+        prompt = self.template.render(messages)
+        if getattr(self.run.tokenizer, "type", "") in SPACE_JOINING and prompt.endswith(" "):
+            # byte-level BPE learnt "Bot:" + " I"; a prompt ending in a lone " " token is one it never
+            # saw, so the space is left for the model to write, and taken off the reply
+            return self._generate(prompt.rstrip(" "), params, stop=stop, lstrip=True)
+        return self._generate(prompt, params, stop=stop)
 
     def complete(self, prompt: str, params: GenerationParams) -> Generation:
         """Continue ``prompt`` as plain text.
@@ -227,7 +233,7 @@ class LanguageModelAdapter:
 
         return len(prompt_ids(self.run.tokenizer, text))
 
-    def _generate(self, prompt: str, params: GenerationParams, *, stop: Sequence[str]) -> Generation:
+    def _generate(self, prompt: str, params: GenerationParams, *, stop: Sequence[str], lstrip: bool = False) -> Generation:
         from seqlab.tasks.language_model import prompt_ids
 
         tokenizer = self.run.tokenizer
@@ -238,7 +244,7 @@ class LanguageModelAdapter:
                 f"{len(ids) + params.max_tokens} ({len(ids)} in the prompt, {params.max_tokens} for the reply); "
                 "shorten the prompt or the history, or lower max_tokens"
             )
-        return sampled(self.run.model, ids, tokenizer, params, stop=stop, prompt_tokens=len(ids))
+        return sampled(self.run.model, ids, tokenizer, params, stop=stop, prompt_tokens=len(ids), lstrip=lstrip)
 
 
 class Seq2SeqAdapter:
@@ -318,7 +324,7 @@ class Seq2SeqAdapter:
 
 
 def sampled(model: Any, ids: Sequence[int], tokenizer: Any, params: GenerationParams, *, stop: Sequence[str],
-            prompt_tokens: int) -> Generation:
+            prompt_tokens: int, lstrip: bool = False) -> Generation:
     """A :class:`Generation` sampling from ``model`` after ``ids`` with ``params``, ending at EOS or ``stop``.
 
     Args:
@@ -329,6 +335,7 @@ def sampled(model: Any, ids: Sequence[int], tokenizer: Any, params: GenerationPa
         params: how to sample.
         stop: strings that end the reply.
         prompt_tokens: what ``usage.prompt_tokens`` reports.
+        lstrip: drop the reply's leading spaces.
     """
     from seqlab.decode import decode_stream, generate
 
@@ -339,7 +346,23 @@ def sampled(model: Any, ids: Sequence[int], tokenizer: Any, params: GenerationPa
                  stop_ids=[i for i in (tokenizer.eos_id,) if i is not None]),
         limit=params.max_tokens,
     )
-    return Generation(decode_stream(tokenizer, counter, stop=stop), prompt_tokens=prompt_tokens, counter=counter)
+    pieces = decode_stream(tokenizer, counter, stop=stop)
+    return Generation(_lstripped(pieces) if lstrip else pieces, prompt_tokens=prompt_tokens, counter=counter)
+
+
+def _lstripped(pieces: Iterator[str]) -> Iterator[str]:
+    """The pieces without the spaces they start with.
+
+    >>> list(_lstripped(iter([" ", " I", " am"])))
+    ['I', ' am']
+    """
+    started = False
+    for piece in pieces:
+        if not started:
+            piece = piece.lstrip(" ")
+            started = bool(piece)
+        if piece:
+            yield piece
 
 
 ADAPTERS: dict[str, Callable[..., Adapter]] = {
