@@ -1,6 +1,7 @@
 """Seq2seq and Transformer benchmarks: the real recipes at their real budgets, then a Markdown table.
 
     python benchmarks/bench_seq2seq.py [--only num2words,dates,en-ko,lm,speed] [--out DIR] [--set train.max_time=5m ...]
+        [--en-ko en-ko-luong,... (which en-ko recipes to train)] [--reuse (report finished en-ko runs in --out)]
 
 1. num2words-ko: exact match on held-out numbers (never seen in training); aim 99 %.
 2. dates-iso: exact match on held-out dates; aim 99 %.
@@ -85,13 +86,21 @@ def bench_generated(out: Path, log: list[str], names: tuple[str, ...]) -> list[s
     return lines + [""] + shown
 
 
-def bench_en_ko(out: Path, log: list[str]) -> list[str]:
+def bench_en_ko(out: Path, log: list[str], names: tuple[str, ...] = EN_KO, reuse: bool = False) -> list[str]:
+    """Train the en-ko recipes in ``names`` (with ``reuse``, report runs already in ``out`` instead)."""
     lines = ["## en-ko: held-out test split, same budget", "",
              "| recipe | model | params | steps | BLEU | chrF | char BLEU | exact | val loss |",
              "|---|---|---|---|---|---|---|---|---|"]
     scores, shown = {}, []
     for name in EN_KO:
-        run_dir, seconds, steps = train_recipe(name, out, log)
+        if reuse and (out / name / "final_metrics.json").is_file():
+            run_dir = out / name
+            rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+            steps = max(row.get("step", 0) for row in rows)
+        elif name in names:
+            run_dir, seconds, steps = train_recipe(name, out, log)
+        else:
+            continue
         import seqlab
 
         run = seqlab.load(run_dir)
@@ -104,10 +113,11 @@ def bench_en_ko(out: Path, log: list[str]) -> list[str]:
                      f"{t.get('bleu_char', float('nan')):.2f} | {t['exact_match']:.2%} | {m['val']['loss']:.3f} |")
         shown += [f"{name} sample outputs:", "", "| source | reference | output | exact |", "|---|---|---|---|",
                   *samples(run_dir), ""]
-    base = scores["en-ko-no-attention"]
-    lines += ["", "Gain over no attention (test): " + "; ".join(
-        f"{n}: BLEU {scores[n]['bleu'] - base['bleu']:+.2f}, chrF {scores[n]['chrf'] - base['chrf']:+.2f}"
-        for n in EN_KO[1:]), ""]
+    base = scores.get("en-ko-no-attention")
+    if base is not None:
+        lines += ["", "Gain over no attention (test): " + "; ".join(
+            f"{n}: BLEU {scores[n]['bleu'] - base['bleu']:+.2f}, chrF {scores[n]['chrf'] - base['chrf']:+.2f}"
+            for n in EN_KO[1:] if n in scores), ""]
     return lines + shown
 
 
@@ -155,6 +165,8 @@ def main() -> None:
     parser.add_argument("--only", default="num2words,dates,en-ko,lm,speed")
     parser.add_argument("--out", type=Path, default=Path("/tmp/seqlab-bench-seq2seq"))
     parser.add_argument("--set", action="append", default=[], help="override for every recipe, e.g. train.threads=1")
+    parser.add_argument("--en-ko", default=",".join(EN_KO), help="the en-ko recipes to train (two processes can share the work)")
+    parser.add_argument("--reuse", action="store_true", help="report en-ko runs already in --out instead of training them")
     args = parser.parse_args()
     OVERRIDES.extend(args.set)
     threads = [s.split("=", 1)[1] for s in args.set if s.startswith("train.threads=")]
@@ -170,7 +182,7 @@ def main() -> None:
     if generated:
         report += bench_generated(args.out, log, generated)
     if "en-ko" in parts:
-        report += bench_en_ko(args.out, log)
+        report += bench_en_ko(args.out, log, tuple(args.en_ko.split(",")), reuse=args.reuse)
     transformer_dir = args.out / "shakespeare-transformer"
     if "lm" in parts:
         lines, transformer_dir = bench_lm(args.out, log)
