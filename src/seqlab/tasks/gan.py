@@ -281,6 +281,8 @@ def fit(model: GAN, task: GANTask, config: TrainConfig, *, run_dir: str | Path, 
                            stop_reason=saved["stop_reason"])
         log.load_state_dict(saved["metrics_log"])
         log.truncate_after(saved["step"])
+        if state.stop_reason is None:
+            console.print(f"resuming from {found.name} (step {state.step}, epoch {state.epoch}, batch {state.batch_index})")
     else:
         log.path.unlink(missing_ok=True)
     fixed = torch.Generator().manual_seed(config.seed)
