@@ -238,6 +238,37 @@ class BackendTokenizer(SavedAsJson):
     backend: Any
     vocab_size: int
 
+    def tokenize(self, text: str) -> list[str]:
+        """The token strings of ``text``, as the backend splits it (no special tokens).
+
+        Args:
+            text: any string.
+        """
+        return self.backend.encode(text, add_special_tokens=False).tokens
+
+    def encode(self, text: str, *, add_bos: bool = False, add_eos: bool = False) -> list[int]:
+        """Text to ids; the tokenizer's BOS / EOS only when asked.
+
+        Args:
+            text: any string.
+            add_bos: put BOS first.
+            add_eos: put EOS last.
+        """
+        ids = self.backend.encode(text, add_special_tokens=False).ids
+        return with_specials(ids, self, add_bos=add_bos, add_eos=add_eos)
+
+    def known_ids(self, ids: Iterable[int]) -> list[int]:
+        """``ids`` as a list, checked to lie in ``range(vocab_size)`` (a DataError names the first that does not).
+
+        Args:
+            ids: a sequence of ids (list, 1-D array or 1-D tensor).
+        """
+        values = ids_list(ids)
+        for i in values:
+            if not 0 <= i < self.vocab_size:
+                raise DataError(f"id {i} is outside the {self.type} vocabulary (ids 0..{self.vocab_size - 1})")
+        return values
+
     def id_to_token(self, i: int) -> str:
         """The token string of one id.
 

@@ -21,10 +21,8 @@ from seqlab.text.base import (
     BackendTokenizer,
     as_texts,
     check_vocab_size,
-    ids_list,
     parse_tokenizer_json,
     require_field,
-    with_specials,
 )
 
 DEFAULT_VOCAB_SIZE = 4096
@@ -48,6 +46,8 @@ class BPETokenizer(BackendTokenizer):
     (265, '<pad>', '<eos>')
     >>> tok.tokenize("the")
     ['the']
+    >>> BPETokenizer.fit("ab ab", vocab_size=262).tokenize("ab ab")  # a leading space shows as Ġ
+    ['ab', 'Ġab']
     """
 
     type: ClassVar[str] = "bpe"
@@ -98,36 +98,13 @@ class BPETokenizer(BackendTokenizer):
         """Number of ids, specials included."""
         return self.backend.get_vocab_size(with_added_tokens=True)
 
-    def tokenize(self, text: str) -> list[str]:
-        """The byte-level token strings (a leading space shows as ``Ġ``).
-
-        >>> BPETokenizer.fit("ab ab", vocab_size=262).tokenize("ab ab")
-        ['ab', 'Ġab']
-        """
-        return self.backend.encode(text, add_special_tokens=False).tokens
-
-    def encode(self, text: str, *, add_bos: bool = False, add_eos: bool = False) -> list[int]:
-        """Text to ids; BOS/EOS only when asked.
-
-        Args:
-            text: any string.
-            add_bos: put BOS (2) first.
-            add_eos: put EOS (3) last.
-        """
-        ids = self.backend.encode(text, add_special_tokens=False).ids
-        return with_specials(ids, self, add_bos=add_bos, add_eos=add_eos)
-
     def decode(self, ids: Iterable[int]) -> str:
         """Ids to text; the special tokens are dropped.
 
         Args:
             ids: a sequence of ids (list, 1-D array or 1-D tensor).
         """
-        values = ids_list(ids)
-        for i in values:
-            if not 0 <= i < self.vocab_size:
-                raise DataError(f"id {i} is outside the bpe vocabulary (ids 0..{self.vocab_size - 1})")
-        return self.backend.decode(values, skip_special_tokens=True)
+        return self.backend.decode(self.known_ids(ids), skip_special_tokens=True)
 
     @classmethod
     def from_json(cls, text: str) -> BPETokenizer:

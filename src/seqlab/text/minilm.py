@@ -37,7 +37,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 from seqlab.errors import ConfigError, DataError
-from seqlab.text.base import BackendTokenizer, ids_list, parse_tokenizer_json, require_field, with_specials
+from seqlab.text.base import BackendTokenizer, parse_tokenizer_json, require_field
 
 # BERT's special tokens and the ids every BERT vocabulary gives them
 BERT_SPECIALS: dict[str, int] = {"[PAD]": 0, "[UNK]": 100, "[CLS]": 101, "[SEP]": 102}
@@ -56,6 +56,8 @@ class MiniLMTokenizer(BackendTokenizer):
     >>> tok = MiniLMTokenizer.from_vocab(words)
     >>> tok.vocab_size, tok.pad_id, tok.unk_id, tok.bos_id, tok.eos_id, tok.id_to_token(101)
     (105, 0, 100, 101, 102, '[CLS]')
+    >>> tok.tokenize("Playful"), tok.encode("playful", add_bos=True)  # lowercased; "##" continues a word
+    (['play', '##ful'], [101, 103, 104])
     """
 
     type: ClassVar[str] = "minilm"
@@ -145,37 +147,14 @@ class MiniLMTokenizer(BackendTokenizer):
         """Number of ids, specials included (30,522 for MiniLM)."""
         return self.backend.get_vocab_size(with_added_tokens=True)
 
-    def tokenize(self, text: str) -> list[str]:
-        """The word pieces of ``text``, lowercased; a continuation piece starts with ``##``.
-
-        Args:
-            text: any string.
-        """
-        return self.backend.encode(text, add_special_tokens=False).tokens
-
-    def encode(self, text: str, *, add_bos: bool = False, add_eos: bool = False) -> list[int]:
-        """Text to ids (BERT's ids); a word with no pieces in the vocabulary becomes UNK (100).
-
-        Args:
-            text: any string.
-            add_bos: put ``[CLS]`` (101) first.
-            add_eos: put ``[SEP]`` (102) last.
-        """
-        ids = self.backend.encode(text, add_special_tokens=False).ids
-        return with_specials(ids, self, add_bos=add_bos, add_eos=add_eos)
-
     def decode(self, ids: Iterable[int]) -> str:
         """Ids to text: PAD, ``[CLS]`` and ``[SEP]`` are dropped, pieces joined, UNK shown as ``[UNK]``.
 
         Args:
             ids: a sequence of ids (list, 1-D array or 1-D tensor).
         """
-        values = ids_list(ids)
-        for i in values:
-            if not 0 <= i < self.vocab_size:
-                raise DataError(f"id {i} is outside the minilm vocabulary (ids 0..{self.vocab_size - 1})")
         skip = {self.pad_id, self.bos_id, self.eos_id}
-        return self.backend.decode([i for i in values if i not in skip], skip_special_tokens=False)
+        return self.backend.decode([i for i in self.known_ids(ids) if i not in skip], skip_special_tokens=False)
 
     @classmethod
     def from_json(cls, text: str) -> MiniLMTokenizer:
