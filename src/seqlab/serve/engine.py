@@ -169,7 +169,21 @@ class Adapter(Protocol):
     def complete(self, prompt: str, params: GenerationParams) -> Generation: ...
 
 
-class LanguageModelAdapter:
+class _RunAdapter:
+    """What every adapter keeps: the run (of the task it serves), its name and its context length."""
+
+    serves: str  # the run task the adapter serves
+
+    def __init__(self, run: Any, *, name: str, context_length: int = DEFAULT_CONTEXT) -> None:
+        if run.task != self.serves:
+            raise ConfigError(f"{name} is a {run.task} run; {type(self).__name__} serves {self.serves} runs")
+        self.run = run
+        self.name = name
+        self.task = run.task
+        self.context_length = context_length
+
+
+class LanguageModelAdapter(_RunAdapter):
     """Serve a language-model run: chat through its chat template, or plain continuation.
 
     Args:
@@ -192,13 +206,10 @@ class LanguageModelAdapter:
     ('aaa', 1, 3, 'length')
     """
 
+    serves = "language-model"
+
     def __init__(self, run: Any, *, name: str, context_length: int = DEFAULT_CONTEXT) -> None:
-        if run.task != "language-model":
-            raise ConfigError(f"{name} is a {run.task} run; LanguageModelAdapter serves language-model runs")
-        self.run = run
-        self.name = name
-        self.task = run.task
-        self.context_length = context_length
+        super().__init__(run, name=name, context_length=context_length)
         saved = run.meta.get("chat_template")
         self.has_chat_template = saved is not None
         self.template: ChatTemplate = ChatTemplate.from_dict(saved) if saved else DEFAULT_TEMPLATE
@@ -227,12 +238,6 @@ class LanguageModelAdapter:
         """
         return self._generate(prompt, params, stop=params.stop)
 
-    def count_tokens(self, text: str) -> int:
-        """How many tokens the model reads for ``text``."""
-        from seqlab.tasks.language_model import prompt_ids
-
-        return len(prompt_ids(self.run.tokenizer, text))
-
     def _generate(self, prompt: str, params: GenerationParams, *, stop: Sequence[str], lstrip: bool = False) -> Generation:
         from seqlab.tasks.language_model import prompt_ids
 
@@ -247,7 +252,7 @@ class LanguageModelAdapter:
         return sampled(self.run.model, ids, tokenizer, params, stop=stop, prompt_tokens=len(ids), lstrip=lstrip)
 
 
-class Seq2SeqAdapter:
+class Seq2SeqAdapter(_RunAdapter):
     """Serve a seq2seq run: the model answers the last user message, as it was trained to.
 
     A seq2seq chat model is trained on (turn, reply) pairs, so its chat template is the simplest
@@ -262,15 +267,11 @@ class Seq2SeqAdapter:
         context_length: the most tokens source + reply may have.
     """
 
+    serves = "seq2seq"
     has_chat_template = True
 
     def __init__(self, run: Any, *, name: str, context_length: int = DEFAULT_CONTEXT) -> None:
-        if run.task != "seq2seq":
-            raise ConfigError(f"{name} is a {run.task} run; Seq2SeqAdapter serves seq2seq runs")
-        self.run = run
-        self.name = name
-        self.task = run.task
-        self.context_length = context_length
+        super().__init__(run, name=name, context_length=context_length)
         self._lock = threading.Lock()  # the encoder call is cheap; one at a time keeps torch's state simple
 
     def chat(self, messages: Sequence[Mapping[str, str]], params: GenerationParams) -> Generation:
@@ -285,7 +286,7 @@ class Seq2SeqAdapter:
         users = [m["content"] for m in messages if m.get("role") == "user"]
         if not users or not one_line(users[-1]):
             raise PromptError("a seq2seq model answers the last user message, and there is none with text; "
-                                     'add a {"role": "user", "content": "..."} message')
+                              'add a {"role": "user", "content": "..."} message')
         return self._generate(one_line(users[-1]), params)
 
     def complete(self, prompt: str, params: GenerationParams) -> Generation:
@@ -293,10 +294,6 @@ class Seq2SeqAdapter:
         if not prompt.strip():
             raise PromptError("a seq2seq model needs a source text; the prompt is empty")
         return self._generate(prompt, params)
-
-    def count_tokens(self, text: str) -> int:
-        """How many source tokens the model reads for ``text`` (after the cut)."""
-        return min(len(self.run.tokenizer.encode(text)), self.run.config.data.max_source_len)
 
     def _generate(self, source: str, params: GenerationParams) -> Generation:
         from seqlab.decode import Conditioned
