@@ -240,9 +240,11 @@ def load(run_dir: str | Path) -> Run:
         meta = json.loads((run_dir / "meta.json").read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise CheckpointError(f"{run_dir / 'meta.json'} is not valid JSON: {err}") from None
-    read_saved = getattr(get_task(config.task), "load_tokenizer", load_tokenizer)  # e.g. a series scaler
+    binding = get_task(config.task)
+    read_saved = getattr(binding, "load_tokenizer", load_tokenizer)  # e.g. a series scaler
     tokenizer = read_saved(run_dir / "tokenizer.json") if (run_dir / "tokenizer.json").is_file() else None
-    model = get_task(config.task).build_model(config, tokenizer, meta)
+    # the saved weights replace every value, so a task may skip work only fresh weights need
+    model = getattr(binding, "model_to_load", binding.build_model)(config, tokenizer, meta)
     try:
         state = load_file(str(run_dir / "model.safetensors"))
     except (SafetensorError, OSError) as err:

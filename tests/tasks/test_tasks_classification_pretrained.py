@@ -67,3 +67,17 @@ def test_recipe_summary_counts_frozen_vectors_as_non_trainable(cli):
     result = cli("summary", RECIPE, "--set", "model.freeze_embeddings=true")
     assert result.code == 0, result.err
     assert "Non-trainable params: 11,720,448" in result.out  # 30,522 x 384
+
+
+def test_a_run_loads_without_reading_the_vectors_again(tmp_path, monkeypatch):
+    run = train(load_config(RECIPE, overrides=TINY), run_dir=tmp_path / "run", console=Console(file=StringIO()))
+    before = run.predict(["a gripping, beautifully acted film"])[0].probabilities
+
+    def unavailable(name, **kwargs):
+        raise AssertionError("loading a run read the pretrained vectors")
+
+    monkeypatch.setattr("seqlab.data.vectors.load_vectors", unavailable)  # as on a machine without the cache
+    loaded = seqlab.load(run.run_dir)
+    assert loaded.predict(["a gripping, beautifully acted film"])[0].probabilities == pytest.approx(before)
+    saved = load_file(str(run.run_dir / "model.safetensors"))
+    assert torch.equal(loaded.model.embed.weight, saved["embed.weight"])

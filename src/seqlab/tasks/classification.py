@@ -198,15 +198,27 @@ def prepare(config: Config, *, tokenizer: Any = None) -> tuple[Any, Classificati
 def build_model(config: Config, tokenizer: Any, meta: dict[str, Any]) -> RecurrentClassifier:
     """The model a config describes, with fresh weights (the embedding from pretrained vectors if asked).
 
-    With ``model.pretrained_embeddings`` the vectors are read from the cache (fetched once);
-    loading a run builds its model this way too, before the run's own weights replace them.
+    With ``model.pretrained_embeddings`` the vectors are read from the cache (fetched once).
     """
-    m = config.model
     embeddings = None
-    if m.pretrained_embeddings != "none":
+    if config.model.pretrained_embeddings != "none":
         from seqlab.data.vectors import load_vectors
 
-        embeddings = torch.from_numpy(load_vectors(m.pretrained_embeddings).matrix)         # (V, E)
+        embeddings = torch.from_numpy(load_vectors(config.model.pretrained_embeddings).matrix)   # (V, E)
+    return _classifier(config, tokenizer, meta, embeddings)
+
+
+def model_to_load(config: Config, tokenizer: Any, meta: dict[str, Any]) -> RecurrentClassifier:
+    """The model's shape for :func:`seqlab.load`, whose saved weights replace every value.
+
+    Pretrained vectors are not read: the run's model.safetensors holds the embedding, so a run
+    loads without the vectors' cache or a network.
+    """
+    return _classifier(config, tokenizer, meta, None)
+
+
+def _classifier(config: Config, tokenizer: Any, meta: dict[str, Any], embeddings: torch.Tensor | None) -> RecurrentClassifier:
+    m = config.model
     return RecurrentClassifier(
         tokenizer.vocab_size,
         len(meta["classes"]),
