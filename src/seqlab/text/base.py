@@ -236,7 +236,11 @@ class BackendTokenizer(SavedAsJson):
 
     type: ClassVar[str]
     backend: Any
-    vocab_size: int
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of ids, specials included."""
+        return self.backend.get_vocab_size(with_added_tokens=True)
 
     def tokenize(self, text: str) -> list[str]:
         """The token strings of ``text``, as the backend splits it (no special tokens).

@@ -93,11 +93,6 @@ class BPETokenizer(BackendTokenizer):
         backend.train_from_iterator(_lines(as_texts(texts)), trainer=trainer)
         return cls(backend)
 
-    @property
-    def vocab_size(self) -> int:
-        """Number of ids, specials included."""
-        return self.backend.get_vocab_size(with_added_tokens=True)
-
     def decode(self, ids: Iterable[int]) -> str:
         """Ids to text; the special tokens are dropped.
 

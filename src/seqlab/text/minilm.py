@@ -142,11 +142,6 @@ class MiniLMTokenizer(BackendTokenizer):
         backend.add_special_tokens([t for t in BERT_SPECIALS if t in vocab])
         return cls(backend)
 
-    @property
-    def vocab_size(self) -> int:
-        """Number of ids, specials included (30,522 for MiniLM)."""
-        return self.backend.get_vocab_size(with_added_tokens=True)
-
     def decode(self, ids: Iterable[int]) -> str:
         """Ids to text: PAD, ``[CLS]`` and ``[SEP]`` are dropped, pieces joined, UNK shown as ``[UNK]``.
 
