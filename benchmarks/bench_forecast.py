@@ -21,12 +21,24 @@ from rich.console import Console
 from seqlab.config import load_config
 from seqlab.run import train
 
-TRANSFORMER = ["model.arch=transformer", "model.hidden_size=32", "model.num_heads=4", "model.num_layers=2",
-               "model.dropout=0.1"]
+TRANSFORMER = [
+    "model.arch=transformer",
+    "model.hidden_size=32",
+    "model.num_heads=4",
+    "model.num_layers=2",
+    "model.dropout=0.1",
+]
 CASES = {
-    "co2-lstm": {"LSTM": [], "Conv1D+LSTM": ["model.conv_filters=32", "model.conv_kernel=5"], "Transformer": TRANSFORMER},
-    "air-passengers-gru": {"GRU": [], "Conv1D+GRU": ["model.conv_filters=16", "model.conv_kernel=3"],
-                           "Transformer": TRANSFORMER},
+    "co2-lstm": {
+        "LSTM": [],
+        "Conv1D+LSTM": ["model.conv_filters=32", "model.conv_kernel=5"],
+        "Transformer": TRANSFORMER,
+    },
+    "air-passengers-gru": {
+        "GRU": [],
+        "Conv1D+GRU": ["model.conv_filters=16", "model.conv_kernel=3"],
+        "Transformer": TRANSFORMER,
+    },
     "electricity-conv-lstm": {"Conv1D+LSTM": [], "LSTM": ["model.conv_filters=0"], "Transformer": TRANSFORMER},
 }
 
@@ -54,18 +66,38 @@ def main() -> None:
             seasonal = next(name for name in metrics if name.startswith("seasonal"))
             steps = max((row.get("step", 0) for row in run.metrics()), default=0)
             params = sum(p.numel() for p in run.model.parameters())
-            rows.append((run.config.data.dataset, label, params, steps, seconds, metrics["model"],
-                         metrics["naive (last value)"], metrics[seasonal], seasonal, report["gain_vs_seasonal"]))
-            print(f"done {recipe} {label}: MAE {metrics['model']['mae']:.3f} vs {seasonal} {metrics[seasonal]['mae']:.3f} "
-                  f"({seconds:.0f} s)", flush=True)
+            rows.append(
+                (
+                    run.config.data.dataset,
+                    label,
+                    params,
+                    steps,
+                    seconds,
+                    metrics["model"],
+                    metrics["naive (last value)"],
+                    metrics[seasonal],
+                    seasonal,
+                    report["gain_vs_seasonal"],
+                )
+            )
+            print(
+                f"done {recipe} {label}: MAE {metrics['model']['mae']:.3f} "
+                f"vs {seasonal} {metrics[seasonal]['mae']:.3f} "
+                f"({seconds:.0f} s)",
+                flush=True,
+            )
     print()
-    print("| data | forecaster | params | steps | time s | MAE | RMSE | naive MAE | naive RMSE | seasonal naive MAE | "
-          "seasonal naive RMSE | MAE gain vs seasonal | RMSE gain vs seasonal |")
+    print(
+        "| data | forecaster | params | steps | time s | MAE | RMSE | naive MAE | naive RMSE | seasonal naive MAE | "
+        "seasonal naive RMSE | MAE gain vs seasonal | RMSE gain vs seasonal |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for data, label, params, steps, seconds, model, naive, seasonal, name, gain in rows:
-        print(f"| {data} | {label} | {params:,} | {steps} | {seconds:.0f} | {model['mae']:.3f} | {model['rmse']:.3f} | "
-              f"{naive['mae']:.3f} | {naive['rmse']:.3f} | {seasonal['mae']:.3f} ({name.split('(')[1][:-1]}) | "
-              f"{seasonal['rmse']:.3f} | {gain['mae']:+.1%} | {gain['rmse']:+.1%} |")
+        print(
+            f"| {data} | {label} | {params:,} | {steps} | {seconds:.0f} | {model['mae']:.3f} | {model['rmse']:.3f} | "
+            f"{naive['mae']:.3f} | {naive['rmse']:.3f} | {seasonal['mae']:.3f} ({name.split('(')[1][:-1]}) | "
+            f"{seasonal['rmse']:.3f} | {gain['mae']:+.1%} | {gain['rmse']:+.1%} |"
+        )
 
 
 if __name__ == "__main__":

@@ -21,9 +21,14 @@ from pathlib import Path
 from rich.console import Console
 
 RECIPES = ("fashion-mlp", "mnist5k-mlp", "fashion-vae", "fashion-anomaly", "fashion-dcgan", "fashion-cgan")
-KEEP = {"fashion-mlp": ("curves.png", "confusion.png", "misclassified.png"), "mnist5k-mlp": ("curves.png",),
-        "fashion-vae": ("samples.png", "interpolation.png", "latent_map.png", "compression.png"),
-        "fashion-anomaly": ("anomaly.png",), "fashion-dcgan": ("samples.png", "curves.png"), "fashion-cgan": ("samples.png",)}
+KEEP = {
+    "fashion-mlp": ("curves.png", "confusion.png", "misclassified.png"),
+    "mnist5k-mlp": ("curves.png",),
+    "fashion-vae": ("samples.png", "interpolation.png", "latent_map.png", "compression.png"),
+    "fashion-anomaly": ("anomaly.png",),
+    "fashion-dcgan": ("samples.png", "curves.png"),
+    "fashion-cgan": ("samples.png",),
+}
 
 
 def main() -> None:
@@ -42,7 +47,7 @@ def main() -> None:
     for name in args.recipes:
         run_dir = args.runs / name
         shutil.rmtree(run_dir, ignore_errors=True)
-        load = open("/proc/loadavg").read().split()[0]
+        load = Path("/proc/loadavg").read_text().split()[0]
         started = time.perf_counter()
         log = StringIO()
         run = train(load_config(name, overrides=args.set), run_dir=run_dir, console=Console(file=log, width=160))
@@ -60,7 +65,8 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for row in rows:
         print(f"| {' | '.join(str(v) for v in row)} |")
-    print(f"\nnproc {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()}; {time.strftime('%Y-%m-%d')}")
+    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
+    print(f"\nnproc {nproc}; {time.strftime('%Y-%m-%d')}")
 
 
 def _final(summary: str, split: str) -> dict[str, float]:
@@ -78,7 +84,10 @@ def _figure(name: str, test: dict[str, float], summary: str) -> str:
     if name.endswith("mlp"):
         return f"test accuracy {test.get('accuracy', float('nan')):.4f}"
     if name == "fashion-vae":
-        return f"test ELBO {test.get('elbo', float('nan')):.1f} nats/image (recon {test.get('recon', float('nan')):.1f}, KL {test.get('kl', float('nan')):.1f})"
+        return (
+            f"test ELBO {test.get('elbo', float('nan')):.1f} nats/image "
+            f"(recon {test.get('recon', float('nan')):.1f}, KL {test.get('kl', float('nan')):.1f})"
+        )
     if name == "fashion-anomaly":
         found = re.search(r"ROC-AUC: \*\*([0-9.]+)\*\*", summary)
         return f"ROC-AUC {found.group(1) if found else 'n/a'} (held-out Trouser)"

@@ -52,7 +52,9 @@ def final_metrics(run_dir: Path) -> dict[str, dict[str, float]]:
 
 def samples(run_dir: Path, count: int = 4) -> list[str]:
     lines = (run_dir / "summary.md").read_text(encoding="utf-8").splitlines()
-    rows = [line for line in lines if line.startswith("| ") and line.count("|") == 5 and not line.startswith("| source")]
+    rows = [
+        line for line in lines if line.startswith("| ") and line.count("|") == 5 and not line.startswith("| source")
+    ]
     return rows[:count]
 
 
@@ -72,25 +74,40 @@ def train_recipe(name: str, out: Path, log: list[str]) -> tuple[Path, float, int
 
 
 def bench_generated(out: Path, log: list[str], names: tuple[str, ...]) -> list[str]:
-    lines = ["## Generated pairs: exact match on held-out data", "",
-             "| recipe | steps | wall time | test exact match | val exact match | aim | met |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "## Generated pairs: exact match on held-out data",
+        "",
+        "| recipe | steps | wall time | test exact match | val exact match | aim | met |",
+        "|---|---|---|---|---|---|---|",
+    ]
     shown = []
     for name in names:
         run_dir, seconds, steps = train_recipe(name, out, log)
         m = final_metrics(run_dir)
         exact = m["test"]["exact_match"]
-        lines.append(f"| {name} | {steps} | {seconds / 60:.1f} min | {exact:.2%} | {m['val']['exact_match']:.2%} | "
-                     f"99% | {'yes' if exact >= 0.99 else 'no'} |")
-        shown += [f"{name} sample outputs (test split, greedy):", "", "| source | reference | output | exact |",
-                  "|---|---|---|---|", *samples(run_dir), ""]
+        lines.append(
+            f"| {name} | {steps} | {seconds / 60:.1f} min | {exact:.2%} | {m['val']['exact_match']:.2%} | "
+            f"99% | {'yes' if exact >= 0.99 else 'no'} |"
+        )
+        shown += [
+            f"{name} sample outputs (test split, greedy):",
+            "",
+            "| source | reference | output | exact |",
+            "|---|---|---|---|",
+            *samples(run_dir),
+            "",
+        ]
     return lines + [""] + shown
 
 
 def bench_en_ko(out: Path, log: list[str], names: tuple[str, ...] = EN_KO, reuse: bool = False) -> list[str]:
     """Train the en-ko recipes in ``names`` (with ``reuse``, report runs already in ``out`` instead)."""
-    lines = ["## en-ko: held-out test split, same budget", "",
-             "| recipe | model | params | steps | BLEU | chrF | char BLEU | exact | val loss |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "## en-ko: held-out test split, same budget",
+        "",
+        "| recipe | model | params | steps | BLEU | chrF | char BLEU | exact | val loss |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     scores, shown = {}, []
     for name in EN_KO:
         if reuse and (out / name / "final_metrics.json").is_file():
@@ -108,22 +125,43 @@ def bench_en_ko(out: Path, log: list[str], names: tuple[str, ...] = EN_KO, reuse
         m = final_metrics(run_dir)
         t = m["test"]
         scores[name] = t
-        model = run.config.model.arch if run.config.model.arch == "transformer" else f"biGRU + {run.config.model.attention}"
-        lines.append(f"| {name} | {model} | {params:,} | {steps} | {t['bleu']:.2f} | {t['chrf']:.2f} | "
-                     f"{t.get('bleu_char', float('nan')):.2f} | {t['exact_match']:.2%} | {m['val']['loss']:.3f} |")
-        shown += [f"{name} sample outputs:", "", "| source | reference | output | exact |", "|---|---|---|---|",
-                  *samples(run_dir), ""]
+        model = (
+            run.config.model.arch if run.config.model.arch == "transformer" else f"biGRU + {run.config.model.attention}"
+        )
+        lines.append(
+            f"| {name} | {model} | {params:,} | {steps} | {t['bleu']:.2f} | {t['chrf']:.2f} | "
+            f"{t.get('bleu_char', float('nan')):.2f} | {t['exact_match']:.2%} | {m['val']['loss']:.3f} |"
+        )
+        shown += [
+            f"{name} sample outputs:",
+            "",
+            "| source | reference | output | exact |",
+            "|---|---|---|---|",
+            *samples(run_dir),
+            "",
+        ]
     base = scores.get("en-ko-no-attention")
     if base is not None:
-        lines += ["", "Gain over no attention (test): " + "; ".join(
-            f"{n}: BLEU {scores[n]['bleu'] - base['bleu']:+.2f}, chrF {scores[n]['chrf'] - base['chrf']:+.2f}"
-            for n in EN_KO[1:] if n in scores), ""]
+        lines += [
+            "",
+            "Gain over no attention (test): "
+            + "; ".join(
+                f"{n}: BLEU {scores[n]['bleu'] - base['bleu']:+.2f}, chrF {scores[n]['chrf'] - base['chrf']:+.2f}"
+                for n in EN_KO[1:]
+                if n in scores
+            ),
+            "",
+        ]
     return lines + shown
 
 
 def bench_lm(out: Path, log: list[str]) -> tuple[list[str], Path]:
-    lines = ["## shakespeare-transformer vs shakespeare-char (same wall-clock budget)", "",
-             "| recipe | params | steps | wall time | val loss | test loss | test bits/char |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "## shakespeare-transformer vs shakespeare-char (same wall-clock budget)",
+        "",
+        "| recipe | params | steps | wall time | val loss | test loss | test bits/char |",
+        "|---|---|---|---|---|---|---|",
+    ]
     transformer_dir = out / "shakespeare-transformer"
     for name in ("shakespeare-char", "shakespeare-transformer"):
         run_dir, seconds, steps = train_recipe(name, out, log)
@@ -131,8 +169,10 @@ def bench_lm(out: Path, log: list[str]) -> tuple[list[str], Path]:
 
         run = seqlab.load(run_dir)
         m = final_metrics(run_dir)
-        lines.append(f"| {name} | {sum(p.numel() for p in run.model.parameters()):,} | {steps} | {seconds / 60:.1f} min | "
-                     f"{m['val']['loss']:.3f} | {m['test']['loss']:.3f} | {m['test'].get('bits_per_token', float('nan')):.3f} |")
+        lines.append(
+            f"| {name} | {sum(p.numel() for p in run.model.parameters()):,} | {steps} | {seconds / 60:.1f} min | "
+            f"{m['val']['loss']:.3f} | {m['test']['loss']:.3f} | {m['test'].get('bits_per_token', float('nan')):.3f} |"
+        )
     return lines + [""], transformer_dir
 
 
@@ -145,10 +185,15 @@ def bench_speed(run_dir: Path) -> list[str]:
 
     run = seqlab.load(run_dir)
     prompt = run.tokenizer.encode("ROMEO:")
-    lines = ["## Generation speed of shakespeare-transformer (batch 1, sampling, tokens/s)", "",
-             f"block_size {run.config.data.block_size}; past it, the cached decoder re-reads the last half block once "
-             "and the uncached one re-reads the whole window every token.", "",
-             "| tokens | with KV cache | without cache | speed-up |", "|---|---|---|---|"]
+    lines = [
+        "## Generation speed of shakespeare-transformer (batch 1, sampling, tokens/s)",
+        "",
+        f"block_size {run.config.data.block_size}; past it, the cached decoder re-reads the last half block once "
+        "and the uncached one re-reads the whole window every token.",
+        "",
+        "| tokens | with KV cache | without cache | speed-up |",
+        "|---|---|---|---|",
+    ]
     torch.manual_seed(0)
     for count in (100, 1000):
         rates = []
@@ -165,8 +210,12 @@ def main() -> None:
     parser.add_argument("--only", default="num2words,dates,en-ko,lm,speed")
     parser.add_argument("--out", type=Path, default=Path("/tmp/seqlab-bench-seq2seq"))
     parser.add_argument("--set", action="append", default=[], help="override for every recipe, e.g. train.threads=1")
-    parser.add_argument("--en-ko", default=",".join(EN_KO), help="the en-ko recipes to train (two processes can share the work)")
-    parser.add_argument("--reuse", action="store_true", help="report en-ko runs already in --out instead of training them")
+    parser.add_argument(
+        "--en-ko", default=",".join(EN_KO), help="the en-ko recipes to train (two processes can share the work)"
+    )
+    parser.add_argument(
+        "--reuse", action="store_true", help="report en-ko runs already in --out instead of training them"
+    )
     args = parser.parse_args()
     OVERRIDES.extend(args.set)
     threads = [s.split("=", 1)[1] for s in args.set if s.startswith("train.threads=")]

@@ -46,15 +46,20 @@ def table(folder: Path) -> str:
     study = json.loads((folder / "study.json").read_text())
     metric = study["metric"]
     test = "test_accuracy" if metric.endswith("accuracy") else "test_loss"
-    lines = [f"### {study['title']}", "", f"| variant | {metric} | {test} | parameters | train s | tokens/s | latency ms | steps |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"### {study['title']}",
+        "",
+        f"| variant | {metric} | {test} | parameters | train s | tokens/s | latency ms | steps |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for variant in study["variants"]:
         for run in variant["runs"]:
             r = run["result"]
             if r is None:
                 continue
             lines.append(
-                f"| {variant['name']} | {r['metrics'].get(metric, float('nan')):.4f} | {r['metrics'].get(test, float('nan')):.4f} "
+                f"| {variant['name']} | {r['metrics'].get(metric, float('nan')):.4f} "
+                f"| {r['metrics'].get(test, float('nan')):.4f} "
                 f"| {r['params']:,} | {r['train_time']:.0f} | {r['tokens_per_s']:,.0f} | "
                 f"{(r['latency_ms'] or float('nan')):.2f} | {r['steps']} |"
             )

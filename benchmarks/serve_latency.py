@@ -47,8 +47,15 @@ def cpu_model() -> str:
 
 
 async def one_stream(client: httpx.AsyncClient, url: str, max_tokens: int, seed: int) -> dict:
-    body = {"model": "bench", "prompt": PROMPT, "max_tokens": max_tokens, "temperature": 0.8, "seed": seed,
-            "stream": True, "stream_options": {"include_usage": True}}
+    body = {
+        "model": "bench",
+        "prompt": PROMPT,
+        "max_tokens": max_tokens,
+        "temperature": 0.8,
+        "seed": seed,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
     start = time.perf_counter()
     first = None
     tokens = 0
@@ -73,8 +80,9 @@ async def round_of(url: str, streams: int, max_tokens: int, seed: int) -> tuple[
     limits = httpx.Limits(max_connections=streams + 4)
     async with httpx.AsyncClient(timeout=300, limits=limits) as client:
         start = time.perf_counter()
-        results = await asyncio.gather(*(one_stream(client, url, max_tokens, seed + i) for i in range(streams)),
-                                       return_exceptions=True)
+        results = await asyncio.gather(
+            *(one_stream(client, url, max_tokens, seed + i) for i in range(streams)), return_exceptions=True
+        )
         wall = time.perf_counter() - start
     ok = [r for r in results if isinstance(r, dict)]
     errors = [r for r in results if not isinstance(r, dict)]
@@ -92,9 +100,13 @@ def main() -> None:
     args = parser.parse_args()
 
     port = free_port()
-    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"serve-bench-{port}.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "seqlab", "serve", f"bench={args.run}", "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT)
+    # stays open while the server writes to it; closed in the finally below
+    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"serve-bench-{port}.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "seqlab", "serve", f"bench={args.run}", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         for _ in range(300):
             try:
@@ -112,11 +124,15 @@ def main() -> None:
         params = sum(p.numel() for p in run.model.parameters())
         m = run.config.model
         print(f"machine: nproc {os.cpu_count()}, {cpu_model()}; python {platform.python_version()}")
-        print(f"model: {run.config.name}, {m.cell.upper()} {m.num_layers}x{m.hidden_size}, embed {m.embed_dim}, "
-              f"{params:,} parameters, {run.config.data.tokenizer} tokenizer, vocabulary {run.tokenizer.vocab_size}")
+        print(
+            f"model: {run.config.name}, {m.cell.upper()} {m.num_layers}x{m.hidden_size}, embed {m.embed_dim}, "
+            f"{params:,} parameters, {run.config.data.tokenizer} tokenizer, vocabulary {run.tokenizer.vocab_size}"
+        )
         print(f"reply: {args.max_tokens} tokens, prompt {len(PROMPT)} characters, temperature 0.8\n")
-        print("| streams | rounds | errors | first token median (ms) | first token p95 (ms) | "
-              "tok/s per stream (median) | total tok/s |")
+        print(
+            "| streams | rounds | errors | first token median (ms) | first token p95 (ms) | "
+            "tok/s per stream (median) | total tok/s |"
+        )
         print("|---:|---:|---:|---:|---:|---:|---:|")
         for streams in [int(x) for x in args.concurrency.split(",")]:
             rounds = args.repeats if streams == 1 else 2
@@ -130,8 +146,10 @@ def main() -> None:
             ttfts = sorted(x["ttft"] * 1000 for x in results)
             p95 = ttfts[min(len(ttfts) - 1, int(0.95 * len(ttfts)))] if ttfts else float("nan")
             rate = statistics.median(x["tokens"] / x["seconds"] for x in results) if results else float("nan")
-            print(f"| {streams} | {rounds} | {errors} | {statistics.median(ttfts):.1f} | {p95:.1f} | "
-                  f"{rate:.0f} | {tokens / walls:.0f} |")
+            print(
+                f"| {streams} | {rounds} | {errors} | {statistics.median(ttfts):.1f} | {p95:.1f} | "
+                f"{rate:.0f} | {tokens / walls:.0f} |"
+            )
     finally:
         proc.terminate()
         try:

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+import tomllib
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, SerializeAsAny, ValidationError, field_validator
 
 from seqlab.errors import ConfigError, closest, unknown_choice
@@ -45,8 +45,12 @@ class DataConfig(_Section):
     """Text data: where it comes from and how text becomes ids."""
 
     dataset: str = Field(description="a catalog name (`seqlab data list`) or a file path")
-    tokenizer: TokenizerName = Field("char", description="minilm: MiniLM's pretrained word pieces (BERT uncased), not fitted")
-    vocab_size: int = Field(0, ge=0, description="word: num_words (0 = every word); bpe: vocabulary size (0 = 4096); minilm: 0")
+    tokenizer: TokenizerName = Field(
+        "char", description="minilm: MiniLM's pretrained word pieces (BERT uncased), not fitted"
+    )
+    vocab_size: int = Field(
+        0, ge=0, description="word: num_words (0 = every word); bpe: vocabulary size (0 = 4096); minilm: 0"
+    )
     lowercase: bool = False
     block_size: int = Field(128, ge=2, description="language model: tokens per training sequence")
     max_len: int = Field(0, ge=0, description="classification: truncate texts to this many tokens; 0 = no limit")
@@ -57,7 +61,8 @@ class DataConfig(_Section):
     test_fraction: float = Field(0.05, ge=0.0, lt=1.0)
     limit: int = Field(0, ge=0, description="use only the first N characters (corpus) or examples; 0 = all")
     limits: dict[str, NonNegativeInt] = Field(
-        default_factory=dict, description='per dataset joined with "+": its own limit, overriding limit')
+        default_factory=dict, description='per dataset joined with "+": its own limit, overriding limit'
+    )
 
 
 class ModelConfig(_Section):
@@ -82,21 +87,35 @@ class ClassifierConfig(ModelConfig):
     """The recurrent classifier: :class:`ModelConfig`, and an embedding that can start from pretrained vectors."""
 
     pretrained_embeddings: Literal["none", "minilm"] = Field(
-        "none", description='start the embedding from these vectors; minilm needs data.tokenizer = "minilm" and embed_dim = 384')
-    freeze_embeddings: bool = Field(False, description="keep the embedding fixed during training (Kim 2014's static variant)")
+        "none",
+        description=(
+            'start the embedding from these vectors; minilm needs data.tokenizer = "minilm" and embed_dim = 384'
+        ),
+    )
+    freeze_embeddings: bool = Field(
+        False, description="keep the embedding fixed during training (Kim 2014's static variant)"
+    )
 
 
 class ImageDataConfig(_Section):
     """Image data (28x28 greyscale): where it comes from, how pixels are scaled, what is held out."""
 
-    dataset: str = Field(description="a catalog name (fashion-mnist, mnist-5k), a .csv of pixels, or a folder of IDX files")
+    dataset: str = Field(
+        description="a catalog name (fashion-mnist, mnist-5k), a .csv of pixels, or a folder of IDX files"
+    )
     scale: Literal["unit", "symmetric", "standard"] = Field(
-        "unit", description="pixels to [0, 1] (unit), [-1, 1] (symmetric, for tanh generators) or mean 0 / std 1 (standard)")
+        "unit",
+        description="pixels to [0, 1] (unit), [-1, 1] (symmetric, for tanh generators) or mean 0 / std 1 (standard)",
+    )
     label_column: str = Field("label", description="CSV with a header: the label column (no header: the last column)")
     val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="of the training images")
-    test_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="of the images, when the dataset has no test set of its own")
+    test_fraction: float = Field(
+        0.1, ge=0.0, lt=1.0, description="of the images, when the dataset has no test set of its own"
+    )
     limit: int = Field(0, ge=0, description="use only N training (and N test) images, evenly spaced; 0 = all")
-    holdout_class: str = Field("", description="anomaly detection: leave this class (name or index) out of train and val")
+    holdout_class: str = Field(
+        "", description="anomaly detection: leave this class (name or index) out of train and val"
+    )
 
 
 class MLPConfig(_Section):
@@ -116,15 +135,28 @@ class AutoencoderConfig(_Section):
     hidden_sizes: tuple[int, ...] = Field((256,), description="encoder widths; the decoder mirrors them (more = deep)")
     latent_dim: int = Field(32, ge=1, description="size of the code z")
     output: Literal["bernoulli", "gaussian"] = Field(
-        "bernoulli", description="reconstruction likelihood: cross-entropy on [0, 1] pixels, or squared error")
-    sparsity: Literal["none", "l1", "kl"] = Field("none", description="l1: activity penalty on the code; kl: KL to a target rate")
+        "bernoulli", description="reconstruction likelihood: cross-entropy on [0, 1] pixels, or squared error"
+    )
+    sparsity: Literal["none", "l1", "kl"] = Field(
+        "none", description="l1: activity penalty on the code; kl: KL to a target rate"
+    )
     sparsity_weight: float = Field(1e-3, ge=0.0)
-    sparsity_target: float = Field(0.05, gt=0.0, lt=1.0, description="sparsity=kl: target mean activation of each code unit")
-    noise: Literal["none", "gaussian", "masking", "salt_pepper"] = Field("none", description="denoising: how inputs are corrupted")
-    noise_level: float = Field(0.3, ge=0.0, le=1.0, description="gaussian: std; masking / salt_pepper: share of pixels hit")
+    sparsity_target: float = Field(
+        0.05, gt=0.0, lt=1.0, description="sparsity=kl: target mean activation of each code unit"
+    )
+    noise: Literal["none", "gaussian", "masking", "salt_pepper"] = Field(
+        "none", description="denoising: how inputs are corrupted"
+    )
+    noise_level: float = Field(
+        0.3, ge=0.0, le=1.0, description="gaussian: std; masking / salt_pepper: share of pixels hit"
+    )
     beta: float = Field(1.0, ge=0.0, description="vae: weight of the KL term (1 = the ELBO)")
-    inject_anomalies: float = Field(0.0, ge=0.0, lt=1.0, description="series: share of test windows given an injected anomaly")
-    anomaly_size: float = Field(3.0, gt=0.0, description="series: size of an injected anomaly, in training standard deviations")
+    inject_anomalies: float = Field(
+        0.0, ge=0.0, lt=1.0, description="series: share of test windows given an injected anomaly"
+    )
+    anomaly_size: float = Field(
+        3.0, gt=0.0, description="series: size of an injected anomaly, in training standard deviations"
+    )
 
 
 class GANConfig(_Section):
@@ -138,9 +170,13 @@ class GANConfig(_Section):
     lr_g: float = Field(2e-4, gt=0.0)
     beta1: float = Field(0.5, ge=0.0, lt=1.0, description="Adam beta1 (0.5 as in the DCGAN paper)")
     label_smoothing: float = Field(0.0, ge=0.0, lt=0.5, description="real targets become 1 - this (one-sided)")
-    judge_steps: int = Field(300, ge=0, description="steps to train the judging MLP classifier on the real data; 0 = no judge")
+    judge_steps: int = Field(
+        300, ge=0, description="steps to train the judging MLP classifier on the real data; 0 = no judge"
+    )
     judge_samples: int = Field(1000, ge=10, description="generated images the judge classifies per evaluation")
-    confidence: float = Field(0.9, gt=0.0, lt=1.0, description="judge probability counted as a confident classification")
+    confidence: float = Field(
+        0.9, gt=0.0, lt=1.0, description="judge probability counted as a confident classification"
+    )
 
 
 class PairsDataConfig(_Section):
@@ -159,8 +195,11 @@ class PairsDataConfig(_Section):
     test_fraction: float = Field(0.05, ge=0.0, lt=1.0)
     limit: int = Field(0, ge=0, description="use only the first N pairs; 0 = all")
     limits: dict[str, NonNegativeInt] = Field(
-        default_factory=dict, description='per dataset joined with "+": its own limit, overriding limit')
-    beam_width: int = Field(1, ge=1, le=64, description="beam width of the final evaluation and sample translations; 1 = greedy")
+        default_factory=dict, description='per dataset joined with "+": its own limit, overriding limit'
+    )
+    beam_width: int = Field(
+        1, ge=1, le=64, description="beam width of the final evaluation and sample translations; 1 = greedy"
+    )
     length_penalty: float = Field(0.0, ge=0.0, le=5.0, description="beam search length penalty exponent (GNMT alpha)")
     eval_examples: int = Field(0, ge=0, description="pairs translated for BLEU / chrF / exact match per split; 0 = all")
     samples: int = Field(8, ge=0, description="sample translations shown in summary.md")
@@ -177,11 +216,14 @@ class Seq2SeqConfig(_Section):
     bidirectional: bool = False
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
     attention: Literal["none", "bahdanau", "luong-dot", "luong-general", "luong-concat"] = "bahdanau"
-    teacher_forcing: float = Field(1.0, ge=0.0, le=1.0, description="probability the decoder reads the true previous token")
+    teacher_forcing: float = Field(
+        1.0, ge=0.0, le=1.0, description="probability the decoder reads the true previous token"
+    )
     teacher_forcing_schedule: Literal["constant", "linear", "inverse-sigmoid"] = "constant"
     teacher_forcing_min: float = Field(0.0, ge=0.0, le=1.0, description="linear: the ratio it decays to")
     teacher_forcing_decay: int = Field(
-        2000, ge=1, description="linear: steps to reach the minimum; inverse-sigmoid: k in k / (k + exp(step / k))")
+        2000, ge=1, description="linear: steps to reach the minimum; inverse-sigmoid: k in k / (k + exp(step / k))"
+    )
 
 
 class TransformerConfig(_Section):
@@ -200,17 +242,29 @@ class TransformerConfig(_Section):
 class SeriesDataConfig(_Section):
     """Time-series data: the series, its windows, the chronological split and the scaling."""
 
-    dataset: str = Field(description="a catalog series (co2, air-passengers, sunspots, electricity) or a .csv/.tsv file")
-    time_column: str = Field("", description='the time column; "" = the first of time, date, datetime, timestamp, ds, month, ...')
+    dataset: str = Field(
+        description="a catalog series (co2, air-passengers, sunspots, electricity) or a .csv/.tsv file"
+    )
+    time_column: str = Field(
+        "", description='the time column; "" = the first of time, date, datetime, timestamp, ds, month, ...'
+    )
     value_columns: tuple[str, ...] = Field((), description="the input columns; empty = every column but the time")
     target_columns: tuple[str, ...] = Field((), description="the columns to forecast; empty = every value column")
     input_len: int = Field(48, ge=1, description="T: past values each forecast sees")
     horizon: int = Field(12, ge=1, description="steps forecast at once (multi-step, direct)")
     stride: int = Field(1, ge=1, description="steps between training windows")
-    season: int = Field(0, ge=0, description="seasonal period in steps for the seasonal-naive baseline and plots; 0 = from the time stamps")
-    average_window: int = Field(0, ge=0, description="moving-average baseline: values averaged; 0 = one season (or input_len)")
+    season: int = Field(
+        0,
+        ge=0,
+        description="seasonal period in steps for the seasonal-naive baseline and plots; 0 = from the time stamps",
+    )
+    average_window: int = Field(
+        0, ge=0, description="moving-average baseline: values averaged; 0 = one season (or input_len)"
+    )
     scaling: Literal["standard", "minmax", "none"] = Field("standard", description="fitted on the training part only")
-    missing: Literal["interpolate", "drop", "error"] = Field("interpolate", description="what an empty or NA value becomes")
+    missing: Literal["interpolate", "drop", "error"] = Field(
+        "interpolate", description="what an empty or NA value becomes"
+    )
     val_fraction: float = Field(0.15, ge=0.0, lt=1.0, description="the part after training, in time order")
     test_fraction: float = Field(0.15, ge=0.0, lt=1.0, description="the last part of the series")
     limit: int = Field(0, ge=0, description="use only the first N time steps; 0 = all")
@@ -231,12 +285,18 @@ class ForecasterConfig(_Section):
     num_heads: int = Field(4, ge=1, description="transformer: must divide hidden_size")
     ff_dim: int = Field(0, ge=0, description="transformer: feed-forward width; 0 = 4 x hidden_size")
     window_norm: Literal["last", "mean", "seasonal", "none"] = Field(
-        "last", description="subtract each window's last value (or mean) and add it back to the forecast; "
-                            "seasonal: read differences from one season earlier and correct the seasonal-naive "
-                            "forecast (needs data.input_len > the season)")
-    linear_skip: bool = Field(True, description="add a linear autoregressive forecast from the window (LSTNet's highway)")
+        "last",
+        description="subtract each window's last value (or mean) and add it back to the forecast; "
+        "seasonal: read differences from one season earlier and correct the seasonal-naive "
+        "forecast (needs data.input_len > the season)",
+    )
+    linear_skip: bool = Field(
+        True, description="add a linear autoregressive forecast from the window (LSTNet's highway)"
+    )
     loss: Literal["mse", "mae", "huber"] = "mse"
-    huber_delta: float = Field(1.0, gt=0.0, description="loss=huber: where it turns from squared to linear (scaled units)")
+    huber_delta: float = Field(
+        1.0, gt=0.0, description="loss=huber: where it turns from squared to linear (scaled units)"
+    )
 
 
 class TrainConfig(_Section):
@@ -416,23 +476,30 @@ def check_across_sections(config: Config) -> None:
     >>> load_config("rotten-tomatoes-bilstm", overrides=['model.pretrained_embeddings="minilm"'])
     Traceback (most recent call last):
     ...
-    seqlab.errors.ConfigError: model.pretrained_embeddings = "minilm" needs data.tokenizer = "minilm", whose ids number the rows of the vectors (got "word")
+    seqlab.errors.ConfigError: model.pretrained_embeddings = "minilm" needs data.tokenizer = "minilm",
+    whose ids number the rows of the vectors (got "word")
     """
     data, model = config.data, config.model
     tokenizer = getattr(data, "tokenizer", None)
     if tokenizer == "minilm" and getattr(data, "vocab_size", 0):
-        raise ConfigError(f'data.vocab_size must be 0 with data.tokenizer = "minilm": its 30,522 word pieces are '
-                          f"fixed by the pretrained vectors (got {data.vocab_size})")
+        raise ConfigError(
+            f'data.vocab_size must be 0 with data.tokenizer = "minilm": its 30,522 word pieces are '
+            f"fixed by the pretrained vectors (got {data.vocab_size})"
+        )
     name = getattr(model, "pretrained_embeddings", "none")
     if name == "none":
         return
     wanted_tokenizer, embed_dim = PRETRAINED_EMBEDDINGS[name]
     if tokenizer != wanted_tokenizer:
-        raise ConfigError(f'model.pretrained_embeddings = "{name}" needs data.tokenizer = "{wanted_tokenizer}", '
-                          f'whose ids number the rows of the vectors (got "{tokenizer}")')
+        raise ConfigError(
+            f'model.pretrained_embeddings = "{name}" needs data.tokenizer = "{wanted_tokenizer}", '
+            f'whose ids number the rows of the vectors (got "{tokenizer}")'
+        )
     if model.embed_dim != embed_dim:
-        raise ConfigError(f'model.embed_dim must be {embed_dim} with model.pretrained_embeddings = "{name}", '
-                          f"the length of its vectors (got {model.embed_dim})")
+        raise ConfigError(
+            f'model.embed_dim must be {embed_dim} with model.pretrained_embeddings = "{name}", '
+            f"the length of its vectors (got {model.embed_dim})"
+        )
 
 
 def sections_for(task: str, arch: str | None = None) -> dict[str, type[_Section]]:

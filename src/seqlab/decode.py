@@ -161,8 +161,13 @@ def generate(
     """
     if len(prompt_ids) == 0:
         raise ValueError("prompt_ids must hold at least one id (use the BOS id for an empty prompt)")
-    params = SamplingParams(temperature=temperature, top_k=top_k, top_p=top_p,
-                            frequency_penalty=frequency_penalty, presence_penalty=presence_penalty)
+    params = SamplingParams(
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        frequency_penalty=frequency_penalty,
+        presence_penalty=presence_penalty,
+    )
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
     was_training = getattr(model, "training", False)
     if was_training:
@@ -171,7 +176,7 @@ def generate(
         state = model.init_state(1)
         logits, state = model.step(torch.tensor([list(prompt_ids)], dtype=torch.long), state)  # read the prompt once
         stops = set(stop_ids)
-        counts = torch.zeros_like(logits[:, -1]) if params.penalised else None   # (1, V)
+        counts = torch.zeros_like(logits[:, -1]) if params.penalised else None  # (1, V)
         for _ in range(max_tokens):
             scores = logits[:, -1] if counts is None else penalise(logits[:, -1], counts, params)
             token = int(choose_next(scores, params, generator)[0])
@@ -219,10 +224,10 @@ def decode_stream(tokenizer: Any, ids: Iterator[int], *, stop: Sequence[str] = (
             cut = min((i for i in (text.find(s, max(0, len(sent) - len(s))) for s in stop) if i >= 0), default=-1)
             if cut >= 0:
                 if cut > len(sent):
-                    yield text[len(sent):cut]
+                    yield text[len(sent) : cut]
                 return
         if len(text) > len(sent):
-            yield text[len(sent):]
+            yield text[len(sent) :]
             sent = text
 
 
@@ -341,17 +346,17 @@ def beam_search(
         state = model.init_state(B)
         logits, state = model.step(torch.tensor([list(p) for p in prompt_ids], dtype=torch.long), state)
         # every row starts with K copies of its one hypothesis; only the first may expand at step 0
-        rows = torch.arange(B).repeat_interleave(K)                                      # (B*K,)
+        rows = torch.arange(B).repeat_interleave(K)  # (B*K,)
         state = model.reorder_state(state, rows)
         log_probs = torch.log_softmax(logits[:, -1].float(), dim=-1).index_select(0, rows)  # (B*K, V)
         beam_scores = torch.full((B, K), float("-inf"))
         beam_scores[:, 0] = 0.0
-        tokens = torch.zeros(B, K, 0, dtype=torch.long)                                   # (B, K, t)
+        tokens = torch.zeros(B, K, 0, dtype=torch.long)  # (B, K, t)
         finished: list[list[Hypothesis]] = [[] for _ in range(B)]
         done = [False] * B
         V = log_probs.shape[-1]
         for t in range(max_tokens):
-            total = beam_scores.unsqueeze(-1) + log_probs.view(B, K, V)                   # (B, K, V)
+            total = beam_scores.unsqueeze(-1) + log_probs.view(B, K, V)  # (B, K, V)
             top_scores, top_index = total.view(B, K * V).topk(min(2 * K, K * V), dim=-1)  # (B, 2K)
             new_scores = torch.full((B, K), float("-inf"))
             new_origin = torch.zeros(B, K, dtype=torch.long)
@@ -375,14 +380,17 @@ def beam_search(
                 finished[b] = sorted(finished[b], key=lambda h: h.score, reverse=True)[:K]
                 # done when K hypotheses are finished and the best live one no longer beats the worst of them
                 # (exact for alpha = 0, where a score only falls as a hypothesis grows)
-                if filled == 0 or (len(finished[b]) >= K
-                                   and float(new_scores[b, 0]) / length_penalty(t + 1, alpha) <= finished[b][-1].score):
+                if filled == 0 or (
+                    len(finished[b]) >= K
+                    and float(new_scores[b, 0]) / length_penalty(t + 1, alpha) <= finished[b][-1].score
+                ):
                     done[b] = True
             if all(done):
                 break
-            flat_origin = (torch.arange(B).unsqueeze(1) * K + new_origin).view(-1)       # (B*K,)
-            tokens = torch.cat([tokens.view(B * K, -1).index_select(0, flat_origin).view(B, K, -1),
-                                new_token.unsqueeze(-1)], dim=-1)
+            flat_origin = (torch.arange(B).unsqueeze(1) * K + new_origin).view(-1)  # (B*K,)
+            tokens = torch.cat(
+                [tokens.view(B * K, -1).index_select(0, flat_origin).view(B, K, -1), new_token.unsqueeze(-1)], dim=-1
+            )
             beam_scores = new_scores
             if t + 1 == max_tokens:
                 break
@@ -426,8 +434,9 @@ def beam_generate(
     >>> list(beam_generate(Up(), [1], beam_width=3, max_tokens=9, eos_id=5))
     [2, 3, 4]
     """
-    best = beam_search(model, [list(prompt_ids)], beam_width=beam_width, max_tokens=max_tokens,
-                       eos_id=eos_id, alpha=alpha)[0]
+    best = beam_search(
+        model, [list(prompt_ids)], beam_width=beam_width, max_tokens=max_tokens, eos_id=eos_id, alpha=alpha
+    )[0]
     yield from (best[0].ids if best else ())
 
 
@@ -468,7 +477,7 @@ def greedy_batch(
         outputs: list[list[int]] = [[] for _ in range(B)]
         alive = [True] * B
         for _ in range(max_tokens):
-            chosen = logits[:, -1].argmax(dim=-1)                                      # (B,)
+            chosen = logits[:, -1].argmax(dim=-1)  # (B,)
             for b, token in enumerate(chosen.tolist()):
                 if alive[b]:
                     if eos_id is not None and token == eos_id:

@@ -77,6 +77,4 @@ def require_extra(module: str, extra: str):
     try:
         return importlib.import_module(module)
     except ImportError as err:
-        raise MissingExtraError(
-            f"{module} is not installed; install it with: pip install 'seqlab[{extra}]'"
-        ) from err
+        raise MissingExtraError(f"{module} is not installed; install it with: pip install 'seqlab[{extra}]'") from err

@@ -82,13 +82,13 @@ def inspect_text(run: Any, text: str, *, out_dir: Path | None = None, layer: str
             outputs: Any = dict(zip(run.meta["classes"], probs.tolist()))
         else:
             logits, _ = model(model_ids)
-            probs = torch.softmax(logits[0], -1)                      # (T, V)
+            probs = torch.softmax(logits[0], -1)  # (T, V)
             best = probs.max(-1)
             outputs = [(tokenizer.id_to_token(int(i)), float(p)) for p, i in zip(best.values, best.indices)]
 
     real = torch.tensor([m for m in (batch.mask[0].tolist() if run.task == "classification" else mask)])
     gates = {path: {g: v[0][real] for g, v in layer_gates.items()} for path, layer_gates in trace.items()}
-    norms = {path: trace.hidden_norms[path][0][real] for path in trace.keys()}
+    norms = {path: trace.hidden_norms[path][0][real] for path in trace}
     if layer is not None:
         if layer not in gates:
             raise DataError(f'no recurrent layer "{layer}" in this model; layers: {", ".join(gates)}')

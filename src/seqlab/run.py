@@ -98,7 +98,9 @@ class Run:
         binding = get_task(self.task)
         if not hasattr(binding, action):
             able = [name for name in TASK_MODULES if hasattr(get_task(name), action)]
-            raise ConfigError(f"{self.run_dir} is a {self.task} run, which cannot {action}; runs that can: {', '.join(able)}")
+            raise ConfigError(
+                f"{self.run_dir} is a {self.task} run, which cannot {action}; runs that can: {', '.join(able)}"
+            )
         return binding
 
 
@@ -132,13 +134,13 @@ def train(
         run_dir: where to write; defaults to ``runs/<name>-<timestamp>``.
         console: where progress goes (inject ``Console(file=StringIO())`` in tests).
         resume: continue the run in ``run_dir`` from its last good checkpoint.
-        callbacks: :class:`seqlab.train.Callback` objects for the loop (a sweep's pruning).
+        callbacks: :class:`seqlab.training.Callback` objects for the loop (a sweep's pruning).
     """
     import torch
 
     from seqlab.tasks import get_task
     from seqlab.text import load_tokenizer
-    from seqlab.train import fit
+    from seqlab.training import fit
 
     console = console or Console()
     binding = get_task(config.task)
@@ -152,7 +154,9 @@ def train(
         saved = run_dir / "tokenizer.json"
         # a task whose fitted preprocessing is not a text tokenizer (a series scaler) reads its own
         read_saved = getattr(binding, "load_tokenizer", load_tokenizer)
-        tokenizer, task, meta = binding.prepare(config, tokenizer=read_saved(saved) if resume and saved.exists() else None)
+        tokenizer, task, meta = binding.prepare(
+            config, tokenizer=read_saved(saved) if resume and saved.exists() else None
+        )
     run_dir.mkdir(parents=True, exist_ok=True)
     if not resume:
         write_atomic(run_dir / "config.toml", to_toml(config))
@@ -177,7 +181,9 @@ def resume(run_dir: str | Path, *, console: Console | None = None) -> Run:
     """Continue an interrupted run from its last good checkpoint (same config, same data)."""
     run_dir = Path(run_dir)
     if not (run_dir / "config.toml").is_file():
-        raise CheckpointError(f"{run_dir} is not a run directory (no config.toml); give the folder `seqlab train` wrote")
+        raise CheckpointError(
+            f"{run_dir} is not a run directory (no config.toml); give the folder `seqlab train` wrote"
+        )
     return train(load_config(run_dir / "config.toml"), run_dir=run_dir, console=console, resume=True)
 
 
@@ -192,10 +198,19 @@ def write_summary(run: Run, task: Any, *, console: Console) -> dict[str, dict[st
         if len(batches):
             results[split] = task.evaluate(run.model.eval(), batches)
     names = sorted({k for metrics in results.values() for k in metrics}, key=lambda k: (k != "loss", k))
-    lines = [f"# {run.config.name}", "", run.config.description, "",
-             f"Task: {run.task}. Data: `{run.config.data.dataset}`. "
-             f"Parameters: {sum(p.numel() for p in run.model.parameters()):,}.", "",
-             "## Final metrics", "", "| split | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    lines = [
+        f"# {run.config.name}",
+        "",
+        run.config.description,
+        "",
+        f"Task: {run.task}. Data: `{run.config.data.dataset}`. "
+        f"Parameters: {sum(p.numel() for p in run.model.parameters()):,}.",
+        "",
+        "## Final metrics",
+        "",
+        "| split | " + " | ".join(names) + " |",
+        "|---" * (len(names) + 1) + "|",
+    ]
     for split, metrics in results.items():
         lines.append(f"| {split} | " + " | ".join(f"{metrics.get(n, float('nan')):.4f}" for n in names) + " |")
         console.print(f"[bold]{split}[/]: " + ", ".join(f"{n} {metrics[n]:.4f}" for n in names if n in metrics))
@@ -233,7 +248,11 @@ def load(run_dir: str | Path) -> Run:
     if "tokenizer.json" in missing and _without_tokenizer(run_dir):
         missing.remove("tokenizer.json")
     if missing:
-        hint = " (training has not finished; `seqlab train --resume` continues it)" if "model.safetensors" in missing else ""
+        hint = (
+            " (training has not finished; `seqlab train --resume` continues it)"
+            if "model.safetensors" in missing
+            else ""
+        )
         raise CheckpointError(f"{run_dir} is missing {', '.join(missing)}{hint}")
     config = load_config(run_dir / "config.toml")
     try:
@@ -253,7 +272,9 @@ def load(run_dir: str | Path) -> Run:
         model.load_state_dict(state)
     except RuntimeError as err:
         first = str(err).splitlines()[0]
-        raise CheckpointError(f"{run_dir / 'model.safetensors'} does not fit the model in config.toml: {first}") from None
+        raise CheckpointError(
+            f"{run_dir / 'model.safetensors'} does not fit the model in config.toml: {first}"
+        ) from None
     return Run(run_dir, config, meta, tokenizer, model.eval())
 
 

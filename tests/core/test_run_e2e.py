@@ -14,14 +14,29 @@ from seqlab.config import load_config
 from seqlab.run import train
 
 TINY_LM = [
-    "data.limit=30000", "data.block_size=32", "model.embed_dim=16", "model.hidden_size=32",
-    "model.num_layers=1", "train.max_steps=25", "train.eval_every=10", "train.eval_batches=2",
-    "train.checkpoint_every=10", "train.batch_size=8", "sample.max_tokens=40",
+    "data.limit=30000",
+    "data.block_size=32",
+    "model.embed_dim=16",
+    "model.hidden_size=32",
+    "model.num_layers=1",
+    "train.max_steps=25",
+    "train.eval_every=10",
+    "train.eval_batches=2",
+    "train.checkpoint_every=10",
+    "train.batch_size=8",
+    "sample.max_tokens=40",
 ]
 TINY_CLS = [
-    "data.limit=600", "data.max_len=24", "model.embed_dim=16", "model.hidden_size=16",
-    "train.max_steps=20", "train.eval_every=10", "train.checkpoint_every=10", "train.batch_size=16",
-    "train.early_stopping=0", "train.max_epochs=2",
+    "data.limit=600",
+    "data.max_len=24",
+    "model.embed_dim=16",
+    "model.hidden_size=16",
+    "train.max_steps=20",
+    "train.eval_every=10",
+    "train.checkpoint_every=10",
+    "train.batch_size=16",
+    "train.early_stopping=0",
+    "train.max_epochs=2",
 ]
 
 
@@ -40,7 +55,15 @@ def cls_run(tmp_path_factory):
 
 
 def test_language_model_run_directory_holds_everything(lm_run):
-    for name in ("config.toml", "meta.json", "tokenizer.json", "model.safetensors", "metrics.jsonl", "curves.png", "summary.md"):
+    for name in (
+        "config.toml",
+        "meta.json",
+        "tokenizer.json",
+        "model.safetensors",
+        "metrics.jsonl",
+        "curves.png",
+        "summary.md",
+    ):
         assert (lm_run / name).is_file(), name
     summary = (lm_run / "summary.md").read_text()
     assert "## Final metrics" in summary and "## Samples" in summary and "ROMEO:" in summary
@@ -99,7 +122,15 @@ def test_train_cli_end_to_end(tmp_path, cli):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("hello world, said the model.\n" * 300)
     run_dir = tmp_path / "cli-run"
-    result = cli("train", "shakespeare-char", "--data", str(corpus), "--run-dir", str(run_dir), *sum((["--set", o] for o in TINY_LM), []))
+    result = cli(
+        "train",
+        "shakespeare-char",
+        "--data",
+        str(corpus),
+        "--run-dir",
+        str(run_dir),
+        *sum((["--set", o] for o in TINY_LM), []),
+    )
     assert result.code == 0, result.err
     assert "run saved in" in result.out and (run_dir / "model.safetensors").is_file()
     # resuming a finished run changes nothing and says so
@@ -145,6 +176,14 @@ def test_truncated_weights_are_reported(lm_run, tmp_path, cli):
 def test_an_empty_test_split_is_allowed(tmp_path):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("to be or not to be, that is the question.\n" * 200)
-    overrides = [*TINY_LM, f'data.dataset="{corpus}"', "data.val_fraction=0.1", "data.test_fraction=0.0", "train.max_steps=3"]
-    run = train(load_config("shakespeare-char", overrides=overrides), run_dir=tmp_path / "run", console=Console(file=StringIO()))
+    overrides = [
+        *TINY_LM,
+        f'data.dataset="{corpus}"',
+        "data.val_fraction=0.1",
+        "data.test_fraction=0.0",
+        "train.max_steps=3",
+    ]
+    run = train(
+        load_config("shakespeare-char", overrides=overrides), run_dir=tmp_path / "run", console=Console(file=StringIO())
+    )
     assert "| test |" not in (run.run_dir / "summary.md").read_text()

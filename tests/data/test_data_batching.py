@@ -63,7 +63,7 @@ def test_small_yaml_reader_matches_pyyaml():
     doc = (
         "\ufeffcategories:\n- demo\nconversations:\n"
         "- - Hello # not a comment inside? it is\n  - 'It''s me'\n"
-        "- - a plain scalar that\n    continues here\n\n    and after a blank\n  - \"quoted \\\"x\\\" \\u00e9\"\n"
+        '- - a plain scalar that\n    continues here\n\n    and after a blank\n  - "quoted \\"x\\" \\u00e9"\n'
         "- - |\n    code:\n        indented\n\n    end\n  - |-\n    no newline\n"
         "- not a list\n  - '22'\n"
     )

@@ -9,7 +9,6 @@ import subprocess
 import tarfile
 import zipfile
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -22,8 +21,17 @@ SHA = hashlib.sha256(ARTIFACT).hexdigest()
 
 
 def spec_with(*sources, sha: str = SHA, build=lambda members: b"".join(members[k] for k in sorted(members))):
-    return DatasetSpec(name="tiny", shape="corpus", description="a test corpus", licence="CC0", size="2 lines",
-                       filename="tiny.txt", sha256=sha, sources=tuple(sources), build=build)
+    return DatasetSpec(
+        name="tiny",
+        shape="corpus",
+        description="a test corpus",
+        licence="CC0",
+        size="2 lines",
+        filename="tiny.txt",
+        sha256=sha,
+        sources=tuple(sources),
+        build=build,
+    )
 
 
 @pytest.fixture
@@ -95,11 +103,13 @@ def test_tar_and_deb_members_are_read(tmp_path):
     if shutil.which("dpkg-deb") is None:
         pytest.skip("dpkg-deb is not installed")
     (root / "DEBIAN").mkdir()
-    (root / "DEBIAN/control").write_text("Package: demo\nVersion: 1.0\nArchitecture: all\n"
-                                          "Maintainer: t <t@example.org>\nDescription: demo\n")
+    (root / "DEBIAN/control").write_text(
+        "Package: demo\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@example.org>\nDescription: demo\n"
+    )
     deb = tmp_path / "demo_1.0_all.deb"
-    subprocess.run(["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(root), str(deb)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(root), str(deb)], check=True, capture_output=True
+    )
     assert read_members(deb, ("usr/share/demo/*",)) == {"usr/share/demo/a.txt": b"A"}
 
 

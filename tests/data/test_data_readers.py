@@ -99,8 +99,18 @@ def test_bad_jsonl_line_and_suffix(tmp_path):
 def test_show_user_file_prints_counts_splits_lengths_and_hangul(tmp_path, capsys):
     rows = ["text,label"] + [f"리뷰 {i} 정말 좋아요,pos" if i % 3 else f"review {i} meh,neg" for i in range(30)]
     (tmp_path / "ko.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    code, out, _ = run_cli(capsys, "data", "show", str(tmp_path / "ko.csv"), "--samples", "30", "--val-fraction",
-                           "0.2", "--test-fraction", "0.1")
+    code, out, _ = run_cli(
+        capsys,
+        "data",
+        "show",
+        str(tmp_path / "ko.csv"),
+        "--samples",
+        "30",
+        "--val-fraction",
+        "0.2",
+        "--test-fraction",
+        "0.1",
+    )
     assert code == 0
     assert "examples 30" in out and "train 21" in out and "val 6" in out and "test 3" in out
     assert "characters" in out and "words" in out and "정말 좋아요" in out and "[pos]" in out

@@ -18,15 +18,24 @@ from seqlab.data.vectors import load_vectors, read_vectors
 from seqlab.errors import DataError
 
 V, E = 6, 4
-TOKENIZER = json.dumps({"added_tokens": [{"id": 0, "content": "[PAD]"}],
-                        "model": {"type": "WordPiece", "vocab": {f"t{i}": i for i in range(V)}}}).encode()
+TOKENIZER = json.dumps(
+    {
+        "added_tokens": [{"id": 0, "content": "[PAD]"}],
+        "model": {"type": "WordPiece", "vocab": {f"t{i}": i for i in range(V)}},
+    }
+).encode()
 
 
 def members(matrix: np.ndarray | None = None, **extra: np.ndarray) -> dict[str, bytes]:
     matrix = np.arange(V * E, dtype=np.float32).reshape(V, E) if matrix is None else matrix
-    weights = save({"embeddings.word_embeddings.weight": matrix, "embeddings.position_embeddings.weight":
-                    np.ones((8, E), np.float32), "encoder.layer.0.attention.self.query.weight": np.ones((E, E), np.float32),
-                    **extra})
+    weights = save(
+        {
+            "embeddings.word_embeddings.weight": matrix,
+            "embeddings.position_embeddings.weight": np.ones((8, E), np.float32),
+            "encoder.layer.0.attention.self.query.weight": np.ones((E, E), np.float32),
+            **extra,
+        }
+    )
     return {"pkg/model/model.safetensors": weights, "pkg/model/tokenizer.json": TOKENIZER}
 
 
@@ -51,8 +60,10 @@ def test_only_the_word_matrix_and_the_tokenizer_are_kept(tmp_path):
         (lambda m: {**m, "pkg/model/model.safetensors": b"not safetensors"}, "not a readable safetensors file"),
         (lambda m: members(np.zeros((V + 1, E), np.float32)), "has 7 rows, but pkg/model/tokenizer.json numbers 6"),
         (lambda m: members(np.zeros((V, E), np.float16)), "must be a 2-D float32 matrix"),
-        (lambda m: members(**{"x.embeddings.word_embeddings.weight": np.zeros((V, E), np.float32)}),
-         "must hold one tensor named *embeddings.word_embeddings.weight (found 2)"),
+        (
+            lambda m: members(**{"x.embeddings.word_embeddings.weight": np.zeros((V, E), np.float32)}),
+            "must hold one tensor named *embeddings.word_embeddings.weight (found 2)",
+        ),
         (lambda m: {**m, "pkg/model/tokenizer.json": b'{"model": {}}'}, "with a model.vocab table"),
     ],
 )
@@ -66,13 +77,23 @@ def test_catalog_vectors_are_fetched_checked_and_not_read_as_text(tmp_path, monk
     artifact = build_word_vectors(members())
     source = tmp_path / "vectors.zip"
     source.write_bytes(artifact)
-    spec = DatasetSpec(name="tiny-vectors", shape="vectors", description="test vectors", licence="CC0",
-                       size="6 x 4", filename="tiny-vectors.zip", sha256=hashlib.sha256(artifact).hexdigest(),
-                       sources=(LocalFile(str(source)),), build=build_word_vectors)
+    spec = DatasetSpec(
+        name="tiny-vectors",
+        shape="vectors",
+        description="test vectors",
+        licence="CC0",
+        size="6 x 4",
+        filename="tiny-vectors.zip",
+        sha256=hashlib.sha256(artifact).hexdigest(),
+        sources=(LocalFile(str(source)),),
+        build=build_word_vectors,
+    )
     monkeypatch.setitem(CATALOG, "tiny-vectors", spec)
     vectors = load_vectors("tiny-vectors", cache_dir=tmp_path / "cache")
     assert vectors.matrix.shape == (V, E) and (tmp_path / "cache" / "datasets" / "tiny-vectors").is_dir()
-    with pytest.raises(DataError, match='holds pretrained word vectors, not texts; .* model.pretrained_embeddings = "tiny-vectors"'):
+    with pytest.raises(
+        DataError, match='holds pretrained word vectors, not texts; .* model.pretrained_embeddings = "tiny-vectors"'
+    ):
         load_dataset("tiny-vectors")
     with pytest.raises(DataError, match='unknown word vectors "minlm"; did you mean minilm'):
         load_vectors("minlm")

@@ -10,8 +10,19 @@ from seqlab.config import load_config
 
 def test_a_tiny_grid_reports_every_variant_and_re_renders(cli, tmp_path, tiny_sets):
     out = tmp_path / "cmp"
-    result = cli("compare", "shakespeare-char", "--vary", "model.cell=rnn,gru", "--repeats", "2",
-                 "--budget", "3", "--out", str(out), *tiny_sets)
+    result = cli(
+        "compare",
+        "shakespeare-char",
+        "--vary",
+        "model.cell=rnn,gru",
+        "--repeats",
+        "2",
+        "--budget",
+        "3",
+        "--out",
+        str(out),
+        *tiny_sets,
+    )
     assert result.code == 0, result.err
     study = json.loads((out / "study.json").read_text())
     assert [v["name"] for v in study["variants"]] == ["cell=rnn", "cell=gru"]
@@ -40,8 +51,19 @@ def test_a_tiny_grid_reports_every_variant_and_re_renders(cli, tmp_path, tiny_se
     assert cli("report", str(out)).code == 0
     assert (out / "report.md").read_text() == report and (out / "curves-val-loss.png").exists()
     stamp = (out / "runs/cell-rnn/seed-0/model.safetensors").stat().st_mtime_ns
-    again = cli("compare", "shakespeare-char", "--vary", "model.cell=rnn,gru", "--repeats", "2",
-                "--budget", "3", "--out", str(out), *tiny_sets)
+    again = cli(
+        "compare",
+        "shakespeare-char",
+        "--vary",
+        "model.cell=rnn,gru",
+        "--repeats",
+        "2",
+        "--budget",
+        "3",
+        "--out",
+        str(out),
+        *tiny_sets,
+    )
     assert again.code == 0, again.err
     assert (out / "runs/cell-rnn/seed-0/model.safetensors").stat().st_mtime_ns == stamp
 
@@ -66,8 +88,19 @@ def test_studies_are_listed_and_unknown_ones_get_suggestions(cli):
 
 def test_lr_find_writes_a_plot_and_suggests_a_rate(cli, tmp_path, tiny_sets):
     out = tmp_path / "lr"
-    result = cli("lr-find", "shakespeare-char", "--steps", "15", "--min-lr", "1e-4", "--max-lr", "10",
-                 "--out", str(out), *tiny_sets)
+    result = cli(
+        "lr-find",
+        "shakespeare-char",
+        "--steps",
+        "15",
+        "--min-lr",
+        "1e-4",
+        "--max-lr",
+        "10",
+        "--out",
+        str(out),
+        *tiny_sets,
+    )
     assert result.code == 0, result.err
     study = json.loads((out / "study.json").read_text())
     assert 3 <= len(study["lrs"]) <= 15 and study["lrs"] == sorted(study["lrs"])

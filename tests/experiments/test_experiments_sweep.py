@@ -22,7 +22,9 @@ def load(folder: Path, storage: str | None = None):
     plan = json.loads((folder / "study.json").read_text())
     from seqlab.experiments.sweep import open_storage
 
-    return optuna.load_study(study_name=plan["study_name"], storage=open_storage(storage or plan["storage"], folder=folder))
+    return optuna.load_study(
+        study_name=plan["study_name"], storage=open_storage(storage or plan["storage"], folder=folder)
+    )
 
 
 @pytest.mark.slow  # a subprocess and four tiny trials
@@ -30,8 +32,9 @@ def test_a_killed_sweep_resumes_without_repeating_finished_trials(cli, tmp_path,
     out = tmp_path / "sweep"
     args = ["sweep", "shakespeare-char", "--trials", "3", *SPACE, "--budget", "8", "--out", str(out), *tiny_sets]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
-    victim = subprocess.Popen([sys.executable, "-m", "seqlab", *args], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    victim = subprocess.Popen(
+        [sys.executable, "-m", "seqlab", *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     second = out / "trials" / "trial-0001" / "checkpoints"
     deadline = time.monotonic() + 180
     while victim.poll() is None and time.monotonic() < deadline and not (second.is_dir() and any(second.iterdir())):
@@ -69,8 +72,22 @@ def test_a_killed_sweep_resumes_without_repeating_finished_trials(cli, tmp_path,
 def test_two_local_workers_share_one_sqlite_study(cli, tmp_path, tiny_sets):
     out = tmp_path / "sweep"
     storage = f"sqlite:///{(tmp_path / 'shared.db').as_posix()}"
-    result = cli("sweep", "shakespeare-char", "--trials", "4", *SPACE, "--budget", "3s", "--workers", "2",
-                 "--storage", storage, "--out", str(out), *tiny_sets)
+    result = cli(
+        "sweep",
+        "shakespeare-char",
+        "--trials",
+        "4",
+        *SPACE,
+        "--budget",
+        "3s",
+        "--workers",
+        "2",
+        "--storage",
+        storage,
+        "--out",
+        str(out),
+        *tiny_sets,
+    )
     assert result.code == 0, result.err + (out / "workers/worker-1.log").read_text()
     trials = load(out, storage).get_trials()
     assert not [t for t in trials if t.state.name in ("FAIL", "RUNNING")]

@@ -7,8 +7,14 @@ import json
 import numpy as np
 import pytest
 
-TINY = ["train.max_steps=6", "train.eval_every=3", "train.checkpoint_every=3", "train.threads=1", "train.batch_size=32",
-        "data.limit=400"]
+TINY = [
+    "train.max_steps=6",
+    "train.eval_every=3",
+    "train.checkpoint_every=3",
+    "train.threads=1",
+    "train.batch_size=32",
+    "data.limit=400",
+]
 
 RECIPES = {
     "fashion-mlp": ["model.hidden_sizes=[32]"],

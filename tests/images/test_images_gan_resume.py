@@ -11,10 +11,20 @@ from safetensors.torch import load_file
 
 from seqlab.config import load_config
 from seqlab.run import resume, train
-from seqlab.train.progress import ProgressBar
+from seqlab.training.progress import ProgressBar
 
-TINY = ["train.max_steps=8", "train.eval_every=4", "train.checkpoint_every=4", "train.threads=1", "train.batch_size=16",
-        "data.limit=200", "model.channels=4", "model.noise_dim=8", "model.judge_steps=3", "model.judge_samples=20"]
+TINY = [
+    "train.max_steps=8",
+    "train.eval_every=4",
+    "train.checkpoint_every=4",
+    "train.threads=1",
+    "train.batch_size=16",
+    "data.limit=200",
+    "model.channels=4",
+    "model.noise_dim=8",
+    "model.judge_steps=3",
+    "model.judge_samples=20",
+]
 
 
 def crash_after_step_6(monkeypatch):

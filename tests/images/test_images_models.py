@@ -37,7 +37,7 @@ def test_sparse_penalties_and_noise_kinds():
         assert torch.allclose(parts["loss"], parts["recon"] + parts["sparsity"])
     for kind in ("gaussian", "masking", "salt_pepper"):
         noisy = corrupt(x, kind, 0.3, generator=torch.Generator().manual_seed(0))
-        assert noisy.shape == x.shape and 0 <= float(noisy.min()) and float(noisy.max()) <= 1
+        assert noisy.shape == x.shape and float(noisy.min()) >= 0 and float(noisy.max()) <= 1
         assert not torch.equal(noisy, x)
 
 
@@ -65,7 +65,9 @@ def test_gan_shapes_and_optimizer_pair_round_trip():
     opt_d.step()
     pair = OptimizerPair(opt_d, opt_g)
     saved = pair.state_dict()
-    fresh = OptimizerPair(torch.optim.Adam(gan.discriminator.parameters()), torch.optim.Adam(gan.generator.parameters()))
+    fresh = OptimizerPair(
+        torch.optim.Adam(gan.discriminator.parameters()), torch.optim.Adam(gan.generator.parameters())
+    )
     fresh.load_state_dict(saved)
     assert fresh.first.state_dict()["state"].keys() == opt_d.state_dict()["state"].keys()
 
@@ -84,15 +86,21 @@ def _idx(array: np.ndarray) -> bytes:
 
 def test_idx_folder_zip_and_errors(tmp_path):
     rng = np.random.default_rng(0)
-    arrays = {IDX_FILES[0]: rng.integers(0, 256, (6, 28, 28)), IDX_FILES[1]: np.arange(6) % 3,
-              IDX_FILES[2]: rng.integers(0, 256, (2, 28, 28)), IDX_FILES[3]: np.array([0, 2])}
+    arrays = {
+        IDX_FILES[0]: rng.integers(0, 256, (6, 28, 28)),
+        IDX_FILES[1]: np.arange(6) % 3,
+        IDX_FILES[2]: rng.integers(0, 256, (2, 28, 28)),
+        IDX_FILES[3]: np.array([0, 2]),
+    }
     folder = tmp_path / "idx"
     folder.mkdir()
     for name, array in arrays.items():
         (folder / f"{name}.gz").write_bytes(gzip.compress(_idx(array), mtime=0))
     data = load_images(folder)
     assert data.pixels.shape == (6, 28, 28) and data.test_labels.tolist() == [0, 2] and data.classes == ("0", "1", "2")
-    (tmp_path / "set.zip").write_bytes(build_fashion_mnist({f"{n}.gz": (folder / f"{n}.gz").read_bytes() for n in arrays}))
+    (tmp_path / "set.zip").write_bytes(
+        build_fashion_mnist({f"{n}.gz": (folder / f"{n}.gz").read_bytes() for n in arrays})
+    )
     assert np.array_equal(load_images(tmp_path / "set.zip").pixels, data.pixels)
     with pytest.raises(DataError, match="truncated"):
         read_idx(_idx(np.zeros((2, 2)))[:-1])

@@ -30,7 +30,7 @@ def test_halves_are_a_forward_and_a_reversed_reading(impl):
     bw_alone = LSTM(E, H, return_sequences=True).double()
     bw_alone.load_state_dict(bi.backward_layer.state_dict())
     for b in range(3):
-        real = x[b][mask[b]][None]                           # (1, n, E)
+        real = x[b][mask[b]][None]  # (1, n, E)
         torch.testing.assert_close(fw[b][mask[b]], fw_alone(real)[0])
         torch.testing.assert_close(bw[b][mask[b]], bw_alone(real.flip(1))[0].flip(0))
         assert not fw[b][~mask[b]].any() and not bw[b][~mask[b]].any()

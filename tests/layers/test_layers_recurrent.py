@@ -37,8 +37,8 @@ def padded_batch(lengths, *, padding, time=None, dtype=torch.float64, seed=0):
     for b, seq in enumerate(seqs):
         n = len(seq)
         start = 0 if padding == "post" else time - n
-        x[b, start:start + n] = seq
-        mask[b, start:start + n] = True
+        x[b, start : start + n] = seq
+        mask[b, start : start + n] = True
     return x, mask, seqs
 
 
@@ -124,9 +124,9 @@ def test_pre_and_post_padding_agree(cell, impl, bidirectional, go_backwards, ret
     # Keras: a go_backwards layer returns reversed time, and so does a Bidirectional wrapping one
     flip = go_backwards
     seq_pre, seq_post = (pre[0].flip(1), post[0].flip(1)) if flip else (pre[0], post[0])
-    torch.testing.assert_close(seq_pre[m_pre], seq_post[m_post])       # same outputs at real positions
-    assert not seq_pre[~m_pre].any() and not seq_post[~m_post].any()   # zeros at padding
-    for a, b in zip(pre[1:], post[1:]):                                # same final states
+    torch.testing.assert_close(seq_pre[m_pre], seq_post[m_post])  # same outputs at real positions
+    assert not seq_pre[~m_pre].any() and not seq_post[~m_post].any()  # zeros at padding
+    for a, b in zip(pre[1:], post[1:]):  # same final states
         torch.testing.assert_close(a, b)
     # and the same as each sequence run alone, without padding
     for b, seq in enumerate(seqs):

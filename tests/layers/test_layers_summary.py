@@ -69,8 +69,18 @@ def test_table_counts_by_hand():
     assert table.total_params == total == sum(row.params for row in table.rows)
     assert table.trainable_params == total and table.non_trainable_params == 0
     printed = console.file.getvalue()
-    for text in ("Layer (type)", "Output Shape", "Param #", "encoder (Bidirectional)", f"Total params: {total:,}",
-                 "Trainable params", "Non-trainable params", "Keras counts one bias", "2 directions", "4x and 3x"):
+    for text in (
+        "Layer (type)",
+        "Output Shape",
+        "Param #",
+        "encoder (Bidirectional)",
+        f"Total params: {total:,}",
+        "Trainable params",
+        "Non-trainable params",
+        "Keras counts one bias",
+        "2 directions",
+        "4x and 3x",
+    ):
         assert text in printed, text
 
 

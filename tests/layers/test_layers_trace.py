@@ -59,14 +59,25 @@ def test_fused_model_records_through_its_scratch_cells_aligned_with_tokens():
     with record_gates(model) as trace:
         got = model(x, mask)
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
-    assert sorted(trace) == ["encoder.backward_layer.l0", "encoder.backward_layer.l1",
-                             "encoder.forward_layer.l0", "encoder.forward_layer.l1", "rnn"]
+    assert sorted(trace) == [
+        "encoder.backward_layer.l0",
+        "encoder.backward_layer.l1",
+        "encoder.forward_layer.l0",
+        "encoder.forward_layer.l1",
+        "rnn",
+    ]
     assert not trace["rnn"]["hidden"][1, :2].any() and trace["rnn"]["hidden"][1, 2:].abs().sum() > 0
     # the backward half read position 4 first: its state there only saw token 4
     back = trace["encoder.backward_layer.l0"]["hidden"]
     alone = GRU(E, H)
-    alone.weight_ih_l0, alone.weight_hh_l0 = model.encoder.backward_layer.weight_ih_l0, model.encoder.backward_layer.weight_hh_l0
-    alone.bias_ih_l0, alone.bias_hh_l0 = model.encoder.backward_layer.bias_ih_l0, model.encoder.backward_layer.bias_hh_l0
+    alone.weight_ih_l0, alone.weight_hh_l0 = (
+        model.encoder.backward_layer.weight_ih_l0,
+        model.encoder.backward_layer.weight_hh_l0,
+    )
+    alone.bias_ih_l0, alone.bias_hh_l0 = (
+        model.encoder.backward_layer.bias_ih_l0,
+        model.encoder.backward_layer.bias_hh_l0,
+    )
     torch.testing.assert_close(back[:, 4], alone(x[:, 4:5]).detach(), atol=1e-5, rtol=0)
     assert model.rnn._trace is None  # detached after the block
 
@@ -78,7 +89,7 @@ def test_step_by_step_calls_append_along_time():
     with record_gates(layer) as trace:
         state = None
         for t in range(4):
-            _, h, c = layer(x[:, t:t + 1], None, state)
+            _, h, c = layer(x[:, t : t + 1], None, state)
             state = (h, c)
     with record_gates(layer) as whole:
         layer(x)
@@ -87,9 +98,8 @@ def test_step_by_step_calls_append_along_time():
 
 
 def test_no_recurrent_layer_is_an_error():
-    with pytest.raises(ConfigError, match="no seqlab recurrent layer"):
-        with record_gates(nn.Linear(2, 2)):
-            pass
+    with pytest.raises(ConfigError, match="no seqlab recurrent layer"), record_gates(nn.Linear(2, 2)):
+        pass
     with pytest.raises(KeyError, match="recorded"):
         with record_gates(LSTM(E, H)) as trace:
             pass

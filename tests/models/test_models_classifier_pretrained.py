@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from seqlab.config import TrainConfig
 from seqlab.errors import ConfigError
 from seqlab.models.classifier import RecurrentClassifier
-from seqlab.train.optim import build_optimizer
+from seqlab.training.optim import build_optimizer
 
 V, E = 50, 12
 
@@ -20,8 +20,18 @@ def vectors() -> torch.Tensor:
 
 def classifier(*, freeze: bool) -> RecurrentClassifier:
     torch.manual_seed(0)
-    return RecurrentClassifier(V, 2, cell="lstm", embed_dim=E, hidden_size=8, bidirectional=True, dropout=0.2,
-                               pooling="max", embeddings=vectors(), freeze_embeddings=freeze)
+    return RecurrentClassifier(
+        V,
+        2,
+        cell="lstm",
+        embed_dim=E,
+        hidden_size=8,
+        bidirectional=True,
+        dropout=0.2,
+        pooling="max",
+        embeddings=vectors(),
+        freeze_embeddings=freeze,
+    )
 
 
 def train_step(model: RecurrentClassifier) -> None:
@@ -66,8 +76,11 @@ def test_a_frozen_model_saves_and_loads_like_any_other():
 @pytest.mark.parametrize(
     ("matrix", "message"),
     [
-        (torch.zeros(V, E + 1), f"pretrained embeddings are ({V}, {E + 1}), but the embedding is (vocab_size, embed_dim) "
-                                f"= ({V}, {E}); set model.embed_dim = {E + 1}"),
+        (
+            torch.zeros(V, E + 1),
+            f"pretrained embeddings are ({V}, {E + 1}), but the embedding is (vocab_size, embed_dim) "
+            f"= ({V}, {E}); set model.embed_dim = {E + 1}",
+        ),
         (torch.zeros(V - 1, E), "use the tokenizer whose ids number its rows"),
     ],
 )

@@ -26,8 +26,11 @@ def test_weights_sum_to_one_and_skip_padding(name):
     # what sits on padded positions cannot change the context
     noisy = keys.clone()
     noisy[~mask] = 1e3
-    assert torch.allclose(attn(context.new_zeros(3, 5, 8) + 0.5, noisy, mask)[0],
-                          attn(context.new_zeros(3, 5, 8) + 0.5, keys, mask)[0], atol=1e-5)
+    assert torch.allclose(
+        attn(context.new_zeros(3, 5, 8) + 0.5, noisy, mask)[0],
+        attn(context.new_zeros(3, 5, 8) + 0.5, keys, mask)[0],
+        atol=1e-5,
+    )
 
 
 def test_multi_head_masks_padding_and_future():

@@ -14,8 +14,16 @@ from seqlab.tasks.seq2seq import teacher_forcing_ratio
 
 
 def _config(path, *extra):
-    return load_config("num2words-ko", overrides=[f'data.dataset="{path}"', "data.reverse=false",
-                                                  "data.val_fraction=0.2", "data.test_fraction=0.2", *extra])
+    return load_config(
+        "num2words-ko",
+        overrides=[
+            f'data.dataset="{path}"',
+            "data.reverse=false",
+            "data.val_fraction=0.2",
+            "data.test_fraction=0.2",
+            *extra,
+        ],
+    )
 
 
 def test_missing_columns_name_the_columns_that_exist(tmp_path):
@@ -23,8 +31,15 @@ def test_missing_columns_name_the_columns_that_exist(tmp_path):
     path.write_text("english,korean\nhi,안녕\n", encoding="utf-8")
     with pytest.raises(DataError, match='no column "source" and "target"; its columns are: english, korean'):
         seq2seq.prepare(_config(path))
-    tokenizer, task, meta = seq2seq.prepare(_config(path, "data.source_column=english", "data.target_column=korean",
-                                                    "data.val_fraction=0.0", "data.test_fraction=0.0"))
+    tokenizer, task, meta = seq2seq.prepare(
+        _config(
+            path,
+            "data.source_column=english",
+            "data.target_column=korean",
+            "data.val_fraction=0.0",
+            "data.test_fraction=0.0",
+        )
+    )
     assert meta["pairs"] == {"train": 1, "val": 0, "test": 0}
 
 
@@ -68,27 +83,52 @@ def test_generated_inputs_are_deterministic_and_distinct():
     numbers = number_sample()
     assert numbers == number_sample() and len(set(numbers)) == len(numbers) == 50_000
     dates = date_sample()
-    assert dates[:4] == date_sample()[:4] and len({(d, l, s) for d, l, s in dates}) == len(dates)
+    assert dates[:4] == date_sample()[:4] and len({(d, loc, s) for d, loc, s in dates}) == len(dates)
 
 
 def test_help_pages_pair_by_id_and_drop_untranslated():
-    en = '<h1 id="hd_id1">Find Bar</h1><p id="par_id2">Press <span class="keycode">Enter</span>.</p><p id="par_id3">Same</p>'
+    en = (
+        '<h1 id="hd_id1">Find Bar</h1><p id="par_id2">Press <span class="keycode">Enter</span>.</p>'
+        '<p id="par_id3">Same</p>'
+    )
     ko = '<h1 id="hd_id1">찾기 모음</h1><p id="par_id2">Press Enter.</p><p id="par_id3">같음</p>'
     assert help_paragraphs(en)["par_id2"] == "Press Enter."
-    built = build_en_ko({"usr/share/libreoffice/help/en-US/text/x.html": en.encode(),
-                         "usr/share/libreoffice/help/ko/text/x.html": ko.encode()}).decode().splitlines()
-    assert [json.loads(line) for line in built] == [{"source": "Find Bar", "target": "찾기 모음"},
-                                                     {"source": "Same", "target": "같음"}]
+    built = (
+        build_en_ko(
+            {
+                "usr/share/libreoffice/help/en-US/text/x.html": en.encode(),
+                "usr/share/libreoffice/help/ko/text/x.html": ko.encode(),
+            }
+        )
+        .decode()
+        .splitlines()
+    )
+    assert [json.loads(line) for line in built] == [
+        {"source": "Find Bar", "target": "찾기 모음"},
+        {"source": "Same", "target": "같음"},
+    ]
 
 
-@pytest.mark.parametrize(("schedule", "step", "expected"), [
-    ("constant", 10_000, 0.8), ("linear", 0, 0.8), ("linear", 500, 0.5), ("linear", 5_000, 0.2),
-    ("inverse-sigmoid", 0, 0.8 * 1000 / 1001),
-])
+@pytest.mark.parametrize(
+    ("schedule", "step", "expected"),
+    [
+        ("constant", 10_000, 0.8),
+        ("linear", 0, 0.8),
+        ("linear", 500, 0.5),
+        ("linear", 5_000, 0.2),
+        ("inverse-sigmoid", 0, 0.8 * 1000 / 1001),
+    ],
+)
 def test_teacher_forcing_schedules(schedule, step, expected):
-    cfg = load_config("num2words-ko", overrides=[
-        "model.teacher_forcing=0.8", f"model.teacher_forcing_schedule={schedule}", "model.teacher_forcing_min=0.2",
-        "model.teacher_forcing_decay=1000"]).model
+    cfg = load_config(
+        "num2words-ko",
+        overrides=[
+            "model.teacher_forcing=0.8",
+            f"model.teacher_forcing_schedule={schedule}",
+            "model.teacher_forcing_min=0.2",
+            "model.teacher_forcing_decay=1000",
+        ],
+    ).model
     assert teacher_forcing_ratio(cfg, step) == pytest.approx(expected)
     if schedule == "inverse-sigmoid":
         assert teacher_forcing_ratio(cfg, 20_000) == pytest.approx(0.2)

@@ -20,7 +20,9 @@ def _sources():
 def _models():
     torch.manual_seed(0)
     yield RecurrentSeq2Seq(20, cell="gru", embed_dim=8, hidden_size=16, attention="bahdanau").eval()
-    yield RecurrentSeq2Seq(20, cell="lstm", embed_dim=8, hidden_size=16, bidirectional=True, attention="luong-general").eval()
+    yield RecurrentSeq2Seq(
+        20, cell="lstm", embed_dim=8, hidden_size=16, bidirectional=True, attention="luong-general"
+    ).eval()
     yield RecurrentSeq2Seq(20, cell="gru", embed_dim=8, hidden_size=16, attention="none").eval()
     yield TransformerSeq2Seq(20, embed_dim=16, num_heads=2, num_layers=1, max_len=32).eval()
 
@@ -35,22 +37,40 @@ def test_beam_width_one_equals_greedy():
             beam = beam_search(one, [[BOS]], beam_width=1, max_tokens=8, eos_id=EOS)[0][0]
             assert list(beam.ids) == greedy, type(model).__name__
         batched = greedy_batch(Conditioned(model, model.start(src, mask)), [[BOS]] * 3, max_tokens=8, eos_id=EOS)
-        beams = beam_search(Conditioned(model, model.start(src, mask)), [[BOS]] * 3, beam_width=1, max_tokens=8, eos_id=EOS)
+        beams = beam_search(
+            Conditioned(model, model.start(src, mask)), [[BOS]] * 3, beam_width=1, max_tokens=8, eos_id=EOS
+        )
         assert batched == [list(b[0].ids) for b in beams]
 
 
 def test_beam_search_is_batched_and_ranked():
     src, mask = _sources()
     model = next(_models())
-    batched = beam_search(Conditioned(model, model.start(src, mask)), [[BOS]] * 3, beam_width=4, max_tokens=10,
-                          eos_id=EOS, n_best=3, alpha=0.6)
+    batched = beam_search(
+        Conditioned(model, model.start(src, mask)),
+        [[BOS]] * 3,
+        beam_width=4,
+        max_tokens=10,
+        eos_id=EOS,
+        n_best=3,
+        alpha=0.6,
+    )
     for row, hyps in enumerate(batched):
         assert len(hyps) == 3 and [h.score for h in hyps] == sorted((h.score for h in hyps), reverse=True)
-        alone = beam_search(Conditioned(model, model.start(src[row : row + 1], mask[row : row + 1])), [[BOS]],
-                            beam_width=4, max_tokens=10, eos_id=EOS, n_best=3, alpha=0.6)[0]
+        alone = beam_search(
+            Conditioned(model, model.start(src[row : row + 1], mask[row : row + 1])),
+            [[BOS]],
+            beam_width=4,
+            max_tokens=10,
+            eos_id=EOS,
+            n_best=3,
+            alpha=0.6,
+        )[0]
         assert [h.ids for h in alone] == [h.ids for h in hyps]
         # a wider beam never finds a worse best hypothesis than greedy (by log-probability, no penalty)
-    greedy = beam_search(Conditioned(model, model.start(src, mask)), [[BOS]] * 3, beam_width=1, max_tokens=10, eos_id=EOS)
+    greedy = beam_search(
+        Conditioned(model, model.start(src, mask)), [[BOS]] * 3, beam_width=1, max_tokens=10, eos_id=EOS
+    )
     wide = beam_search(Conditioned(model, model.start(src, mask)), [[BOS]] * 3, beam_width=5, max_tokens=10, eos_id=EOS)
     for g, w in zip(greedy, wide):
         if g[0].finished and w[0].finished:
@@ -64,7 +84,9 @@ def test_kv_cached_lm_generates_the_same_tokens_as_uncached():
         cached = list(generate(lm, [5, 6, 7], max_tokens=30, temperature=1.0, seed=seed))
         plain = list(generate(UncachedLM(lm), [5, 6, 7], max_tokens=30, temperature=1.0, seed=seed))
         assert cached == plain and len(cached) == 30
-    assert list(generate(lm, [5], max_tokens=20, temperature=0.0)) == list(generate(UncachedLM(lm), [5], max_tokens=20, temperature=0.0))
+    assert list(generate(lm, [5], max_tokens=20, temperature=0.0)) == list(
+        generate(UncachedLM(lm), [5], max_tokens=20, temperature=0.0)
+    )
 
 
 def test_kv_cached_lm_runs_past_its_block_size_and_beam_reorders_the_cache():

@@ -11,8 +11,14 @@ from seqlab.models.transformer import TransformerSeq2Seq
 from seqlab.tasks.seq2seq import translate_ids
 
 BOS, EOS = 2, 3
-PAIRS = [([5, 6, 7], [8, 9]), ([6, 5], [9, 9, 8]), ([7, 7, 7, 5], [10]), ([5, 5], [11, 8, 9, 10]),
-         ([9, 8, 6], [10, 11]), ([4, 6, 7, 9], [8, 8, 11])]
+PAIRS = [
+    ([5, 6, 7], [8, 9]),
+    ([6, 5], [9, 9, 8]),
+    ([7, 7, 7, 5], [10]),
+    ([5, 5], [11, 8, 9, 10]),
+    ([9, 8, 6], [10, 11]),
+    ([4, 6, 7, 9], [8, 8, 11]),
+]
 
 
 def _batch():
@@ -23,14 +29,20 @@ def _batch():
     return src, src != 0, tgt_in, tgt_out
 
 
-@pytest.mark.parametrize("make", [
-    lambda: RecurrentSeq2Seq(12, cell="gru", embed_dim=16, hidden_size=32, attention="bahdanau"),
-    lambda: RecurrentSeq2Seq(12, cell="lstm", embed_dim=16, hidden_size=32, bidirectional=True, attention="luong-general"),
-    lambda: RecurrentSeq2Seq(12, cell="gru", embed_dim=16, hidden_size=32, attention="none"),
-    lambda: RecurrentSeq2Seq(12, cell="gru", embed_dim=16, hidden_size=32, attention="luong-dot"),
-    lambda: RecurrentSeq2Seq(12, cell="gru", embed_dim=16, hidden_size=32, attention="luong-concat"),
-    lambda: TransformerSeq2Seq(12, embed_dim=32, num_heads=2, num_layers=1, max_len=16, dropout=0.0),
-], ids=["bahdanau", "luong-general-bilstm", "none", "luong-dot", "luong-concat", "transformer"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: RecurrentSeq2Seq(12, cell="gru", embed_dim=16, hidden_size=32, attention="bahdanau"),
+        lambda: RecurrentSeq2Seq(
+            12, cell="lstm", embed_dim=16, hidden_size=32, bidirectional=True, attention="luong-general"
+        ),
+        lambda: RecurrentSeq2Seq(12, cell="gru", embed_dim=16, hidden_size=32, attention="none"),
+        lambda: RecurrentSeq2Seq(12, cell="gru", embed_dim=16, hidden_size=32, attention="luong-dot"),
+        lambda: RecurrentSeq2Seq(12, cell="gru", embed_dim=16, hidden_size=32, attention="luong-concat"),
+        lambda: TransformerSeq2Seq(12, embed_dim=32, num_heads=2, num_layers=1, max_len=16, dropout=0.0),
+    ],
+    ids=["bahdanau", "luong-general-bilstm", "none", "luong-dot", "luong-concat", "transformer"],
+)
 def test_overfits_a_small_batch(make):
     torch.manual_seed(0)
     model = make()

@@ -11,10 +11,22 @@ pytestmark = [
     pytest.mark.skipif(os.environ.get("SEQLAB_OFFLINE") == "1", reason="SEQLAB_OFFLINE=1"),
 ]
 
-TINY_TRAIN = ["train.max_steps=3", "train.eval_every=2", "train.eval_batches=1", "train.checkpoint_every=2",
-              "train.batch_size=8", "train.max_time=0"]
-TINY_PAIRS = ["data.limit=120", "data.val_fraction=0.1", "data.test_fraction=0.1", "data.samples=2",
-              "data.max_source_len=16", "data.max_target_len=8"]
+TINY_TRAIN = [
+    "train.max_steps=3",
+    "train.eval_every=2",
+    "train.eval_batches=1",
+    "train.checkpoint_every=2",
+    "train.batch_size=8",
+    "train.max_time=0",
+]
+TINY_PAIRS = [
+    "data.limit=120",
+    "data.val_fraction=0.1",
+    "data.test_fraction=0.1",
+    "data.samples=2",
+    "data.max_source_len=16",
+    "data.max_target_len=8",
+]
 TINY_RNN = ["model.embed_dim=8", "model.hidden_size=16"]
 TINY_TRANSFORMER = ["model.embed_dim=16", "model.num_heads=2", "model.num_layers=1"]
 
@@ -40,7 +52,9 @@ def _sets(overrides):
 SLOW = {"dates-iso", "en-ko-attention", "en-ko-luong", "en-ko-no-attention", "en-ko-transformer"}
 
 
-@pytest.mark.parametrize("recipe", [pytest.param(r, marks=pytest.mark.slow) if r in SLOW else r for r in sorted(RECIPES)])
+@pytest.mark.parametrize(
+    "recipe", [pytest.param(r, marks=pytest.mark.slow) if r in SLOW else r for r in sorted(RECIPES)]
+)
 def test_recipe_runs_end_to_end(recipe, cli, tmp_path):
     run_dir = tmp_path / "run"
     result = cli("train", recipe, "--run-dir", str(run_dir), *_sets(TINY_TRAIN + RECIPES[recipe]))

@@ -74,10 +74,22 @@ def test_read_multivariate_csv_with_gaps_interpolated_or_dropped(tmp_path):
 @pytest.mark.parametrize(
     ("text", "kwargs", "message"),
     [
-        ("time,sales\n2024-01,10\n2024-02,12 units\n", {}, 'line 3: column "sales" holds "12 units", which is not a number'),
+        (
+            "time,sales\n2024-01,10\n2024-02,12 units\n",
+            {},
+            'line 3: column "sales" holds "12 units", which is not a number',
+        ),
         ("when,sales\n2024-01,10\n", {}, "has no time column; its columns are: when, sales"),
-        ("when,sales\n2024-01,10\n", {"time_column": "time"}, 'has no time column "time"; its columns are: when, sales'),
-        ("time,sales\n2024-02,10\n2024-01,12\n", {}, "does not come after the previous row's \"2024-02\"; sort the file"),
+        (
+            "when,sales\n2024-01,10\n",
+            {"time_column": "time"},
+            'has no time column "time"; its columns are: when, sales',
+        ),
+        (
+            "time,sales\n2024-02,10\n2024-01,12\n",
+            {},
+            'does not come after the previous row\'s "2024-02"; sort the file',
+        ),
         ("time,sales\nsoon,10\n", {}, 'line 2: time "soon" in column "time" is not a date'),
         ("time,sales\n", {}, "has no rows (only a header)"),
         ("time,sales\n1,10\n", {"value_columns": ["price"]}, 'has no value column "price"'),
@@ -91,11 +103,16 @@ def test_bad_series_files_get_clear_messages(tmp_path, text, kwargs, message):
 
 def test_series_too_short_for_the_window_says_how_long_it_must_be():
     series = Series.from_values(np.arange(30.0), name="short.csv")
-    with pytest.raises(DataError, match=r"short.csv is too short for the window: it has 30 values.*needs input_len 24 "
-                                        r"\+ horizon 12 = 36"):
+    with pytest.raises(
+        DataError,
+        match=r"short.csv is too short for the window: it has 30 values.*needs input_len 24 "
+        r"\+ horizon 12 = 36",
+    ):
         prepare_windows(series, input_len=24, horizon=12)
     with pytest.raises(DataError, match="the test part .* has 3 values but one forecast needs horizon 6"):
-        prepare_windows(Series.from_values(np.arange(20.0)), input_len=4, horizon=6, val_fraction=0.0, test_fraction=0.15)
+        prepare_windows(
+            Series.from_values(np.arange(20.0)), input_len=4, horizon=6, val_fraction=0.0, test_fraction=0.15
+        )
 
 
 def test_unknown_series_name_and_wrong_shape():
@@ -106,7 +123,7 @@ def test_unknown_series_name_and_wrong_shape():
 
 
 def test_baselines_use_only_the_past():
-    y = np.array([1.0, 5, 2, 6, 3, 7, 4, 8])[:, None]   # season 2, rising
+    y = np.array([1.0, 5, 2, 6, 3, 7, 4, 8])[:, None]  # season 2, rising
     starts = np.array([6])
     assert naive(y, starts, 2)[0, :, 0].tolist() == [7, 7]
     assert seasonal_naive(y, starts, 3, 2)[0, :, 0].tolist() == [3, 7, 3]

@@ -15,8 +15,16 @@ from seqlab.models.forecaster import Forecaster, RecurrentEncoder, TransformerEn
 from seqlab.run import load, train
 
 RECIPES = ("co2-lstm", "air-passengers-gru", "electricity-conv-lstm", "sunspots-transformer")
-TINY = ["model.hidden_size=8", "model.num_layers=1", "train.max_steps=3", "train.eval_every=2",
-        "train.checkpoint_every=2", "train.max_time=60", "train.early_stopping=0", "train.batch_size=16"]
+TINY = [
+    "model.hidden_size=8",
+    "model.num_layers=1",
+    "train.max_steps=3",
+    "train.eval_every=2",
+    "train.checkpoint_every=2",
+    "train.max_time=60",
+    "train.early_stopping=0",
+    "train.batch_size=16",
+]
 
 
 def seasonal_csv(tmp_path, n=240, period=12):
@@ -30,19 +38,34 @@ def seasonal_csv(tmp_path, n=240, period=12):
 
 @pytest.mark.parametrize("arch", ["rnn", "transformer"])
 def test_forecaster_shapes(arch):
-    encoder = (RecurrentEncoder(3, cell="gru", hidden_size=8, bidirectional=True, conv_filters=4) if arch == "rnn"
-               else TransformerEncoder(3, input_len=10, hidden_size=8, num_heads=2, num_layers=1))
+    encoder = (
+        RecurrentEncoder(3, cell="gru", hidden_size=8, bidirectional=True, conv_filters=4)
+        if arch == "rnn"
+        else TransformerEncoder(3, input_len=10, hidden_size=8, num_heads=2, num_layers=1)
+    )
     model = Forecaster(encoder, num_inputs=3, input_len=10, horizon=5, targets=(0, 2), window_norm="mean")
     assert model(torch.randn(4, 10, 3)).shape == (4, 5, 2)
     assert "targets" not in model.state_dict()
 
 
 def test_forecaster_beats_naive_on_a_clean_seasonal_series(tmp_path):
-    config = load_config("air-passengers-gru", overrides=[
-        f'data.dataset="{seasonal_csv(tmp_path)}"', "data.input_len=24", "data.horizon=6", "data.season=12",
-        "model.hidden_size=16", "model.linear_skip=false", "train.max_steps=250", "train.max_time=60",
-        "train.eval_every=50", "train.checkpoint_every=250", "train.early_stopping=0", "train.lr=0.01",
-    ])
+    config = load_config(
+        "air-passengers-gru",
+        overrides=[
+            f'data.dataset="{seasonal_csv(tmp_path)}"',
+            "data.input_len=24",
+            "data.horizon=6",
+            "data.season=12",
+            "model.hidden_size=16",
+            "model.linear_skip=false",
+            "train.max_steps=250",
+            "train.max_time=60",
+            "train.eval_every=50",
+            "train.checkpoint_every=250",
+            "train.early_stopping=0",
+            "train.lr=0.01",
+        ],
+    )
     run = train(config, run_dir=tmp_path / "run", console=Console(file=StringIO()))
     report = json.loads((run.run_dir / "forecast.json").read_text())
     model, naive = report["metrics"]["model"], report["metrics"]["naive (last value)"]
@@ -52,14 +75,23 @@ def test_forecaster_beats_naive_on_a_clean_seasonal_series(tmp_path):
 
 @pytest.mark.parametrize("recipe", RECIPES)
 def test_recipe_runs_end_to_end_on_a_tiny_budget(recipe, tmp_path, cli):
-    limits = {"electricity-conv-lstm": ["data.limit=700", "data.input_len=60", "data.horizon=12", "data.season=48"],
-              "sunspots-transformer": ["data.limit=400", "data.input_len=24", "data.season=12"],
-              "co2-lstm": ["data.limit=400", "data.input_len=20", "data.horizon=8"]}.get(recipe, [])
+    limits = {
+        "electricity-conv-lstm": ["data.limit=700", "data.input_len=60", "data.horizon=12", "data.season=48"],
+        "sunspots-transformer": ["data.limit=400", "data.input_len=24", "data.season=12"],
+        "co2-lstm": ["data.limit=400", "data.input_len=20", "data.horizon=8"],
+    }.get(recipe, [])
     overrides = [*TINY, *limits]
     run_dir = tmp_path / "run"
     result = cli("train", recipe, *[arg for o in overrides for arg in ("--set", o)], "--run-dir", str(run_dir))
     assert result.code == 0, result.err
-    for name in ("summary.md", "model.safetensors", "tokenizer.json", "forecast.png", "decomposition.png", "series.png"):
+    for name in (
+        "summary.md",
+        "model.safetensors",
+        "tokenizer.json",
+        "forecast.png",
+        "decomposition.png",
+        "series.png",
+    ):
         assert (run_dir / name).is_file(), name
     summary = (run_dir / "summary.md").read_text()
     assert "naive (last value)" in summary and "seasonal naive" in summary and "moving average" in summary
@@ -72,7 +104,12 @@ def test_predict_from_a_file_and_errors(tmp_path, cli):
     csv = seasonal_csv(tmp_path, n=120)
     overrides = [*TINY, f'data.dataset="{csv}"', "data.input_len=12", "data.horizon=4"]
     run_dir = tmp_path / "run"
-    assert cli("train", "air-passengers-gru", *[a for o in overrides for a in ("--set", o)], "--run-dir", str(run_dir)).code == 0
+    assert (
+        cli(
+            "train", "air-passengers-gru", *[a for o in overrides for a in ("--set", o)], "--run-dir", str(run_dir)
+        ).code
+        == 0
+    )
     run = load(run_dir)
     [forecast] = run.predict([str(csv)])
     assert forecast.times == ["120", "121", "122", "123"] and forecast.values.shape == (4, 1)
@@ -92,16 +129,40 @@ def test_predict_from_a_file_and_errors(tmp_path, cli):
 
 def test_seasonal_differencing_starts_at_the_seasonal_naive_forecast(tmp_path, cli):
     csv = seasonal_csv(tmp_path, n=200)
-    overrides = [*TINY, f'data.dataset="{csv}"', "data.input_len=24", "data.horizon=15", "data.season=12",
-                 'model.window_norm="seasonal"', "train.max_steps=1", "train.lr=1e-9"]
-    run = train(load_config("air-passengers-gru", overrides=overrides), run_dir=tmp_path / "run",
-                console=Console(file=StringIO()))
+    overrides = [
+        *TINY,
+        f'data.dataset="{csv}"',
+        "data.input_len=24",
+        "data.horizon=15",
+        "data.season=12",
+        'model.window_norm="seasonal"',
+        "train.max_steps=1",
+        "train.lr=1e-9",
+    ]
+    run = train(
+        load_config("air-passengers-gru", overrides=overrides),
+        run_dir=tmp_path / "run",
+        console=Console(file=StringIO()),
+    )
     metrics = json.loads((run.run_dir / "forecast.json").read_text())["metrics"]
     assert metrics["model"]["mae"] == pytest.approx(metrics["seasonal naive (12)"]["mae"], rel=1e-4)
     for arch in ("rnn", "transformer"):  # both encoders read the input_len - season differences
         shorter = [*overrides, f"model.arch={arch}", "model.num_heads=2", "model.hidden_size=8"]
-        assert cli("train", "air-passengers-gru", *[a for o in shorter for a in ("--set", o)],
-                   "--run-dir", str(tmp_path / arch)).code == 0
-    too_short = cli("train", "air-passengers-gru", *[a for o in [*overrides, "data.input_len=12"] for a in ("--set", o)],
-                    "--run-dir", str(tmp_path / "short"))
+        assert (
+            cli(
+                "train",
+                "air-passengers-gru",
+                *[a for o in shorter for a in ("--set", o)],
+                "--run-dir",
+                str(tmp_path / arch),
+            ).code
+            == 0
+        )
+    too_short = cli(
+        "train",
+        "air-passengers-gru",
+        *[a for o in [*overrides, "data.input_len=12"] for a in ("--set", o)],
+        "--run-dir",
+        str(tmp_path / "short"),
+    )
     assert too_short.code == 1 and "needs 1 < season < data.input_len" in too_short.err

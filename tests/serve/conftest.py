@@ -87,12 +87,27 @@ def chat_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = folder / "pairs.jsonl"
     rows = [json.dumps({"source": s, "target": t}, ensure_ascii=False) for s, t in PAIRS] * 30
     data.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    config = load_config("shakespeare-char", overrides=[
-        f'data.dataset="{data}"', "data.block_size=32", "model.embed_dim=16", "model.hidden_size=48",
-        "model.num_layers=1", "model.dropout=0.0", "train.batch_size=16", "train.max_steps=60", "train.max_time=0",
-        "train.warmup_steps=0", "train.eval_every=60", "train.checkpoint_every=60", "train.eval_batches=2",
-        "sample.max_tokens=20", 'sample.prompt="User: hello\\nBot: "', "name=chat-test",
-    ])
+    config = load_config(
+        "shakespeare-char",
+        overrides=[
+            f'data.dataset="{data}"',
+            "data.block_size=32",
+            "model.embed_dim=16",
+            "model.hidden_size=48",
+            "model.num_layers=1",
+            "model.dropout=0.0",
+            "train.batch_size=16",
+            "train.max_steps=60",
+            "train.max_time=0",
+            "train.warmup_steps=0",
+            "train.eval_every=60",
+            "train.checkpoint_every=60",
+            "train.eval_batches=2",
+            "sample.max_tokens=20",
+            'sample.prompt="User: hello\\nBot: "',
+            "name=chat-test",
+        ],
+    )
     run_dir = folder / "chat-test"
     train(config, run_dir=run_dir, console=Console(file=StringIO()))
     return run_dir
@@ -117,8 +132,18 @@ def server(chat_run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     """`seqlab serve chat=RUN plain=RUN` on a free port, with an API key (stopped after the session)."""
     port = free_port()
     log = tmp_path_factory.mktemp("server") / "serve.log"
-    command = [sys.executable, "-m", "seqlab", "serve", f"chat={chat_run_dir}", f"plain={chat_run_dir}",
-               "--port", str(port), "--max-context", str(CONTEXT)]
+    command = [
+        sys.executable,
+        "-m",
+        "seqlab",
+        "serve",
+        f"chat={chat_run_dir}",
+        f"plain={chat_run_dir}",
+        "--port",
+        str(port),
+        "--max-context",
+        str(CONTEXT),
+    ]
     with open(log, "w") as out:  # a file, not a pipe: nobody reads a pipe and a full one blocks the server
         proc = subprocess.Popen(command, env=child_env(SEQLAB_API_KEY=API_KEY), stdout=out, stderr=subprocess.STDOUT)
     try:

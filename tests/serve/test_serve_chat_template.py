@@ -10,8 +10,11 @@ from seqlab.text.chat import DEFAULT_TEMPLATE, ChatTemplate
 
 def test_a_conversation_is_written_as_the_training_pairs_were():
     template = ChatTemplate()
-    history = [{"role": "user", "content": "hello"}, {"role": "assistant", "content": "hi there"},
-               {"role": "user", "content": "안녕하세요"}]
+    history = [
+        {"role": "user", "content": "hello"},
+        {"role": "assistant", "content": "hi there"},
+        {"role": "user", "content": "안녕하세요"},
+    ]
     prompt = template.render(history)
     # the finished exchange is byte-for-byte a training pair; the open one ends in the reply prefix
     assert prompt == template.render_pair("hello", "hi there") + "User: 안녕하세요\nBot: "
@@ -27,8 +30,9 @@ def test_reply_ends_at_the_turn_end_and_messages_are_one_line():
 
 def test_system_messages_and_repeated_roles():
     template = ChatTemplate()
-    text = template.render([{"role": "system", "content": "Be kind."}, {"role": "user", "content": "a"},
-                            {"role": "user", "content": "b"}])
+    text = template.render(
+        [{"role": "system", "content": "Be kind."}, {"role": "user", "content": "a"}, {"role": "user", "content": "b"}]
+    )
     assert text == "System: Be kind.\n\nUser: a b\nBot: "
     with pytest.raises(ConfigError, match="role must be one of system, user, assistant"):
         template.render([{"role": "robot", "content": "x"}])
@@ -49,7 +53,12 @@ def test_language_model_trains_on_pairs_through_the_template(chat_run_dir):
     from seqlab.run import load
 
     run = load(chat_run_dir)
-    assert run.meta["chat_template"] == {"user": "User: ", "assistant": "Bot: ", "system": "System: ",
-                                         "turn_end": "\n", "exchange_end": "\n"}
+    assert run.meta["chat_template"] == {
+        "user": "User: ",
+        "assistant": "Bot: ",
+        "system": "System: ",
+        "turn_end": "\n",
+        "exchange_end": "\n",
+    }
     assert set("User: Bot: 안녕") <= set(run.tokenizer.tokenize("User: Bot: 안녕"))
     assert run.tokenizer.unk_id not in run.tokenizer.encode("User: hello\nBot: 안녕하세요")

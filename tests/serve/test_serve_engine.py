@@ -111,7 +111,9 @@ def test_streams_run_concurrently_and_the_loop_stays_free():
                 ticks += 1
 
         tick = asyncio.create_task(ticker())
-        texts = await asyncio.gather(*(engine.collect(Generation(counted_pieces(20), prompt_tokens=0)) for _ in range(8)))
+        texts = await asyncio.gather(
+            *(engine.collect(Generation(counted_pieces(20), prompt_tokens=0)) for _ in range(8))
+        )
         tick.cancel()
         return texts, ticks
 
@@ -159,7 +161,8 @@ def test_a_bpe_model_is_prompted_without_the_lone_trailing_space():
 
     model = Seen()
     run = SimpleNamespace(task="language-model", meta={}, tokenizer=tok, model=model)
-    gen = LanguageModelAdapter(run, name="bpe").chat([{"role": "user", "content": "hi"}],
-                                                     GenerationParams(max_tokens=5, temperature=0))
+    gen = LanguageModelAdapter(run, name="bpe").chat(
+        [{"role": "user", "content": "hi"}], GenerationParams(max_tokens=5, temperature=0)
+    )
     assert "".join(gen) == "I"
     assert tok.decode(model.prompt) == "User: hi\nBot:" and gen.prompt_tokens == len(model.prompt)

@@ -33,8 +33,17 @@ def test_chat_stream_equals_whole_reply(client):
     assert whole.usage.completion_tokens >= 1 and whole.usage.prompt_tokens == len("User: hello\nBot: ")
     assert whole.usage.total_tokens == whole.usage.prompt_tokens + whole.usage.completion_tokens
 
-    chunks = list(client.chat.completions.create(model="chat", messages=HELLO, temperature=0.8, seed=7, max_tokens=40,
-                                                 stream=True, stream_options={"include_usage": True}))
+    chunks = list(
+        client.chat.completions.create(
+            model="chat",
+            messages=HELLO,
+            temperature=0.8,
+            seed=7,
+            max_tokens=40,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
     assert all(c.object == "chat.completion.chunk" for c in chunks)
     assert chunks[0].choices[0].delta.role == "assistant"
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
@@ -51,23 +60,34 @@ def test_max_tokens_gives_length_and_greedy_is_deterministic(client):
     assert a.choices[0].finish_reason == "length" and a.usage.completion_tokens == 5
     echoed = client.completions.create(model="plain", prompt="User: how", max_tokens=5, temperature=0, echo=True)
     assert echoed.choices[0].text == "User: how" + a.choices[0].text
-    streamed = "".join(c.choices[0].text for c in client.completions.create(
-        model="plain", prompt="User: how", max_tokens=5, temperature=0, stream=True) if c.choices)
+    streamed = "".join(
+        c.choices[0].text
+        for c in client.completions.create(model="plain", prompt="User: how", max_tokens=5, temperature=0, stream=True)
+        if c.choices
+    )
     assert streamed == a.choices[0].text
 
 
 def test_stop_strings_cut_the_text(client):
-    text = client.completions.create(model="plain", prompt="User: hello\n", max_tokens=60, temperature=0).choices[0].text
+    text = (
+        client.completions.create(model="plain", prompt="User: hello\n", max_tokens=60, temperature=0).choices[0].text
+    )
     assert len(text) > 3
-    cut = client.completions.create(model="plain", prompt="User: hello\n", max_tokens=60, temperature=0,
-                                    stop=[text[2:4]]).choices[0].text
+    cut = (
+        client.completions.create(model="plain", prompt="User: hello\n", max_tokens=60, temperature=0, stop=[text[2:4]])
+        .choices[0]
+        .text
+    )
     assert text.startswith(cut) and text[2:4] not in cut
 
 
 def test_repetition_penalties_change_a_greedy_reply(client):
     def reply(**penalties):
-        return client.completions.create(model="plain", prompt="User: hello\n", max_tokens=60, temperature=0,
-                                         **penalties).choices[0].text
+        return (
+            client.completions.create(model="plain", prompt="User: hello\n", max_tokens=60, temperature=0, **penalties)
+            .choices[0]
+            .text
+        )
 
     plain = reply()
     assert reply(frequency_penalty=0, presence_penalty=None) == plain  # zero (or null) is the default
@@ -81,8 +101,13 @@ def test_repetition_penalties_change_a_greedy_reply(client):
 def test_async_client_streams_and_eight_streams_at_once(server):
     async def one(client: openai.AsyncOpenAI, i: int) -> tuple[str, str | None]:
         stream = await client.chat.completions.create(
-            model="chat", messages=[{"role": "user", "content": ["hello", "안녕하세요"][i % 2]}],
-            max_tokens=60, temperature=1.0, seed=i, stream=True)
+            model="chat",
+            messages=[{"role": "user", "content": ["hello", "안녕하세요"][i % 2]}],
+            max_tokens=60,
+            temperature=1.0,
+            seed=i,
+            stream=True,
+        )
         pieces, finish = [], None
         async for chunk in stream:
             if chunk.choices:
@@ -127,7 +152,9 @@ def test_errors_have_the_openai_shape(server, client):
         openai.OpenAI(base_url=server.base_url, api_key="wrong", max_retries=0).models.list()
 
     auth = {"Authorization": f"Bearer {server.api_key}", "Content-Type": "application/json"}
-    response = httpx.post(f"{server.base_url}/chat/completions", content=b'{"model": "chat", "messages": [', headers=auth)
+    response = httpx.post(
+        f"{server.base_url}/chat/completions", content=b'{"model": "chat", "messages": [', headers=auth
+    )
     assert response.status_code == 400 and "not valid JSON" in response.json()["error"]["message"]
     response = httpx.post(f"{server.base_url}/chat/completions", json={"model": "chat"}, headers=auth)
     assert response.status_code == 400 and response.json()["error"]["param"] == "messages"
@@ -138,7 +165,13 @@ def test_a_client_that_disconnects_stops_its_generation(server):
         return httpx.get(f"{server.root}/health").json()
 
     cancelled_before = health()["cancelled"]
-    body = {"model": "plain", "prompt": "User: hello", "max_tokens": server.context - 20, "temperature": 1.0, "stream": True}
+    body = {
+        "model": "plain",
+        "prompt": "User: hello",
+        "max_tokens": server.context - 20,
+        "temperature": 1.0,
+        "stream": True,
+    }
     headers = {"Authorization": f"Bearer {server.api_key}"}
     with httpx.stream("POST", f"{server.base_url}/completions", json=body, headers=headers, timeout=30) as response:
         assert response.status_code == 200

@@ -50,18 +50,38 @@ def test_page_says_when_the_server_cannot_be_reached(monkeypatch):
     assert any("cannot list models" in e.value for e in at.error)
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="browser test needs Debian's chromium: apt-get install -y chromium "
-                                                   "(and fonts-nanum for Hangul)")
+@pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="browser test needs Debian's chromium: apt-get install -y chromium (and fonts-nanum for Hangul)",
+)
 def test_browser_chat_in_korean_and_english(server, proc_tools, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
-    free_port, child_env, wait_until_up, stop = (proc_tools.free_port, proc_tools.child_env,
-                                                 proc_tools.wait_until_up, proc_tools.stop)
+    free_port, child_env, wait_until_up, stop = (
+        proc_tools.free_port,
+        proc_tools.child_env,
+        proc_tools.wait_until_up,
+        proc_tools.stop,
+    )
     port = free_port()
     log = tmp_path / "streamlit.log"
-    command = [sys.executable, "-m", "streamlit", "run", ui_app.__file__, "--server.headless", "true",
-               "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none"]
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        ui_app.__file__,
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
     env = child_env(SEQLAB_BASE_URL=server.base_url, SEQLAB_API_KEY=server.api_key)
     with open(log, "w") as out:
         proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path)
@@ -72,8 +92,16 @@ def test_browser_chat_in_korean_and_english(server, proc_tools, tmp_path):
                 str(tmp_path / "profile"),  # a new, empty user-data-dir
                 executable_path=str(CHROMIUM),
                 headless=True,
-                args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+                args=[
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                ],
                 viewport={"width": 1100, "height": 900},
             )
             try:

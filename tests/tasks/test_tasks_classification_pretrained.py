@@ -23,14 +23,23 @@ pytestmark = [
 ]
 
 RECIPE = "rotten-tomatoes-bilstm-minilm"
-TINY = ["data.limit=400", "data.max_len=24", "model.hidden_size=8", "train.max_steps=3", "train.eval_every=2",
-        "train.eval_batches=1", "train.checkpoint_every=1000", "train.batch_size=8", "train.max_time=0",
-        "train.early_stopping=0"]
+TINY = [
+    "data.limit=400",
+    "data.max_len=24",
+    "model.hidden_size=8",
+    "train.max_steps=3",
+    "train.eval_every=2",
+    "train.eval_batches=1",
+    "train.checkpoint_every=1000",
+    "train.batch_size=8",
+    "train.max_time=0",
+    "train.early_stopping=0",
+]
 
 
 @pytest.fixture(scope="module")
 def matrix() -> torch.Tensor:
-    return torch.from_numpy(load_vectors("minilm").matrix)                  # (30522, 384)
+    return torch.from_numpy(load_vectors("minilm").matrix)  # (30522, 384)
 
 
 def test_build_model_starts_from_the_minilm_matrix(matrix):

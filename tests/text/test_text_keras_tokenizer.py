@@ -70,8 +70,28 @@ def test_fit_word_index_counts_docs_and_reserved_zero():
     assert tok.word_index == {
         "the": 1, "cat": 2, "sat": 3, "on": 4, "mat": 5, "dog": 6, "ate": 7, "my": 8, "homework": 9,
     }  # fmt: skip
-    assert tok.index_word == {1: "the", 2: "cat", 3: "sat", 4: "on", 5: "mat", 6: "dog", 7: "ate", 8: "my", 9: "homework"}
-    assert dict(tok.word_docs) == {"the": 2, "cat": 1, "sat": 1, "on": 1, "mat": 1, "dog": 1, "ate": 1, "my": 1, "homework": 1}
+    assert tok.index_word == {
+        1: "the",
+        2: "cat",
+        3: "sat",
+        4: "on",
+        5: "mat",
+        6: "dog",
+        7: "ate",
+        8: "my",
+        9: "homework",
+    }
+    assert dict(tok.word_docs) == {
+        "the": 2,
+        "cat": 1,
+        "sat": 1,
+        "on": 1,
+        "mat": 1,
+        "dog": 1,
+        "ate": 1,
+        "my": 1,
+        "homework": 1,
+    }
     assert dict(tok.index_docs) == {1: 2, 2: 1, 3: 1, 4: 1, 5: 1, 6: 1, 7: 1, 8: 1, 9: 1}
     assert 0 not in tok.index_word
 

@@ -11,8 +11,27 @@ from seqlab.errors import ConfigError, DataError
 from seqlab.text import MiniLMTokenizer, TextTokenizer, build_tokenizer, load_tokenizer
 
 # a BERT-shaped vocabulary: [PAD] 0, 99 unused slots, [UNK] 100, [CLS] 101, [SEP] 102, [MASK] 103
-WORDS = ["[PAD]", *(f"[unused{i}]" for i in range(99)), "[UNK]", "[CLS]", "[SEP]", "[MASK]",
-         "the", "film", "##s", "is", "good", "bad", ",", ".", "!", "un", "##like", "##ly"]
+WORDS = [
+    "[PAD]",
+    *(f"[unused{i}]" for i in range(99)),
+    "[UNK]",
+    "[CLS]",
+    "[SEP]",
+    "[MASK]",
+    "the",
+    "film",
+    "##s",
+    "is",
+    "good",
+    "bad",
+    ",",
+    ".",
+    "!",
+    "un",
+    "##like",
+    "##ly",
+]
+
 
 @pytest.fixture
 def tok() -> MiniLMTokenizer:

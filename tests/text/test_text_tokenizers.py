@@ -20,7 +20,11 @@ from seqlab.text import (
     load_tokenizer,
 )
 
-CORPUS = ["First Citizen: Before we proceed any further, hear me speak.", "All: Speak, speak.", "한국어 문장도 있어요 😀"]
+CORPUS = [
+    "First Citizen: Before we proceed any further, hear me speak.",
+    "All: Speak, speak.",
+    "한국어 문장도 있어요 😀",
+]
 
 
 @pytest.fixture(scope="module")

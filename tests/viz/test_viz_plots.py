@@ -57,13 +57,27 @@ def training_records() -> list[dict]:
     rows = []
     for step in range(0, 200, 10):
         rows.append(
-            {"step": step, "epoch": step // 100, "time": step * 0.1, "split": "train",
-             "loss": 2.0 / (1 + step / 50), "accuracy": min(0.95, step / 200), "lr": 1e-3 * (1 - step / 250),
-             "tokens_per_s": 5000.0}
+            {
+                "step": step,
+                "epoch": step // 100,
+                "time": step * 0.1,
+                "split": "train",
+                "loss": 2.0 / (1 + step / 50),
+                "accuracy": min(0.95, step / 200),
+                "lr": 1e-3 * (1 - step / 250),
+                "tokens_per_s": 5000.0,
+            }
         )
         if step % 50 == 0:
-            rows.append({"step": step, "epoch": step // 100, "split": "val", "loss": 2.2 / (1 + step / 60),
-                         "accuracy": min(0.9, step / 220)})
+            rows.append(
+                {
+                    "step": step,
+                    "epoch": step // 100,
+                    "split": "val",
+                    "loss": 2.2 / (1 + step / 60),
+                    "accuracy": min(0.9, step / 220),
+                }
+            )
     return rows
 
 
@@ -226,7 +240,11 @@ def test_gates_one_panel_per_gate_and_units_capped():
     fig = plot_gates(gate_trace(5, 100), ["a", "b", "c", "d", "e"], max_units=16)
     panels = fig.axes[::2]  # each panel is followed by its colour-bar slot
     assert [ax.get_title(loc="left").split()[0] for ax in panels] == [
-        "input", "forget", "candidate", "output", "hidden_norm"
+        "input",
+        "forget",
+        "candidate",
+        "output",
+        "hidden_norm",
     ]
     assert "units 0-15 of 100" in panels[0].get_title(loc="left")
     assert panels[0].images[0].get_array().shape == (16, 5)  # (units, T)

@@ -40,8 +40,9 @@ def list_datasets() -> None:
         name = Text(spec.name, style="bold").append(Text("\n" + spec.description, style="dim"))
         table.add_row(name, spec.shape, spec.size, spec.licence, cached)
     console.print(table)
-    console.print(Text(f"cache: {cache_dir()} (set SEQLAB_CACHE to move it); fetch one with: seqlab data fetch NAME",
-                       style="dim"))
+    console.print(
+        Text(f"cache: {cache_dir()} (set SEQLAB_CACHE to move it); fetch one with: seqlab data fetch NAME", style="dim")
+    )
 
 
 @data_app.command("fetch")
@@ -101,8 +102,14 @@ def show_command(
     if shape == "vectors":
         _show_vectors(console, name, samples)
         return
-    data = load_dataset(name, text_column=text_column, label_column=label_column, source_column=source_column,
-                        target_column=target_column, limit=limit)
+    data = load_dataset(
+        name,
+        text_column=text_column,
+        label_column=label_column,
+        source_column=source_column,
+        target_column=target_column,
+        limit=limit,
+    )
     if name not in CATALOG:
         console.print(Text(f"{Path(name)}: {type(data).__name__.lower()}", style="bold"))
     rng = random.Random(seed)
@@ -118,16 +125,23 @@ def _show_series(console: Console, name: str, limit: int, samples: int) -> None:
     from seqlab.data.series import load_series
 
     series = load_series(name, limit=limit)
-    values = series.values                                   # (N, C)
-    console.print(f"{len(values):,} time steps x {values.shape[1]} column(s): {', '.join(series.columns)}; "
-                  f"{series.times[0]} .. {series.times[-1]}; {series.filled} missing value(s) filled")
+    values = series.values  # (N, C)
+    console.print(
+        f"{len(values):,} time steps x {values.shape[1]} column(s): {', '.join(series.columns)}; "
+        f"{series.times[0]} .. {series.times[-1]}; {series.filled} missing value(s) filled"
+    )
     table = Table(title="values")
     for column in ("column", "min", "median", "mean", "max"):
         table.add_column(column, justify="right" if column != "column" else "left")
     for i, column in enumerate(series.columns):
         col = sorted(float(v) for v in values[:, i])
-        table.add_row(column, f"{col[0]:,.3f}", f"{statistics.median(col):,.3f}", f"{statistics.fmean(col):,.3f}",
-                      f"{col[-1]:,.3f}")
+        table.add_row(
+            column,
+            f"{col[0]:,.3f}",
+            f"{statistics.median(col):,.3f}",
+            f"{statistics.fmean(col):,.3f}",
+            f"{col[-1]:,.3f}",
+        )
     console.print(table)
     if samples:
         rows = Table(title=f"first {samples} time steps")
@@ -145,8 +159,10 @@ def _show_images(console: Console, name: str, limit: int) -> None:
 
     images = load_images(name, limit=limit)
     test = 0 if images.test_pixels is None else len(images.test_pixels)
-    console.print(f"{len(images.pixels):,} training images{f' + {test:,} test images' if test else ''}, "
-                  f"{'x'.join(str(d) for d in images.pixels.shape[1:])} pixels, {len(images.classes)} classes")
+    console.print(
+        f"{len(images.pixels):,} training images{f' + {test:,} test images' if test else ''}, "
+        f"{'x'.join(str(d) for d in images.pixels.shape[1:])} pixels, {len(images.classes)} classes"
+    )
     counts = Counter(int(label) for label in images.labels)
     table = Table(title="training images per class")
     table.add_column("class")
@@ -167,13 +183,18 @@ def _show_vectors(console: Console, name: str, samples: int) -> None:
 
     vectors = load_vectors(name)
     tokenizer = MiniLMTokenizer.from_tokenizer_json(vectors.tokenizer_json)
-    norms = np.linalg.norm(vectors.matrix, axis=1)                          # (V,)
-    console.print(f"{vectors.vocab_size:,} word pieces x {vectors.embed_dim} dimensions; vector norm median "
-                  f"{float(np.median(norms)):.3f}, max {float(norms.max()):.3f}")
+    norms = np.linalg.norm(vectors.matrix, axis=1)  # (V,)
+    console.print(
+        f"{vectors.vocab_size:,} word pieces x {vectors.embed_dim} dimensions; vector norm median "
+        f"{float(np.median(norms)):.3f}, max {float(norms.max()):.3f}"
+    )
     example = "A gripping, beautifully acted film."
-    console.print(Text(f"{example} -> ", style="dim").append(" ".join(tokenizer.tokenize(example)))
-                  .append(Text(f"  {tokenizer.encode(example)}", style="dim")))
-    unit = vectors.matrix / np.maximum(norms, 1e-12)[:, None]               # (V, E)
+    console.print(
+        Text(f"{example} -> ", style="dim")
+        .append(" ".join(tokenizer.tokenize(example)))
+        .append(Text(f"  {tokenizer.encode(example)}", style="dim"))
+    )
+    unit = vectors.matrix / np.maximum(norms, 1e-12)[:, None]  # (V, E)
     table = Table(title="nearest word pieces by cosine similarity", title_justify="left")
     table.add_column("word")
     table.add_column("neighbours")
@@ -187,8 +208,13 @@ def _show_vectors(console: Console, name: str, samples: int) -> None:
 
 
 def _stats_row(table: Table, what: str, values: list[int]) -> None:
-    table.add_row(what, f"{min(values):,}", f"{statistics.median(values):,.0f}", f"{statistics.fmean(values):,.1f}",
-                  f"{max(values):,}")
+    table.add_row(
+        what,
+        f"{min(values):,}",
+        f"{statistics.median(values):,.0f}",
+        f"{statistics.fmean(values):,.1f}",
+        f"{max(values):,}",
+    )
 
 
 def _length_table(columns: dict[str, list[str]]) -> Table:
@@ -206,8 +232,10 @@ def _show_corpus(console: Console, text: str, val: float, test: float, samples: 
 
     train, valid, tested = split_corpus(text, val, test)
     lines = text.split("\n")
-    console.print(f"characters {len(text):,}   words {len(text.split()):,}   lines {len(lines):,}   "
-                  f"distinct characters {len(set(text)):,}")
+    console.print(
+        f"characters {len(text):,}   words {len(text.split()):,}   lines {len(lines):,}   "
+        f"distinct characters {len(set(text)):,}"
+    )
     console.print(f"split (contiguous): train {len(train):,}   val {len(valid):,}   test {len(tested):,} characters")
     console.print(_length_table({"line": [line for line in lines if line.strip()]}))
     for k in range(samples):
@@ -217,8 +245,9 @@ def _show_corpus(console: Console, text: str, val: float, test: float, samples: 
         console.print(Text(text[start : start + 300].rstrip()))
 
 
-def _show_labelled(console: Console, data, val: float, test: float, seed: int, samples: int,
-                   rng: random.Random) -> None:
+def _show_labelled(
+    console: Console, data, val: float, test: float, seed: int, samples: int, rng: random.Random
+) -> None:
     from seqlab.data import split_indices
 
     counts = Counter(data.labels)
@@ -236,8 +265,7 @@ def _show_labelled(console: Console, data, val: float, test: float, seed: int, s
         console.print(Text(f"[{data.classes[data.labels[i]]}] ", style="bold").append(Text(data.texts[i], style="")))
 
 
-def _show_pairs(console: Console, data, val: float, test: float, seed: int, samples: int,
-                rng: random.Random) -> None:
+def _show_pairs(console: Console, data, val: float, test: float, seed: int, samples: int, rng: random.Random) -> None:
     from seqlab.data import split_indices
 
     console.print(f"pairs {len(data):,}")
@@ -247,5 +275,6 @@ def _show_pairs(console: Console, data, val: float, test: float, seed: int, samp
     console.print(f"split (seed {seed}): train {len(train):,}   val {len(valid):,}   test {len(tested):,}")
     console.print(_length_table({"source": list(data.sources), "target": list(data.targets)}))
     for i in rng.sample(range(len(data)), min(samples, len(data))):
-        console.print(Text("> ", style="dim").append(data.sources[i]).append(Text("\n< ", style="dim"))
-                      .append(data.targets[i]))
+        console.print(
+            Text("> ", style="dim").append(data.sources[i]).append(Text("\n< ", style="dim")).append(data.targets[i])
+        )

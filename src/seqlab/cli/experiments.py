@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -26,7 +25,7 @@ def _command(*parts: str, options: list[tuple[str, list[str]]]) -> str:
     return shlex.join(words)
 
 
-def _budget(text: Optional[str]) -> tuple[str, ...]:
+def _budget(text: str | None) -> tuple[str, ...]:
     from seqlab.experiments.space import parse_budget
 
     return parse_budget(text) if text else ()
@@ -35,12 +34,16 @@ def _budget(text: Optional[str]) -> tuple[str, ...]:
 @app.command()
 def compare(
     recipe: str = typer.Argument(..., help="A recipe name (seqlab recipes) or a config .toml file."),
-    vary: list[str] = typer.Option([], "--vary", "-v", help="section.key=a,b,c (repeat for a grid), e.g. model.cell=rnn,lstm,gru."),
+    vary: list[str] = typer.Option(
+        [], "--vary", "-v", help="section.key=a,b,c (repeat for a grid), e.g. model.cell=rnn,lstm,gru."
+    ),
     set_: list[str] = typer.Option([], "--set", "-s", help="Override a setting of every run: section.key=value."),
-    budget: Optional[str] = typer.Option(None, "--budget", "-b", help='Per run: steps ("500") or time ("90s", "5m").'),
+    budget: str | None = typer.Option(None, "--budget", "-b", help='Per run: steps ("500") or time ("90s", "5m").'),
     repeats: int = typer.Option(1, "--repeats", "-r", min=1, help="Runs per variant with different seeds."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Report folder (default compare/<name>-<keys>); rerun to resume."),
-    metric: Optional[str] = typer.Option(None, "--metric", help="Rank variants by this (default train.monitor)."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Report folder (default compare/<name>-<keys>); rerun to resume."
+    ),
+    metric: str | None = typer.Option(None, "--metric", help="Rank variants by this (default train.monitor)."),
 ) -> None:
     """Train each variant side by side and write a report: metrics, size, speed, curves, best variant."""
     from seqlab.config import load_config
@@ -51,20 +54,41 @@ def compare(
     variants = grid(vary)
     keys = "-".join(spec.split("=", 1)[0].split(".")[-1] for spec in vary)
     folder = out or Path("compare") / slugify(f"{config.name}-{keys}")
-    command = _command("compare", recipe, options=[("--vary", vary), ("--set", set_), ("--budget", [budget] if budget else []),
-                                                   ("--repeats", [str(repeats)] if repeats > 1 else []), ("--out", [str(folder)])])
-    run_compare(config, variants, out_dir=folder, repeats=repeats, budget=_budget(budget), metric=metric,
-                command=command, console=_console())
+    command = _command(
+        "compare",
+        recipe,
+        options=[
+            ("--vary", vary),
+            ("--set", set_),
+            ("--budget", [budget] if budget else []),
+            ("--repeats", [str(repeats)] if repeats > 1 else []),
+            ("--out", [str(folder)]),
+        ],
+    )
+    run_compare(
+        config,
+        variants,
+        out_dir=folder,
+        repeats=repeats,
+        budget=_budget(budget),
+        metric=metric,
+        command=command,
+        console=_console(),
+    )
 
 
 @app.command()
 def study(
-    name: Optional[str] = typer.Argument(None, help="A built-in study; leave out to list them."),
-    recipe: Optional[str] = typer.Argument(None, help="Run it on this recipe or config instead of the study's own."),
+    name: str | None = typer.Argument(None, help="A built-in study; leave out to list them."),
+    recipe: str | None = typer.Argument(None, help="Run it on this recipe or config instead of the study's own."),
     set_: list[str] = typer.Option([], "--set", "-s", help="Override a setting of every run: section.key=value."),
-    budget: Optional[str] = typer.Option(None, "--budget", "-b", help='Per run: steps ("500") or time ("90s", "5m"); default the study\'s.'),
+    budget: str | None = typer.Option(
+        None, "--budget", "-b", help='Per run: steps ("500") or time ("90s", "5m"); default the study\'s.'
+    ),
     repeats: int = typer.Option(1, "--repeats", "-r", min=1, help="Runs per variant with different seeds."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Report folder (default studies/<study>-<recipe>); rerun to resume."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Report folder (default studies/<study>-<recipe>); rerun to resume."
+    ),
 ) -> None:
     """Run a built-in study (the classic exercises: cells, learning rate, batch size, dropout...) into a report."""
     from seqlab.config import load_config
@@ -85,24 +109,56 @@ def study(
     config = load_config(recipe, overrides=set_)
     budget = budget if budget is not None else item.budget
     folder = out or Path("studies") / f"{name}-{config.name}"
-    command = _command("study", name, recipe, options=[("--set", set_), ("--budget", [budget] if budget else []),
-                                                        ("--repeats", [str(repeats)] if repeats > 1 else []), ("--out", [str(folder)])])
-    run_compare(config, item.variants, out_dir=folder, repeats=repeats, budget=_budget(budget),
-                title=f"{item.title} ({config.name})", description=item.question, command=command, console=console)
+    command = _command(
+        "study",
+        name,
+        recipe,
+        options=[
+            ("--set", set_),
+            ("--budget", [budget] if budget else []),
+            ("--repeats", [str(repeats)] if repeats > 1 else []),
+            ("--out", [str(folder)]),
+        ],
+    )
+    run_compare(
+        config,
+        item.variants,
+        out_dir=folder,
+        repeats=repeats,
+        budget=_budget(budget),
+        title=f"{item.title} ({config.name})",
+        description=item.question,
+        command=command,
+        console=console,
+    )
 
 
 @app.command()
 def sweep(
     recipe: str = typer.Argument(..., help="A recipe name (seqlab recipes) or a config .toml file."),
     trials: int = typer.Option(20, "--trials", "-n", min=1, help="Finished trials the study should end with."),
-    space: list[str] = typer.Option([], "--space", help='section.key=log(lo,hi) | uniform(lo,hi) | int(lo,hi) | logint(lo,hi) | choice(a,b,...).'),
+    space: list[str] = typer.Option(
+        [], "--space", help="section.key=log(lo,hi) | uniform(lo,hi) | int(lo,hi) | logint(lo,hi) | choice(a,b,...)."
+    ),
     set_: list[str] = typer.Option([], "--set", "-s", help="Override a setting of every trial: section.key=value."),
-    budget: Optional[str] = typer.Option(None, "--budget", "-b", help='Per trial: steps ("500") or time ("90s", "5m").'),
-    storage: Optional[str] = typer.Option(None, "--storage", help="Optuna RDB URL (sqlite:///f.db, postgresql://...) or journal file; default <out>/sweep.journal."),
-    study_name: Optional[str] = typer.Option(None, "--study-name", help="Study name in the storage (default <name>-sweep)."),
+    budget: str | None = typer.Option(
+        None, "--budget", "-b", help='Per trial: steps ("500") or time ("90s", "5m").'
+    ),
+    storage: str | None = typer.Option(
+        None,
+        "--storage",
+        help="Optuna RDB URL (sqlite:///f.db, postgresql://...) or journal file; default <out>/sweep.journal.",
+    ),
+    study_name: str | None = typer.Option(
+        None, "--study-name", help="Study name in the storage (default <name>-sweep)."
+    ),
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Local worker processes sharing the study."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Sweep folder (default sweeps/<name>); rerun to resume."),
-    metric: Optional[str] = typer.Option(None, "--metric", help="Validation metric to optimise (default train.monitor)."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Sweep folder (default sweeps/<name>); rerun to resume."
+    ),
+    metric: str | None = typer.Option(
+        None, "--metric", help="Validation metric to optimise (default train.monitor)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the TPE sampler."),
 ) -> None:
     """Search hyperparameters with Optuna (TPE, median pruning); resumable, shareable, with a report."""
@@ -115,13 +171,33 @@ def sweep(
         raise ConfigError('give at least one --space, e.g. --space "train.lr=log(1e-4,1e-2)"')
     config = load_config(recipe, overrides=set_)
     folder = out or Path("sweeps") / config.name
-    command = _command("sweep", recipe, options=[
-        ("--trials", [str(trials)]), ("--space", space), ("--set", set_), ("--budget", [budget] if budget else []),
-        ("--storage", [storage] if storage else []), ("--workers", [str(workers)] if workers > 1 else []),
-        ("--out", [str(folder)]),
-    ])
-    run_sweep(config, params, trials=trials, out_dir=folder, storage=storage, study_name=study_name, workers=workers,
-              budget=_budget(budget), metric=metric, seed=seed, command=command, console=_console())
+    command = _command(
+        "sweep",
+        recipe,
+        options=[
+            ("--trials", [str(trials)]),
+            ("--space", space),
+            ("--set", set_),
+            ("--budget", [budget] if budget else []),
+            ("--storage", [storage] if storage else []),
+            ("--workers", [str(workers)] if workers > 1 else []),
+            ("--out", [str(folder)]),
+        ],
+    )
+    run_sweep(
+        config,
+        params,
+        trials=trials,
+        out_dir=folder,
+        storage=storage,
+        study_name=study_name,
+        workers=workers,
+        budget=_budget(budget),
+        metric=metric,
+        seed=seed,
+        command=command,
+        console=_console(),
+    )
 
 
 @app.command("lr-find")
@@ -131,7 +207,7 @@ def lr_find(
     min_lr: float = typer.Option(1e-5, "--min-lr", help="First learning rate."),
     max_lr: float = typer.Option(1.0, "--max-lr", help="Last learning rate."),
     steps: int = typer.Option(100, "--steps", min=2, help="Steps from --min-lr to --max-lr."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Report folder (default lr-find/<name>)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Report folder (default lr-find/<name>)."),
 ) -> None:
     """Learning-rate range test: loss against an exponentially growing rate, a plot and a suggested rate."""
     from seqlab.config import load_config
@@ -139,8 +215,16 @@ def lr_find(
 
     config = load_config(recipe, overrides=set_)
     folder = out or Path("lr-find") / config.name
-    command = _command("lr-find", recipe, options=[("--set", set_), ("--min-lr", [f"{min_lr:g}"]),
-                                                   ("--max-lr", [f"{max_lr:g}"]), ("--steps", [str(steps)])])
+    command = _command(
+        "lr-find",
+        recipe,
+        options=[
+            ("--set", set_),
+            ("--min-lr", [f"{min_lr:g}"]),
+            ("--max-lr", [f"{max_lr:g}"]),
+            ("--steps", [str(steps)]),
+        ],
+    )
     run_lr_find(config, out_dir=folder, min_lr=min_lr, max_lr=max_lr, steps=steps, command=command, console=_console())
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -44,21 +44,30 @@ def show_forecast(run: Any, *, file: Path | None, console: Console, plot: Path |
         keep = min(len(series), max(run.config.data.input_len, 3 * len(result.times)))
         history_x = series.time_axis()[-keep:]
         future = [parse_time(t) for t in result.times]
-        future_x = future if all(f is not None for f in future) and type(future[0]) is type(history_x[-1]) else \
-            [len(series) + i for i in range(len(result.times))]
+        future_x = (
+            future
+            if all(f is not None for f in future) and type(future[0]) is type(history_x[-1])
+            else [len(series) + i for i in range(len(result.times))]
+        )
         if not isinstance(history_x[-1], type(future_x[0])):
             history_x = list(range(len(series) - keep, len(series)))
         column = list(series.columns).index(result.columns[0])
-        figure = plot_forecast(history_x, series.values[-keep:, column], future_x, result.values[:, 0],
-                               title=f"{run.config.name}: forecast after {series.times[-1]}", ylabel=result.columns[0])
+        figure = plot_forecast(
+            history_x,
+            series.values[-keep:, column],
+            future_x,
+            result.values[:, 0],
+            title=f"{run.config.name}: forecast after {series.times[-1]}",
+            ylabel=result.columns[0],
+        )
         console.print(f"plot: {save_figure(figure, plot)}")
 
 
 @app.command()
 def forecast(
     run_dir: Path = typer.Argument(..., help="A forecast run directory."),
-    file: Optional[Path] = typer.Option(None, "--file", "-f", help="A series .csv/.tsv (default: the run's own data)."),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="Also save history + forecast as a PNG here."),
+    file: Path | None = typer.Option(None, "--file", "-f", help="A series .csv/.tsv (default: the run's own data)."),
+    plot: Path | None = typer.Option(None, "--plot", help="Also save history + forecast as a PNG here."),
 ) -> None:
     """Forecast the next horizon after a series (or after the run's own data) with a trained forecaster."""
     from seqlab.run import load

@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -44,7 +43,8 @@ def check_bind(host: str, api_key: str | None) -> None:
     >>> check_bind("0.0.0.0", None)
     Traceback (most recent call last):
     ...
-    seqlab.errors.ConfigError: --host 0.0.0.0 makes the server reachable from other machines; give an API key with --api-key KEY or SEQLAB_API_KEY, or bind 127.0.0.1
+    seqlab.errors.ConfigError: --host 0.0.0.0 makes the server reachable from other machines;
+    give an API key with --api-key KEY or SEQLAB_API_KEY, or bind 127.0.0.1
     """
     if host not in LOOPBACK and not api_key:
         raise ConfigError(
@@ -72,9 +72,16 @@ def serve(
     runs: list[str] = typer.Argument(..., help="Run directories to serve (NAME=RUN to choose the model id)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; anything but loopback needs an API key."),
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port to listen on."),
-    api_key: Optional[str] = typer.Option(None, "--api-key", envvar="SEQLAB_API_KEY", show_envvar=True,
-                                          help="Require `Authorization: Bearer KEY` on /v1 requests."),
-    max_context: int = typer.Option(4096, "--max-context", min=16, help="Most tokens a prompt plus its reply may have."),
+    api_key: str | None = typer.Option(
+        None,
+        "--api-key",
+        envvar="SEQLAB_API_KEY",
+        show_envvar=True,
+        help="Require `Authorization: Bearer KEY` on /v1 requests.",
+    ),
+    max_context: int = typer.Option(
+        4096, "--max-context", min=16, help="Most tokens a prompt plus its reply may have."
+    ),
     workers: int = typer.Option(64, "--workers", min=1, help="Generations that run at the same time."),
     threads: int = typer.Option(1, "--threads", min=0, help="torch threads per generation step (0 = torch's default)."),
 ) -> None:
@@ -98,8 +105,9 @@ def serve(
     for a in adapters:
         kind = "chat" if a.has_chat_template else "plain text (chat uses the default template)"
         console.print(f"model [bold]{escape(a.name)}[/]: {a.task}, {kind}")
-    console.print(f"OpenAI-compatible API on [bold]http://{shown}:{port}/v1[/]"
-                  + (" (API key required)" if api_key else ""))
+    console.print(
+        f"OpenAI-compatible API on [bold]http://{shown}:{port}/v1[/]" + (" (API key required)" if api_key else "")
+    )
     app_ = create_app(adapters, api_key=api_key, engine=Engine(max_workers=workers))
     uvicorn.run(app_, host=host, port=port, log_level="info", timeout_graceful_shutdown=2)
 
@@ -111,7 +119,7 @@ def chat(
     top_p: float = typer.Option(1.0, "--top-p", min=0.0, max=1.0, help="Nucleus sampling mass (1 = off)."),
     max_tokens: int = typer.Option(200, "--max-tokens", "-n", min=1, help="Longest reply, in tokens."),
     system: str = typer.Option("", "--system", help="A system message to start with."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Make replies reproducible."),
+    seed: int | None = typer.Option(None, "--seed", help="Make replies reproducible."),
 ) -> None:
     """Chat with a run in the terminal: streaming replies, /reset, /temperature 0.8, Ctrl-C stops a reply."""
     from seqlab.run import load
@@ -127,10 +135,16 @@ def chat(
 
 @app.command()
 def ui(
-    base_url: Optional[str] = typer.Option(None, "--base-url", envvar="SEQLAB_BASE_URL", show_envvar=True,
-                                           help="The OpenAI-compatible API (default http://127.0.0.1:8000/v1)."),
-    api_key: Optional[str] = typer.Option(None, "--api-key", help="API key (default: SEQLAB_API_KEY or OPENAI_API_KEY, "
-                                                                  "from the environment or .env)."),
+    base_url: str | None = typer.Option(
+        None,
+        "--base-url",
+        envvar="SEQLAB_BASE_URL",
+        show_envvar=True,
+        help="The OpenAI-compatible API (default http://127.0.0.1:8000/v1).",
+    ),
+    api_key: str | None = typer.Option(
+        None, "--api-key", help="API key (default: SEQLAB_API_KEY or OPENAI_API_KEY, from the environment or .env)."
+    ),
     port: int = typer.Option(8501, "--port", min=0, max=65535, help="Port of the web page."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address of the web page."),
 ) -> None:
@@ -146,8 +160,23 @@ def ui(
         env["SEQLAB_BASE_URL"] = base_url
     if api_key:
         env["SEQLAB_API_KEY"] = api_key  # through the environment: a key on a command line shows in `ps`
-    command = [sys.executable, "-m", "streamlit", "run", ui_app.__file__, "--server.headless", "true",
-               "--server.address", host, "--server.port", str(port), "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        ui_app.__file__,
+        "--server.headless",
+        "true",
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "viewer",
+    ]
     _console().print(f"chat page on [bold]http://{host}:{port}[/] (Ctrl-C to stop)")
     try:
         raise typer.Exit(subprocess.call(command, env=env))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -26,11 +26,17 @@ def _show_token(token: str) -> str:
 
 @app.command()
 def train(
-    recipe: Optional[str] = typer.Argument(None, help="A recipe name (seqlab recipes) or a config .toml file."),
+    recipe: str | None = typer.Argument(None, help="A recipe name (seqlab recipes) or a config .toml file."),
     set_: list[str] = typer.Option([], "--set", "-s", help="Override a setting: section.key=value (repeatable)."),
-    data: Optional[str] = typer.Option(None, "--data", help="Train on this dataset name or file instead (sets data.dataset)."),
-    run_dir: Optional[Path] = typer.Option(None, "--run-dir", help="Where to write the run (default runs/<name>-<time>)."),
-    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this folder from its last checkpoint."),
+    data: str | None = typer.Option(
+        None, "--data", help="Train on this dataset name or file instead (sets data.dataset)."
+    ),
+    run_dir: Path | None = typer.Option(
+        None, "--run-dir", help="Where to write the run (default runs/<name>-<time>)."
+    ),
+    resume: Path | None = typer.Option(
+        None, "--resume", help="Continue the run in this folder from its last checkpoint."
+    ),
 ) -> None:
     """Train a recipe or config into a run directory, then show what it learned."""
     from seqlab.config import load_config
@@ -44,7 +50,9 @@ def train(
         run = resume_run(resume, console=console)
     else:
         if recipe is None:
-            raise ConfigError("give a recipe name or a config file, e.g. `seqlab train shakespeare-char` (see `seqlab recipes`)")
+            raise ConfigError(
+                "give a recipe name or a config file, e.g. `seqlab train shakespeare-char` (see `seqlab recipes`)"
+            )
         overrides = [*set_, *([f'data.dataset="{data}"'] if data else [])]
         config = load_config(recipe, overrides=overrides)
         run = train_run(config, run_dir=run_dir, console=console)
@@ -53,7 +61,7 @@ def train(
 
 @app.command()
 def recipes(
-    name: Optional[str] = typer.Argument(None, help="Show this recipe's TOML (copy it to start a config of your own)."),
+    name: str | None = typer.Argument(None, help="Show this recipe's TOML (copy it to start a config of your own)."),
 ) -> None:
     """List the recipes shipped with seqlab, or show one."""
     from seqlab.config import load_config, recipe_names, recipe_text
@@ -67,18 +75,27 @@ def recipes(
         table.add_column(column, overflow="fold")
     for name in recipe_names():
         c = load_config(name)
-        budget = ", ".join(
-            part for part in (
-                f"{c.train.max_steps} steps" if c.train.max_steps else "",
-                f"{c.train.max_time / 60:g} min" if c.train.max_time else "",
-            ) if part
-        ) or f"{c.train.max_epochs} epochs"
+        budget = (
+            ", ".join(
+                part
+                for part in (
+                    f"{c.train.max_steps} steps" if c.train.max_steps else "",
+                    f"{c.train.max_time / 60:g} min" if c.train.max_time else "",
+                )
+                if part
+            )
+            or f"{c.train.max_epochs} epochs"
+        )
         m = c.model
         if hasattr(m, "cell"):
-            model = f"{'bi' if getattr(m, 'bidirectional', False) else ''}{m.cell.upper()} {m.num_layers}x{m.hidden_size}"
+            model = (
+                f"{'bi' if getattr(m, 'bidirectional', False) else ''}{m.cell.upper()} {m.num_layers}x{m.hidden_size}"
+            )
             model += f" + {m.attention}" if getattr(m, "attention", "none") != "none" else ""
         else:
-            model = m.arch + (f" {m.num_layers}x{m.embed_dim}" if hasattr(m, "embed_dim") and hasattr(m, "num_layers") else "")
+            model = m.arch + (
+                f" {m.num_layers}x{m.embed_dim}" if hasattr(m, "embed_dim") and hasattr(m, "num_layers") else ""
+            )
         table.add_row(name, c.task, c.data.dataset, model, budget)
     _console().print(table)
 
@@ -86,7 +103,9 @@ def recipes(
 @app.command()
 def evaluate(
     run_dir: Path = typer.Argument(..., help="A run directory."),
-    data: Optional[str] = typer.Option(None, "--data", help="Evaluate on this dataset name or file (all of it) instead of the run's test split."),
+    data: str | None = typer.Option(
+        None, "--data", help="Evaluate on this dataset name or file (all of it) instead of the run's test split."
+    ),
 ) -> None:
     """Evaluate a trained run on its validation and test splits, or on other data."""
     from seqlab.config import with_overrides
@@ -120,9 +139,11 @@ def evaluate(
 @app.command()
 def predict(
     run_dir: Path = typer.Argument(..., help="A classification run directory."),
-    text: Optional[str] = typer.Argument(None, help="The text to classify."),
-    file: Optional[Path] = typer.Option(None, "--file", "-f", help="Classify every line of this file."),
-    beam: Optional[int] = typer.Option(None, "--beam", min=1, help="seq2seq: beam width (1 = greedy; default: the run's data.beam_width)."),
+    text: str | None = typer.Argument(None, help="The text to classify."),
+    file: Path | None = typer.Option(None, "--file", "-f", help="Classify every line of this file."),
+    beam: int | None = typer.Option(
+        None, "--beam", min=1, help="seq2seq: beam width (1 = greedy; default: the run's data.beam_width)."
+    ),
     n_best: int = typer.Option(1, "--n-best", min=1, help="seq2seq: show this many beam hypotheses per text."),
 ) -> None:
     """Classify a text (or every line of a file) with a trained run: class and probabilities."""
@@ -151,8 +172,11 @@ def predict(
     for column in ("text", "class", *classes):
         table.add_column(column, justify="left" if column in ("text", "class") else "right")
     for t, p in zip(texts, run.predict(texts)):
-        table.add_row(escape(t if len(t) <= 80 else t[:77] + "..."), f"[bold]{p.label}[/]",
-                      *(f"{p.probabilities[c]:.3f}" for c in classes))
+        table.add_row(
+            escape(t if len(t) <= 80 else t[:77] + "..."),
+            f"[bold]{p.label}[/]",
+            *(f"{p.probabilities[c]:.3f}" for c in classes),
+        )
     console.print(table)
 
 
@@ -164,7 +188,7 @@ def sample(
     temperature: float = typer.Option(0.8, "--temperature", "-t", min=0.0, help="0 is greedy; higher is more random."),
     top_k: int = typer.Option(0, "--top-k", min=0, help="Sample among the k most likely tokens (0 = all)."),
     top_p: float = typer.Option(1.0, "--top-p", min=0.0, max=1.0, help="Nucleus sampling mass (1 = off)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Make the sample reproducible."),
+    seed: int | None = typer.Option(None, "--seed", help="Make the sample reproducible."),
 ) -> None:
     """Generate text from a language-model run, streamed to the terminal."""
     from seqlab.run import load
@@ -173,7 +197,9 @@ def sample(
         raise ConfigError(f"--top-p must be in (0, 1] (got {top_p})")
     run = load(run_dir)
     sys.stdout.write(prompt)
-    for piece in run.sample(prompt, max_tokens=max_tokens, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed):
+    for piece in run.sample(
+        prompt, max_tokens=max_tokens, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed
+    ):
         sys.stdout.write(piece)
         sys.stdout.flush()
     sys.stdout.write("\n")
@@ -208,7 +234,9 @@ def summary(
             else:
                 vocab = config.data.vocab_size or 100
                 tokenizer = type("Sizes", (), {"vocab_size": vocab})()
-                console.print(f"[dim]{target}: vocabulary size {vocab} and 2 classes stand in for what the data gives[/]")
+                console.print(
+                    f"[dim]{target}: vocabulary size {vocab} and 2 classes stand in for what the data gives[/]"
+                )
         else:
             # series columns and image sizes come from the data itself (cached after the first fetch)
             quick = with_overrides(config, ["model.judge_steps=0"]) if config.task == "gan" else config
@@ -236,7 +264,10 @@ def _summary_parts(config, model, meta) -> list[tuple[str, Any, Any]]:
         noise = torch.zeros(2, config.model.noise_dim)
         labels = (torch.zeros(2, dtype=torch.long),) if config.model.conditional else ()
         images = torch.zeros(2, 1, *meta.get("image_shape", (28, 28)))
-        return [("generator", model.generator, (noise, *labels)), ("discriminator", model.discriminator, (images, *labels))]
+        return [
+            ("generator", model.generator, (noise, *labels)),
+            ("discriminator", model.discriminator, (images, *labels)),
+        ]
     if task == "seq2seq":
         source = torch.ones(2, min(config.data.max_source_len, 32), dtype=torch.long)
         target = torch.ones(2, min(config.data.max_target_len, 32), dtype=torch.long)
@@ -249,9 +280,13 @@ def _summary_parts(config, model, meta) -> list[tuple[str, Any, Any]]:
 def inspect(
     run_dir: Path = typer.Argument(..., help="A run directory."),
     text: str = typer.Argument(..., help="The text to follow through the model."),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="Where to write the heatmap PNGs (default: the run directory)."),
-    layer: Optional[str] = typer.Option(None, "--layer", help="Only this recurrent layer (default: all)."),
-    beam: Optional[int] = typer.Option(None, "--beam", min=1, help="seq2seq: decode with this beam width before drawing the attention."),
+    out_dir: Path | None = typer.Option(
+        None, "--out", help="Where to write the heatmap PNGs (default: the run directory)."
+    ),
+    layer: str | None = typer.Option(None, "--layer", help="Only this recurrent layer (default: all)."),
+    beam: int | None = typer.Option(
+        None, "--beam", min=1, help="seq2seq: decode with this beam width before drawing the attention."
+    ),
 ) -> None:
     """Follow a text through a run: tokens -> ids -> padding -> gates per step -> output."""
     from seqlab.inspection import inspect_text

@@ -110,8 +110,8 @@ def build_en_ko(members: Members) -> bytes:
     ...              KO_HELP + "text/a.html": page.format("저장", "Open").encode()}).decode()
     '{"source": "Save", "target": "저장"}\\n'
     """
-    english = {p[len(EN_HELP):]: data for p, data in members.items() if p.startswith(EN_HELP)}
-    korean = {p[len(KO_HELP):]: data for p, data in members.items() if p.startswith(KO_HELP)}
+    english = {p[len(EN_HELP) :]: data for p, data in members.items() if p.startswith(EN_HELP)}
+    korean = {p[len(KO_HELP) :]: data for p, data in members.items() if p.startswith(KO_HELP)}
     if not english or not korean:
         raise DataError("the help packages hold no English or no Korean pages")
     pairs = set()
@@ -180,8 +180,15 @@ def _render_in_package(members: Members, package: str, script: str, inputs: list
             f"import {package}\n"
             f"assert {package}.__file__.startswith({str(root)!r}), {package}.__file__\n"
         )
-        done = subprocess.run([sys.executable, "-I", "-c", prologue + script], input=json.dumps(inputs),
-                              capture_output=True, text=True, encoding="utf-8", timeout=600, check=False)
+        done = subprocess.run(
+            [sys.executable, "-I", "-c", prologue + script],
+            input=json.dumps(inputs),
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=600,
+            check=False,
+        )
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
         raise DataError(f"generating pairs with {package} failed: {last}")
@@ -208,7 +215,10 @@ def number_sample(seed: int = 1987) -> list[int]:
     return numbers
 
 
-_NUM2WORDS = "from num2words import num2words\nprint(json.dumps([num2words(n, lang='ko') for n in json.load(sys.stdin)], ensure_ascii=False))\n"
+_NUM2WORDS = (
+    "from num2words import num2words\n"
+    "print(json.dumps([num2words(n, lang='ko') for n in json.load(sys.stdin)], ensure_ascii=False))\n"
+)
 
 
 def build_num2words_ko(members: Members) -> bytes:
@@ -250,7 +260,9 @@ def date_sample(seed: int = 2024, per_date: int = 2) -> list[tuple[str, str, str
     rng = random.Random(seed)
     # es_ES short is d/M/yy and en_US short is M/d/yy: "5/3/24" would be either 5 March or 3 May,
     # a question no model can answer, so one of the two is left out
-    combos = [(locale, style) for locale in DATE_LOCALES for style in DATE_STYLES if (locale, style) != ("es_ES", "short")]
+    combos = [
+        (locale, style) for locale in DATE_LOCALES for style in DATE_STYLES if (locale, style) != ("es_ES", "short")
+    ]
     day, end, out = DATE_RANGE[0], DATE_RANGE[1], []
     while day <= end:
         picked: list[int] = []
@@ -272,8 +284,12 @@ def build_dates(members: Members) -> bytes:
         raise DataError("the babel wheel has no babel/__init__.py")
     sample = date_sample()
     rendered = _render_in_package(members, "babel", _BABEL, [list(item) for item in sample])
-    return _jsonl([{"source": text, "target": iso, "language": locale, "style": style}
-                   for (iso, locale, style), text in zip(sample, rendered)])
+    return _jsonl(
+        [
+            {"source": text, "target": iso, "language": locale, "style": style}
+            for (iso, locale, style), text in zip(sample, rendered)
+        ]
+    )
 
 
 __all__ = [

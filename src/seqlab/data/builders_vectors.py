@@ -68,10 +68,13 @@ def build_word_vectors(members: Members) -> bytes:
     >>> artifact = build_word_vectors({"m/model.safetensors": weights, "m/tokenizer.json": tokenizer})
     >>> zipfile.ZipFile(io.BytesIO(artifact)).namelist()
     ['tokenizer.json', 'word_embeddings.safetensors']
-    >>> build_word_vectors({"m/model.safetensors": weights, "m/tokenizer.json": tokenizer.replace(b'"a": 1', b'"a": 2')})
+    >>> build_word_vectors(
+    ...     {"m/model.safetensors": weights, "m/tokenizer.json": tokenizer.replace(b'"a": 1', b'"a": 2')}
+    ... )
     Traceback (most recent call last):
     ...
-    seqlab.errors.DataError: m/model.safetensors: embeddings.word_embeddings.weight has 2 rows, but m/tokenizer.json numbers 3 token ids
+    seqlab.errors.DataError: m/model.safetensors: embeddings.word_embeddings.weight has 2 rows,
+    but m/tokenizer.json numbers 3 token ids
     """
     import numpy as np
     from safetensors import SafetensorError
@@ -86,7 +89,7 @@ def build_word_vectors(members: Members) -> bytes:
     names = [name for name in tensors if name.endswith(EMBEDDING_SUFFIX)]
     if len(names) != 1:
         raise DataError(f"{weights_path} must hold one tensor named *{EMBEDDING_SUFFIX} (found {len(names)})")
-    matrix = tensors[names[0]]                                            # (V, E)
+    matrix = tensors[names[0]]  # (V, E)
     if matrix.ndim != 2 or matrix.dtype != np.float32:
         raise DataError(f"{weights_path}: {names[0]} must be a 2-D float32 matrix (got {matrix.ndim}-D {matrix.dtype})")
     try:
@@ -95,18 +98,31 @@ def build_word_vectors(members: Members) -> bytes:
         raise DataError(f"{tokenizer_path} is not UTF-8") from None
     ids = tokenizer_json_size(tokenizer_text, where=tokenizer_path)
     if matrix.shape[0] != ids:
-        raise DataError(f"{weights_path}: {names[0]} has {matrix.shape[0]} rows, but {tokenizer_path} numbers {ids} token ids")
-    return stored_zip({
-        MATRIX_FILE: save({MATRIX_KEY: np.ascontiguousarray(matrix)}),
-        TOKENIZER_FILE: members[tokenizer_path],
-    })
+        raise DataError(
+            f"{weights_path}: {names[0]} has {matrix.shape[0]} rows, but {tokenizer_path} numbers {ids} token ids"
+        )
+    return stored_zip(
+        {
+            MATRIX_FILE: save({MATRIX_KEY: np.ascontiguousarray(matrix)}),
+            TOKENIZER_FILE: members[tokenizer_path],
+        }
+    )
 
 
 def _one(members: Members, wanted, what: str) -> str:
     found = [path for path in sorted(members) if wanted(path)]
     if len(found) != 1:
-        raise DataError(f"expected one {what} among the package files (found {len(found)}: {', '.join(found) or 'none'})")
+        raise DataError(
+            f"expected one {what} among the package files (found {len(found)}: {', '.join(found) or 'none'})"
+        )
     return found[0]
 
 
-__all__ = ["build_word_vectors", "tokenizer_json_size", "EMBEDDING_SUFFIX", "MATRIX_FILE", "MATRIX_KEY", "TOKENIZER_FILE"]
+__all__ = [
+    "build_word_vectors",
+    "tokenizer_json_size",
+    "EMBEDDING_SUFFIX",
+    "MATRIX_FILE",
+    "MATRIX_KEY",
+    "TOKENIZER_FILE",
+]

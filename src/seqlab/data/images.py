@@ -31,7 +31,18 @@ from seqlab.errors import DataError
 if TYPE_CHECKING:
     import torch
 
-FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+FASHION_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 DIGIT_CLASSES = tuple(str(d) for d in range(10))
 CLASS_NAMES = {"fashion-mnist": FASHION_CLASSES, "mnist-5k": DIGIT_CLASSES}
 
@@ -89,8 +100,10 @@ def read_idx(data: bytes, *, where: str = "IDX data") -> np.ndarray:
     dtype = np.dtype(_IDX_TYPES[data[2]])
     need = 4 + 4 * ndim + int(np.prod(dims)) * dtype.itemsize
     if len(data) != need:
-        raise DataError(f"{where} holds {len(data)} bytes, but its header {tuple(dims.tolist())} needs {need}; "
-                        "the file is truncated or not IDX")
+        raise DataError(
+            f"{where} holds {len(data)} bytes, but its header {tuple(dims.tolist())} needs {need}; "
+            "the file is truncated or not IDX"
+        )
     return np.frombuffer(data, dtype, offset=4 + 4 * ndim).reshape(tuple(dims.tolist())).astype(dtype.newbyteorder("="))
 
 
@@ -104,12 +117,15 @@ def read_idx_files(files: dict[str, bytes], *, where: str) -> tuple[np.ndarray, 
     for images, labels, split in ((arrays[0], arrays[1], "train"), (arrays[2], arrays[3], "t10k")):
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
             raise DataError(f"{where}: the {split} images {images.shape} and labels {labels.shape} do not match")
-    return arrays[0].astype(np.uint8), arrays[1].astype(np.int64), arrays[2].astype(np.uint8), arrays[3].astype(np.int64)
+    return (
+        arrays[0].astype(np.uint8),
+        arrays[1].astype(np.int64),
+        arrays[2].astype(np.uint8),
+        arrays[3].astype(np.int64),
+    )
 
 
-def read_image_csv(
-    data: str, *, label_column: str = "label", where: str = "CSV"
-) -> tuple[np.ndarray, list[str], int]:
+def read_image_csv(data: str, *, label_column: str = "label", where: str = "CSV") -> tuple[np.ndarray, list[str], int]:
     """Parse a CSV of images, one per row: pixel values (0-255) and a label.
 
     With a header row the label is the column named ``label_column`` (Kaggle's layout); without
@@ -135,16 +151,20 @@ def read_image_csv(
     if has_header:
         names = [name.strip() for name in header]
         if label_column not in names:
-            raise DataError(f'{where} has no column "{label_column}" (its first columns: {", ".join(names[:5])}, ...); '
-                            "set data.label_column")
+            raise DataError(
+                f'{where} has no column "{label_column}" (its first columns: {", ".join(names[:5])}, ...); '
+                "set data.label_column"
+            )
         label_at = names.index(label_column)
         rows = rows[1:]
     else:
         label_at = len(header) - 1
     width = len(header) - 1
-    side = int(round(width ** 0.5))
+    side = int(round(width**0.5))
     if side * side != width:
-        raise DataError(f"{where} has {width} pixel columns per row; a square image needs a square number (784 = 28x28)")
+        raise DataError(
+            f"{where} has {width} pixel columns per row; a square image needs a square number (784 = 28x28)"
+        )
     labels, values = [], np.empty((len(rows), width), np.float64)
     try:  # the fast path (one NumPy conversion); the loop below finds the bad row when it fails
         table = np.array(rows, dtype=np.float64)
@@ -200,8 +220,10 @@ def load_images(name_or_path: str | Path, *, label_column: str = "label", limit:
     classes = None
     if isinstance(name_or_path, str) and name in CATALOG:
         if CATALOG[name].shape != "images":
-            raise DataError(f'dataset "{name}" holds {CATALOG[name].shape} data, not images; '
-                            "image tasks take fashion-mnist, mnist-5k or a CSV of pixels")
+            raise DataError(
+                f'dataset "{name}" holds {CATALOG[name].shape} data, not images; '
+                "image tasks take fashion-mnist, mnist-5k or a CSV of pixels"
+            )
         path, classes = fetch(name), CLASS_NAMES.get(name)
     else:
         path = Path(name_or_path).expanduser()
@@ -210,7 +232,9 @@ def load_images(name_or_path: str | Path, *, label_column: str = "label", limit:
 
             images = [n for n, spec in CATALOG.items() if spec.shape == "images"]
             if len(path.parts) == 1 and not path.suffix:
-                raise DataError(unknown_choice("image dataset", name, images) + "; or give a .csv of pixels or an IDX folder")
+                raise DataError(
+                    unknown_choice("image dataset", name, images) + "; or give a .csv of pixels or an IDX folder"
+                )
             raise DataError(f"file not found: {path}")
     if path.is_dir():
         files = {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.name.removesuffix(".gz") in IDX_FILES}
@@ -233,18 +257,26 @@ def load_images(name_or_path: str | Path, *, label_column: str = "label", limit:
         labels, names = _class_index(raw, classes)
         data = Images(pixels, labels, names)
     else:
-        raise DataError(f"{path}: cannot read {path.suffix or 'files without a suffix'} as images; "
-                        "use a .csv of pixels, a folder of IDX files or a .zip of them")
+        raise DataError(
+            f"{path}: cannot read {path.suffix or 'files without a suffix'} as images; "
+            "use a .csv of pixels, a folder of IDX files or a .zip of them"
+        )
     if limit:  # evenly spaced, not the first N: some files are sorted by class
         keep = np.unique(np.linspace(0, len(data) - 1, min(limit, len(data))).round().astype(np.int64))
-        kept = np.unique(np.linspace(0, len(data.test_labels) - 1, min(limit, len(data.test_labels))).round().astype(np.int64))
-        data = Images(data.pixels[keep], data.labels[keep], data.classes, data.test_pixels[kept], data.test_labels[kept])
+        kept = np.unique(
+            np.linspace(0, len(data.test_labels) - 1, min(limit, len(data.test_labels))).round().astype(np.int64)
+        )
+        data = Images(
+            data.pixels[keep], data.labels[keep], data.classes, data.test_pixels[kept], data.test_labels[kept]
+        )
     if len(data.classes) < 2:
         raise DataError(f"{name} has {len(data.classes)} class(es); image tasks need at least 2")
     return data
 
 
-def _with_classes(x: np.ndarray, y: np.ndarray, tx: np.ndarray, ty: np.ndarray, classes: tuple[str, ...] | None) -> Images:
+def _with_classes(
+    x: np.ndarray, y: np.ndarray, tx: np.ndarray, ty: np.ndarray, classes: tuple[str, ...] | None
+) -> Images:
     count = int(max(y.max(initial=0), ty.max(initial=0))) + 1
     return Images(x, y, classes or tuple(str(i) for i in range(count)), tx, ty)
 
@@ -259,8 +291,9 @@ def class_index(classes: tuple[str, ...] | list[str], name: str) -> int:
         return list(classes).index(name)
     if name.isdigit() and int(name) < len(classes):
         return int(name)
-    raise DataError(f'unknown class "{name}"; give a name or an index 0..{len(classes) - 1} '
-                    f"(classes: {', '.join(classes)})")
+    raise DataError(
+        f'unknown class "{name}"; give a name or an index 0..{len(classes) - 1} (classes: {", ".join(classes)})'
+    )
 
 
 def to_tensor(pixels: np.ndarray, *, scale: str = "unit", mean: float = 0.0, std: float = 1.0) -> torch.Tensor:
@@ -333,7 +366,9 @@ class ImageBatches:
     (3, [4])
     """
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, *, batch_size: int, order: torch.Tensor | None = None) -> None:
+    def __init__(
+        self, images: torch.Tensor, labels: torch.Tensor, *, batch_size: int, order: torch.Tensor | None = None
+    ) -> None:
         self.images, self.labels, self.batch_size, self.order = images, labels, batch_size, order
 
     def __len__(self) -> int:
@@ -370,10 +405,14 @@ def split_images(
     from seqlab.data.splits import split_indices
 
     own_test = len(data.test_labels) > 0
-    train, val, test = split_indices(len(data), val_fraction, 0.0 if own_test else test_fraction, seed,
-                                     stratify=data.labels.tolist())
-    parts = {"train": (data.pixels[train], data.labels[train]), "val": (data.pixels[val], data.labels[val]),
-             "test": (data.test_pixels, data.test_labels) if own_test else (data.pixels[test], data.labels[test])}
+    train, val, test = split_indices(
+        len(data), val_fraction, 0.0 if own_test else test_fraction, seed, stratify=data.labels.tolist()
+    )
+    parts = {
+        "train": (data.pixels[train], data.labels[train]),
+        "val": (data.pixels[val], data.labels[val]),
+        "test": (data.test_pixels, data.test_labels) if own_test else (data.pixels[test], data.labels[test]),
+    }
     if holdout is not None:
         for split in ("train", "val"):
             keep = parts[split][1] != holdout

@@ -70,7 +70,9 @@ class _Parser:
         self.where = where
 
     def fail(self, i: int, what: str) -> DataError:
-        return DataError(f"{self.where} line {i + 1}: {what} (the small YAML reader; pip install pyyaml reads all YAML)")
+        return DataError(
+            f"{self.where} line {i + 1}: {what} (the small YAML reader; pip install pyyaml reads all YAML)"
+        )
 
     def next_content(self, i: int) -> int:
         while i < len(self.lines) and not self.lines[i][1]:

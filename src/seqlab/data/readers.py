@@ -20,7 +20,7 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from seqlab.data.catalog import CATALOG, SHAPES, Shape, fetch
 from seqlab.errors import DataError, unknown_choice
@@ -76,7 +76,7 @@ class Pairs:
         return len(self.sources)
 
 
-Dataset = Union[Corpus, LabelledTexts, Pairs]
+Dataset = Corpus | LabelledTexts | Pairs
 
 
 def joined_datasets(dataset: str, *, limit: int = 0, limits: dict[str, int] | None = None) -> list[tuple[str, int]]:
@@ -103,8 +103,10 @@ def joined_datasets(dataset: str, *, limit: int = 0, limits: dict[str, int] | No
     limits = dict(limits or {})
     unknown = sorted(set(limits) - set(names))
     if unknown:
-        raise ConfigError(f"data.limits names {', '.join(unknown)}, which data.dataset does not join; "
-                          f"its datasets are {', '.join(names)}")
+        raise ConfigError(
+            f"data.limits names {', '.join(unknown)}, which data.dataset does not join; "
+            f"its datasets are {', '.join(names)}"
+        )
     return [(name, limits.get(name, limit)) for name in names]
 
 
@@ -150,32 +152,48 @@ def load_dataset(
 
             return load_images(name, limit=limit)  # type: ignore[return-value]
         if spec.shape == "vectors":  # an embedding matrix, read by seqlab.data.vectors
-            raise DataError(f'dataset "{name}" holds pretrained word vectors, not texts; '
-                            f'a classifier uses them through model.pretrained_embeddings = "{name}"')
+            raise DataError(
+                f'dataset "{name}" holds pretrained word vectors, not texts; '
+                f'a classifier uses them through model.pretrained_embeddings = "{name}"'
+            )
         path = fetch(spec)
         if spec.shape == "corpus":
             return _limit_corpus(Corpus(read_text(path)), limit)
-        return _from_records(read_records(path), str(path), spec.shape, "text", "label", "source", "target",
-                             limit, name=name)
+        return _from_records(
+            read_records(path), str(path), spec.shape, "text", "label", "source", "target", limit, name=name
+        )
     path = Path(name_or_path).expanduser()
     if not path.exists():
         if path.suffix.lower() not in SUFFIXES and len(path.parts) == 1:
-            raise DataError(unknown_choice("dataset", name, list(CATALOG))
-                            + "; or give a path to a .txt, .csv, .tsv or .jsonl file")
+            raise DataError(
+                unknown_choice("dataset", name, list(CATALOG)) + "; or give a path to a .txt, .csv, .tsv or .jsonl file"
+            )
         raise DataError(f"file not found: {path}")
     if path.is_dir():
         raise DataError(f"{path} is a folder; give a .txt, .csv, .tsv or .jsonl file")
     suffix = path.suffix.lower()
     if suffix == ".txt":
         if shape not in (None, "corpus"):
-            raise DataError(f"{path} is a plain text file (a corpus), but {shape} data is needed here; "
-                            "use a .csv, .tsv or .jsonl file with named columns")
+            raise DataError(
+                f"{path} is a plain text file (a corpus), but {shape} data is needed here; "
+                "use a .csv, .tsv or .jsonl file with named columns"
+            )
         return _limit_corpus(Corpus(read_text(path)), limit)
     if suffix not in RECORD_SUFFIXES:
-        raise DataError(f"{path}: cannot read {suffix or 'files without a suffix'}; "
-                        "use .txt (a corpus), .csv, .tsv or .jsonl")
-    return _from_records(read_records(path), str(path), shape, text_column, label_column, source_column,
-                         target_column, limit, name=str(path))
+        raise DataError(
+            f"{path}: cannot read {suffix or 'files without a suffix'}; use .txt (a corpus), .csv, .tsv or .jsonl"
+        )
+    return _from_records(
+        read_records(path),
+        str(path),
+        shape,
+        text_column,
+        label_column,
+        source_column,
+        target_column,
+        limit,
+        name=str(path),
+    )
 
 
 # ----------------------------------------------------------------------------- files
@@ -189,7 +207,9 @@ def read_text(path: Path) -> str:
     >>> read_text(p)
     Traceback (most recent call last):
     ...
-    seqlab.errors.DataError: .../bad.txt is not UTF-8 text: byte 0xb5 at byte offset 8 (line 2, column 1) cannot be decoded with the utf-8 encoding; save the file as UTF-8 (a Korean Windows file: iconv -f cp949 -t utf-8 IN > OUT)
+    seqlab.errors.DataError: .../bad.txt is not UTF-8 text: byte 0xb5 at byte offset 8 (line 2, column 1)
+    cannot be decoded with the utf-8 encoding; save the file as UTF-8
+    (a Korean Windows file: iconv -f cp949 -t utf-8 IN > OUT)
     """
     try:
         raw = Path(path).read_bytes()
@@ -233,8 +253,10 @@ def read_records(path: Path) -> tuple[list[str], list[tuple[int, dict[str, Any]]
             except json.JSONDecodeError as err:
                 raise DataError(f"{path} line {number} is not valid JSON: {err.msg} (column {err.colno})") from None
             if not isinstance(record, dict):
-                raise DataError(f"{path} line {number} must be a JSON object like "
-                                f'{{"text": ..., "label": ...}} (got {type(record).__name__})')
+                raise DataError(
+                    f"{path} line {number} must be a JSON object like "
+                    f'{{"text": ..., "label": ...}} (got {type(record).__name__})'
+                )
             columns += [key for key in record if key not in columns]
             rows.append((number, record))
         return columns, rows
@@ -286,9 +308,11 @@ def _from_records(
         missing = [c for c in wanted if c not in columns]
         if missing:
             names = " and ".join(f'"{c}"' for c in missing)
-            raise DataError(f"{where} has no column {names}; its columns are: {existing}. Name the right ones "
-                            "with text_column / label_column / source_column / target_column "
-                            "(data.text_column ... in a config)")
+            raise DataError(
+                f"{where} has no column {names}; its columns are: {existing}. Name the right ones "
+                "with text_column / label_column / source_column / target_column "
+                "(data.text_column ... in a config)"
+            )
 
     if shape is None:
         if label_column in columns:
@@ -296,10 +320,12 @@ def _from_records(
         elif source_column in columns and target_column in columns:
             shape = "pairs"
         else:
-            raise DataError(f'{where} has neither a label column "{label_column}" (labelled texts) nor source '
-                            f'and target columns "{source_column}", "{target_column}" (pairs); its columns are: '
-                            f"{existing}. Name the right ones with text_column / label_column / source_column / "
-                            "target_column (data.text_column ... in a config)")
+            raise DataError(
+                f'{where} has neither a label column "{label_column}" (labelled texts) nor source '
+                f'and target columns "{source_column}", "{target_column}" (pairs); its columns are: '
+                f"{existing}. Name the right ones with text_column / label_column / source_column / "
+                "target_column (data.text_column ... in a config)"
+            )
     if shape == "labelled":
         need(text_column, label_column)
         texts = _column(rows, text_column, where)
@@ -313,8 +339,7 @@ def _from_records(
     if shape == "pairs":
         need(source_column, target_column)
         languages = tuple(str(r.get("language", "")) for _, r in rows) if "language" in columns else ()
-        return Pairs(tuple(_column(rows, source_column, where)), tuple(_column(rows, target_column, where)),
-                     languages)
+        return Pairs(tuple(_column(rows, source_column, where)), tuple(_column(rows, target_column, where)), languages)
     if shape == "corpus":
         need(text_column)
         return _limit_corpus(Corpus("\n".join(_column(rows, text_column, where)) + "\n"), 0)

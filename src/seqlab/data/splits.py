@@ -23,8 +23,10 @@ def _check(val_fraction: float, test_fraction: float) -> None:
         if not 0.0 <= value < 1.0:
             raise DataError(f"data.{key} must be at least 0 and below 1 (got {value})")
     if val_fraction + test_fraction >= 1.0:
-        raise DataError(f"data.val_fraction + data.test_fraction must stay below 1 so something is left to "
-                        f"train on (got {val_fraction} + {test_fraction})")
+        raise DataError(
+            f"data.val_fraction + data.test_fraction must stay below 1 so something is left to "
+            f"train on (got {val_fraction} + {test_fraction})"
+        )
 
 
 def _sizes(n: int, val_fraction: float, test_fraction: float) -> tuple[int, int, int]:

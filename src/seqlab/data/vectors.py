@@ -101,7 +101,9 @@ def load_vectors(name: str, *, cache_dir: Path | None = None) -> WordVectors:
     if name not in CATALOG:
         raise DataError(unknown_choice("word vectors", name, choices))
     if CATALOG[name].shape != "vectors":
-        raise DataError(f'dataset "{name}" holds {CATALOG[name].shape} data, not word vectors (word vectors: {", ".join(choices)})')
+        raise DataError(
+            f'dataset "{name}" holds {CATALOG[name].shape} data, not word vectors (word vectors: {", ".join(choices)})'
+        )
     return read_vectors(fetch(name, cache_dir=cache_dir))
 
 

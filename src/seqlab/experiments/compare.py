@@ -67,7 +67,7 @@ def ranking_metric(config: Config, metric: str | None = None) -> tuple[str, str]
     >>> ranking_metric(load_config("rotten-tomatoes-bilstm"))
     ('val_accuracy', 'max')
     """
-    from seqlab.train.schedules import monitor_mode
+    from seqlab.training.schedules import monitor_mode
 
     name = metric or config.train.monitor
     if not name.startswith(("val_", "test_")):
@@ -141,7 +141,8 @@ def compare(
     study = {
         "kind": "compare",
         "version": STUDY_VERSION,
-        "title": title or f"{config.name}: {', '.join(sorted({o.split('=')[0] for v in variants for o in v.overrides}))}",
+        "title": title
+        or f"{config.name}: {', '.join(sorted({o.split('=')[0] for v in variants for o in v.overrides}))}",
         "description": description,
         "command": command,
         "base_config": to_toml(config),
@@ -150,9 +151,18 @@ def compare(
         "metric": metric_name,
         "mode": mode,
         "variants": [
-            {"name": v.name, "overrides": list(v.overrides),
-             "runs": [{"seed": config.train.seed + r, "run_dir": f"runs/{v.slug}/seed-{config.train.seed + r}", "result": None}
-                      for r in range(repeats)]}
+            {
+                "name": v.name,
+                "overrides": list(v.overrides),
+                "runs": [
+                    {
+                        "seed": config.train.seed + r,
+                        "run_dir": f"runs/{v.slug}/seed-{config.train.seed + r}",
+                        "result": None,
+                    }
+                    for r in range(repeats)
+                ],
+            }
             for v in variants
         ],
     }
@@ -188,8 +198,14 @@ def _merge_previous(folder: Path, study: dict[str, Any]) -> dict[str, Any]:
     if not (folder / "study.json").exists():
         return study
     old = read_study(folder)
+
     def plan(s: dict[str, Any]) -> list[Any]:  # more --repeats may be added; the rest must match
-        return [s.get("kind"), s.get("base_config"), s.get("budget"), [(v["name"], v["overrides"]) for v in s.get("variants", [])]]
+        return [
+            s.get("kind"),
+            s.get("base_config"),
+            s.get("budget"),
+            [(v["name"], v["overrides"]) for v in s.get("variants", [])],
+        ]
 
     if plan(old) != plan(study):
         raise ConfigError(f"{folder} already holds a different comparison; choose another --out folder or delete it")
@@ -248,14 +264,28 @@ def render(folder: str | Path) -> list[Path]:
     runs_done = sum(1 for v in study["variants"] for r in v["runs"] if r["result"] is not None)
     runs_all = sum(len(v["runs"]) for v in study["variants"])
     budget = ", ".join(f"`{b}`" for b in study["budget"]) or "the recipe's own"
-    doc.add(Para(f"{len(study['variants'])} variants x {study['repeats']} repeat(s) (seeds differ); budget per run: "
-                 f"{budget}. Runs finished: {runs_done} of {runs_all}. Ranked by `{study['metric']}` "
-                 f"({'lower' if study['mode'] == 'min' else 'higher'} is better)."))
+    doc.add(
+        Para(
+            f"{len(study['variants'])} variants x {study['repeats']} repeat(s) (seeds differ); budget per run: "
+            f"{budget}. Runs finished: {runs_done} of {runs_all}. Ranked by `{study['metric']}` "
+            f"({'lower' if study['mode'] == 'min' else 'higher'} is better)."
+        )
+    )
     if study.get("command"):
         doc.add(Code(study["command"], "sh"))
 
     doc.add(Heading("Results", 2))
-    header = ["variant", *metrics, "parameters", "train time (s)", "tokens/s", "latency (ms)", "steps", "epochs", "runs"]
+    header = [
+        "variant",
+        *metrics,
+        "parameters",
+        "train time (s)",
+        "tokens/s",
+        "latency (ms)",
+        "steps",
+        "epochs",
+        "runs",
+    ]
     rows, highlight = [], None
     for index, entry in enumerate(study["variants"]):
         if entry["name"] == best:
@@ -263,23 +293,29 @@ def render(folder: str | Path) -> list[Path]:
         params = _values(entry, "params")
         latency = _values(entry, "latency_ms")
         links = " ".join(f"[{r['seed']}]({r['run_dir']})" for r in entry["runs"] if r["result"] is not None)
-        rows.append([
-            f"**{entry['name']}** ★" if entry["name"] == best else entry["name"],
-            *(fmt_spread(_values(entry, m)) for m in metrics),
-            fmt(params[0]) if params else "-",
-            fmt_spread(_values(entry, "train_time"), digits=3),
-            fmt_spread(_values(entry, "tokens_per_s"), digits=3),
-            fmt_spread(latency, digits=3) if latency else "-",
-            fmt(mean_spread(_values(entry, "steps"))[0], digits=5),
-            fmt(mean_spread(_values(entry, "epochs"))[0], digits=3),
-            links or "not run yet",
-        ])
+        rows.append(
+            [
+                f"**{entry['name']}** ★" if entry["name"] == best else entry["name"],
+                *(fmt_spread(_values(entry, m)) for m in metrics),
+                fmt(params[0]) if params else "-",
+                fmt_spread(_values(entry, "train_time"), digits=3),
+                fmt_spread(_values(entry, "tokens_per_s"), digits=3),
+                fmt_spread(latency, digits=3) if latency else "-",
+                fmt(mean_spread(_values(entry, "steps"))[0], digits=5),
+                fmt(mean_spread(_values(entry, "epochs"))[0], digits=3),
+                links or "not run yet",
+            ]
+        )
     doc.add(Table(header, rows, highlight))
     if best is not None:
         value = mean_spread(_values(next(v for v in study["variants"] if v["name"] == best), study["metric"]))[0]
-        doc.add(Para(f"Best: **{best}** with {study['metric']} {fmt(value)}. Values are mean ± standard deviation over "
-                     "repeats; latency is one forward pass on one validation example; tokens/s is the median "
-                     "training throughput."))
+        doc.add(
+            Para(
+                f"Best: **{best}** with {study['metric']} {fmt(value)}. Values are mean ± standard deviation over "
+                "repeats; latency is one forward pass on one validation example; tokens/s is the median "
+                "training throughput."
+            )
+        )
 
     curves = {
         entry["name"]: [read_records(folder / r["run_dir"]) for r in entry["runs"] if (folder / r["run_dir"]).exists()]
@@ -305,13 +341,19 @@ def render(folder: str | Path) -> list[Path]:
             points[entry["name"]] = (seconds, score)
     if points:
         doc.add(Heading("Quality against cost", 2))
-        save_figure(plot_tradeoff(points, xlabel="training time (s)", ylabel=study["metric"], best=best),
-                    folder / "tradeoff.png")
+        save_figure(
+            plot_tradeoff(points, xlabel="training time (s)", ylabel=study["metric"], best=best),
+            folder / "tradeoff.png",
+        )
         doc.add(Image("tradeoff.png", f"{study['metric']} against training time"))
 
     doc.add(Heading("Reproduce", 2))
-    doc.add(Para("Every run directory holds its resolved `config.toml`; re-run any variant with "
-                 "`seqlab train <run dir>/config.toml`, and re-render this report with `seqlab report <this folder>`."))
+    doc.add(
+        Para(
+            "Every run directory holds its resolved `config.toml`; re-run any variant with "
+            "`seqlab train <run dir>/config.toml`, and re-render this report with `seqlab report <this folder>`."
+        )
+    )
     if study["variants"] and study["variants"][0]["runs"]:
         first = study["variants"][0]["runs"][0]["run_dir"]
         doc.add(Code(f"seqlab train {folder / first}/config.toml\nseqlab report {folder}", "sh"))

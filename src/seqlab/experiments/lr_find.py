@@ -22,7 +22,18 @@ from rich.console import Console
 
 from seqlab.config import Config, to_toml
 from seqlab.errors import ConfigError
-from seqlab.experiments.report import Code, Heading, Image, Para, Section, Table, fmt, read_study, write_report, write_study
+from seqlab.experiments.report import (
+    Code,
+    Heading,
+    Image,
+    Para,
+    Section,
+    Table,
+    fmt,
+    read_study,
+    write_report,
+    write_study,
+)
 
 BLOW_UP = 4.0  # stop once the smoothed loss exceeds this multiple of its best value
 
@@ -120,7 +131,7 @@ def lr_find(
     import torch
 
     from seqlab.tasks import get_task
-    from seqlab.train import build_optimizer, train_step
+    from seqlab.training import build_optimizer, train_step
 
     console = console or Console()
     rates = exponential_rates(min_lr, max_lr, steps=steps)
@@ -152,17 +163,33 @@ def lr_find(
             if step >= 10 and smoothed[-1] > BLOW_UP * min(smoothed):
                 break
     if len(lrs) < 3:
-        raise ConfigError(f"the loss diverged within {len(lrs)} steps of the range test; lower --min-lr (now {min_lr:g})")
+        raise ConfigError(
+            f"the loss diverged within {len(lrs)} steps of the range test; lower --min-lr (now {min_lr:g})"
+        )
     suggested, at_min = suggest(lrs, smoothed)
     folder = Path(out_dir)
-    write_study(folder, {
-        "kind": "lr-find", "version": 1, "title": f"{config.name}: learning-rate range test", "command": command,
-        "base_config": to_toml(config), "min_lr": min_lr, "max_lr": max_lr, "steps": steps,
-        "lrs": lrs, "losses": losses, "smoothed": smoothed, "suggested": suggested, "min_loss_lr": at_min,
-    })
+    write_study(
+        folder,
+        {
+            "kind": "lr-find",
+            "version": 1,
+            "title": f"{config.name}: learning-rate range test",
+            "command": command,
+            "base_config": to_toml(config),
+            "min_lr": min_lr,
+            "max_lr": max_lr,
+            "steps": steps,
+            "lrs": lrs,
+            "losses": losses,
+            "smoothed": smoothed,
+            "suggested": suggested,
+            "min_loss_lr": at_min,
+        },
+    )
     paths = render(folder)
-    console.print(f"suggested learning rate: [bold]{suggested:.3g}[/] (lowest loss at {at_min:.3g}); "
-                  f"report: {paths[0]}")
+    console.print(
+        f"suggested learning rate: [bold]{suggested:.3g}[/] (lowest loss at {at_min:.3g}); report: {paths[0]}"
+    )
     return LRFindResult(folder, lrs, losses, smoothed, suggested, at_min)
 
 
@@ -173,23 +200,32 @@ def render(folder: str | Path) -> list[Path]:
 
     folder = Path(folder)
     study = read_study(folder)
-    save_figure(plot_lr_find(study["lrs"], study["losses"], smoothed=study["smoothed"], suggested=study["suggested"]),
-                folder / "lr-find.png")
+    save_figure(
+        plot_lr_find(study["lrs"], study["losses"], smoothed=study["smoothed"], suggested=study["suggested"]),
+        folder / "lr-find.png",
+    )
     doc = Section()
     doc.add(
         Heading(study["title"]),
-        Para(f"The learning rate grew from {study['min_lr']:g} to {study['max_lr']:g} over at most {study['steps']} steps "
-             f"({len(study['lrs'])} taken before the loss blew up or the range ended). Suggested rate: "
-             f"**{study['suggested']:.3g}**, where the smoothed loss falls fastest (at most a tenth of "
-             f"{study['min_loss_lr']:.3g}, the rate of the lowest loss)."),
+        Para(
+            f"The learning rate grew from {study['min_lr']:g} to {study['max_lr']:g} "
+            f"over at most {study['steps']} steps "
+            f"({len(study['lrs'])} taken before the loss blew up or the range ended). Suggested rate: "
+            f"**{study['suggested']:.3g}**, where the smoothed loss falls fastest (at most a tenth of "
+            f"{study['min_loss_lr']:.3g}, the rate of the lowest loss)."
+        ),
     )
     if study.get("command"):
         doc.add(Code(study["command"], "sh"))
     doc.add(Image("lr-find.png", "training loss against learning rate"))
     marks = sorted({0, len(study["lrs"]) - 1, *range(0, len(study["lrs"]), max(1, len(study["lrs"]) // 8))})
-    doc.add(Heading("Points", 2), Table(["step", "lr", "loss", "smoothed"],
-                                        [[str(i + 1), f"{study['lrs'][i]:.3g}", fmt(study["losses"][i]), fmt(study["smoothed"][i])]
-                                         for i in marks]))
+    doc.add(
+        Heading("Points", 2),
+        Table(
+            ["step", "lr", "loss", "smoothed"],
+            [[str(i + 1), f"{study['lrs'][i]:.3g}", fmt(study["losses"][i]), fmt(study["smoothed"][i])] for i in marks],
+        ),
+    )
     doc.add(Heading("Use it", 2), Code(f"seqlab train <recipe> --set train.lr={study['suggested']:.3g}", "sh"))
     return write_report(folder, doc.blocks)
 

@@ -195,8 +195,10 @@ def read_study(folder: str | Path) -> dict[str, Any]:
     """Read a report folder's ``study.json``."""
     path = Path(folder) / STUDY_FILE
     if not path.is_file():
-        raise ConfigError(f"{folder} is not a seqlab report folder (no {STUDY_FILE}); give the folder "
-                          "`seqlab compare`, `seqlab study`, `seqlab sweep` or `seqlab lr-find` wrote")
+        raise ConfigError(
+            f"{folder} is not a seqlab report folder (no {STUDY_FILE}); give the folder "
+            "`seqlab compare`, `seqlab study`, `seqlab sweep` or `seqlab lr-find` wrote"
+        )
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
@@ -213,8 +215,11 @@ def render_folder(folder: str | Path) -> list[Path]:
 
     study = read_study(folder)
     # the package exports functions named like these modules, so import the modules by path
-    renderers = {"compare": "seqlab.experiments.compare", "sweep": "seqlab.experiments.sweep",
-                 "lr-find": "seqlab.experiments.lr_find"}
+    renderers = {
+        "compare": "seqlab.experiments.compare",
+        "sweep": "seqlab.experiments.sweep",
+        "lr-find": "seqlab.experiments.lr_find",
+    }
     kind = study.get("kind")
     if kind not in renderers:
         raise ConfigError(f'{Path(folder) / STUDY_FILE} has an unknown kind "{kind}" (choices: {", ".join(renderers)})')

@@ -16,16 +16,17 @@ import itertools
 import json
 import math
 import re
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+
+import tomllib
 
 from seqlab.errors import ConfigError, unknown_choice
 
 SPACE_KINDS = ("log", "uniform", "int", "logint", "choice")
 _SPACE_HELP = (
-    'use key=log(lo,hi), uniform(lo,hi), int(lo,hi), logint(lo,hi) or choice(a,b,...), '
+    "use key=log(lo,hi), uniform(lo,hi), int(lo,hi), logint(lo,hi) or choice(a,b,...), "
     'e.g. --space "train.lr=log(1e-4,1e-2)"'
 )
 
@@ -129,17 +130,21 @@ def grid(vary: Sequence[str]) -> list[Variant]:
     axes = [parse_vary(spec) for spec in vary]
     keys = [key for key, _ in axes]
     if len(set(keys)) != len(keys):
-        raise ConfigError(f"--vary names the same key twice ({', '.join(sorted(k for k in keys if keys.count(k) > 1))}); "
-                          "list all its values in one --vary")
+        raise ConfigError(
+            f"--vary names the same key twice ({', '.join(sorted(k for k in keys if keys.count(k) > 1))}); "
+            "list all its values in one --vary"
+        )
     # short names (cell=gru) unless two keys share a last part (model.dropout / data.dropout)
     shorts = [_short(k) for k in keys]
     names = shorts if len(set(shorts)) == len(shorts) else keys
     variants = []
     for combo in itertools.product(*(values for _, values in axes)):
-        variants.append(Variant(
-            " ".join(f"{n}={v}" for n, v in zip(names, combo)),
-            tuple(f"{k}={format_value(parse_value(v))}" for k, v in zip(keys, combo)),
-        ))
+        variants.append(
+            Variant(
+                " ".join(f"{n}={v}" for n, v in zip(names, combo)),
+                tuple(f"{k}={format_value(parse_value(v))}" for k, v in zip(keys, combo)),
+            )
+        )
     return variants
 
 
@@ -205,13 +210,17 @@ def parse_space(spec: str) -> Param:
     args = [a.strip() for a in args_text.split(",")] if args_text.strip() else []
     if kind == "choice":
         if len(args) < 2 or any(not a for a in args):
-            raise ConfigError(f'--space "{spec}": choice needs at least two comma-separated values, e.g. choice(lstm,gru)')
+            raise ConfigError(
+                f'--space "{spec}": choice needs at least two comma-separated values, e.g. choice(lstm,gru)'
+            )
         values = tuple(parse_value(a) for a in args)
         if len(set(map(repr, values))) != len(values):
             raise ConfigError(f'--space "{spec}": choice repeats a value')
         for value in values:
             if not isinstance(value, (str, int, float, bool)):
-                raise ConfigError(f'--space "{spec}": choice values must be numbers, words or true/false (got {value!r})')
+                raise ConfigError(
+                    f'--space "{spec}": choice values must be numbers, words or true/false (got {value!r})'
+                )
         return Param(key, "choice", choices=values)
     if len(args) != 2:
         raise ConfigError(f'--space "{spec}": {kind} takes two numbers, lo and hi (got {len(args)} values)')
@@ -243,7 +252,9 @@ def parse_budget(text: str) -> tuple[str, ...]:
     """
     match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(steps?|s|sec|m|min|h)?\s*", text)
     if not match:
-        raise ConfigError(f'--budget "{text}" must be a number of steps ("500", "500steps") or a time ("90s", "5m", "1h")')
+        raise ConfigError(
+            f'--budget "{text}" must be a number of steps ("500", "500steps") or a time ("90s", "5m", "1h")'
+        )
     number, unit = match.group(1), (match.group(2) or "steps")
     if unit.startswith("step"):
         if "." in number or int(number) < 1:

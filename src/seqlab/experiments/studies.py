@@ -79,10 +79,10 @@ STUDIES: dict[str, Study] = {
         "decoupled weight decay (AdamW), against none.",
         "rotten-tomatoes-bilstm",
         _named(
-            ("none", ("train.optimizer=\"adamw\"", "train.weight_decay=0.0", "train.l1=0.0", "train.l2=0.0")),
-            ("L1 1e-6", ("train.optimizer=\"adamw\"", "train.weight_decay=0.0", "train.l1=1e-6", "train.l2=0.0")),
-            ("L2 1e-5", ("train.optimizer=\"adamw\"", "train.weight_decay=0.0", "train.l1=0.0", "train.l2=1e-5")),
-            ("weight decay 0.1", ("train.optimizer=\"adamw\"", "train.weight_decay=0.1", "train.l1=0.0", "train.l2=0.0")),
+            ("none", ('train.optimizer="adamw"', "train.weight_decay=0.0", "train.l1=0.0", "train.l2=0.0")),
+            ("L1 1e-6", ('train.optimizer="adamw"', "train.weight_decay=0.0", "train.l1=1e-6", "train.l2=0.0")),
+            ("L2 1e-5", ('train.optimizer="adamw"', "train.weight_decay=0.0", "train.l1=0.0", "train.l2=1e-5")),
+            ("weight decay 0.1", ('train.optimizer="adamw"', "train.weight_decay=0.1", "train.l1=0.0", "train.l2=0.0")),
         ),
         budget="2m",
     ),
@@ -101,8 +101,10 @@ STUDIES: dict[str, Study] = {
         _named(
             ("2 epochs", ("train.max_epochs=2", "train.early_stopping=0", "train.max_time=0.0", "train.max_steps=0")),
             ("8 epochs", ("train.max_epochs=8", "train.early_stopping=0", "train.max_time=0.0", "train.max_steps=0")),
-            ("8 epochs + early stopping", ("train.max_epochs=8", "train.early_stopping=2", "train.max_time=0.0",
-                                           "train.max_steps=0")),
+            (
+                "8 epochs + early stopping",
+                ("train.max_epochs=8", "train.early_stopping=2", "train.max_time=0.0", "train.max_steps=0"),
+            ),
         ),
     ),
 }

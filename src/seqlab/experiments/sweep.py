@@ -103,17 +103,23 @@ def open_storage(storage: str, *, folder: Path) -> Any:
                 warnings.simplefilter("ignore")  # heartbeats are marked experimental
                 # a worker whose heartbeat stops (its machine died) has its trial failed and queued again
                 if hasattr(optuna.storages, "RetryHeartbeatStaleTrialCallback"):  # optuna >= 4.9
-                    retry = {"heartbeat_stale_trial_callback": optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2)}
+                    retry = {
+                        "heartbeat_stale_trial_callback": optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2)
+                    }
                 else:
                     retry = {"failed_trial_callback": optuna.storages.RetryFailedTrialCallback(max_retry=2)}
-                return RDBStorage(storage, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=3 * HEARTBEAT_SECONDS, **retry)
+                return RDBStorage(
+                    storage, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=3 * HEARTBEAT_SECONDS, **retry
+                )
         except ImportError as err:  # a database driver (psycopg2, pymysql) is missing
             raise MissingExtraError(f"cannot open storage {storage}: {err}; install the database driver") from None
         except Exception as err:  # sqlalchemy's errors: bad URL, unreachable server
             raise ConfigError(f"cannot open storage {storage}: {type(err).__name__}: {err}") from None
     if "://" in storage:
-        raise ConfigError(f'--storage "{storage}" is not a supported URL; use sqlite:///file.db, '
-                          "postgresql://user:password@host/db, or a journal file path")
+        raise ConfigError(
+            f'--storage "{storage}" is not a supported URL; use sqlite:///file.db, '
+            "postgresql://user:password@host/db, or a journal file path"
+        )
     path = Path(storage)
     if not path.is_absolute():
         path = folder / path
@@ -129,13 +135,16 @@ def check_space(base: Config, space: Sequence[Param], *, budget: Sequence[str] =
     >>> check_space(load_config("shakespeare-char"), [parse_space("model.dropout=uniform(0,1)")])
     Traceback (most recent call last):
     ...
-    seqlab.errors.ConfigError: --space "model.dropout=uniform(0,1)": model.dropout: input should be less than 1 (got 1.0)
+    seqlab.errors.ConfigError: --space "model.dropout=uniform(0,1)": model.dropout:
+    input should be less than 1 (got 1.0)
     """
     if not space:
         raise ConfigError('give at least one --space, e.g. --space "train.lr=log(1e-4,1e-2)"')
     keys = [p.key for p in space]
     if len(set(keys)) != len(keys):
-        raise ConfigError(f"--space names the same key twice ({', '.join(sorted({k for k in keys if keys.count(k) > 1}))})")
+        raise ConfigError(
+            f"--space names the same key twice ({', '.join(sorted({k for k in keys if keys.count(k) > 1}))})"
+        )
     for param in space:
         for value in param.corners():
             try:
@@ -201,13 +210,23 @@ def sweep(
     check_space(config, space, budget=budget)
     metric_name, mode = ranking_metric(config, metric)
     if not metric_name.startswith("val_"):
-        raise ConfigError(f'a sweep optimises a validation metric (val_...), not "{metric_name}"; the test split stays unseen')
+        raise ConfigError(
+            f'a sweep optimises a validation metric (val_...), not "{metric_name}"; the test split stays unseen'
+        )
     plan = {
-        "kind": "sweep", "version": 1, "title": f"{config.name}: sweep of {', '.join(p.key for p in space)}",
-        "command": command, "base_config": to_toml(config), "space": [p.describe() for p in space],
-        "budget": list(budget), "trials": trials, "metric": metric_name,
+        "kind": "sweep",
+        "version": 1,
+        "title": f"{config.name}: sweep of {', '.join(p.key for p in space)}",
+        "command": command,
+        "base_config": to_toml(config),
+        "space": [p.describe() for p in space],
+        "budget": list(budget),
+        "trials": trials,
+        "metric": metric_name,
         "direction": "minimize" if mode == "min" else "maximize",
-        "storage": storage or JOURNAL, "study_name": study_name or f"{config.name}-sweep", "seed": seed,
+        "storage": storage or JOURNAL,
+        "study_name": study_name or f"{config.name}-sweep",
+        "seed": seed,
         "latency": latency,
     }
     if (folder / "study.json").exists():
@@ -215,8 +234,10 @@ def sweep(
         keys = ("kind", "base_config", "space", "budget", "metric", "storage", "study_name")
         changed = [k for k in keys if old.get(k) != plan[k]]
         if changed:
-            raise ConfigError(f"{folder} holds a sweep with a different {', '.join(changed)}; "
-                              "resume it with the same settings or choose another --out folder")
+            raise ConfigError(
+                f"{folder} holds a sweep with a different {', '.join(changed)}; "
+                "resume it with the same settings or choose another --out folder"
+            )
     write_study(folder, plan)
     store = open_storage(plan["storage"], folder=folder)
     optuna.create_study(study_name=plan["study_name"], storage=store, direction=plan["direction"], load_if_exists=True)
@@ -242,8 +263,10 @@ def sweep(
         console.print("no trial finished with a value")
         return SweepResult(folder, {}, None, None, finished, reports)
     run_dir = folder / best.user_attrs["run_dir"] if "run_dir" in best.user_attrs else None
-    console.print(f"best of {finished} trials: {metric_name} {best.value:.4g} with "
-                  + ", ".join(f"{k}={_show(v)}" for k, v in best.params.items()))
+    console.print(
+        f"best of {finished} trials: {metric_name} {best.value:.4g} with "
+        + ", ".join(f"{k}={_show(v)}" for k, v in best.params.items())
+    )
     console.print(f"report: [bold]{reports[0]}[/] and {reports[1].name}")
     return SweepResult(folder, dict(best.params), float(best.value), run_dir, finished, reports)
 
@@ -255,11 +278,17 @@ def _start_worker(folder: Path, index: int, threads: int) -> tuple[int, subproce
     log.parent.mkdir(parents=True, exist_ok=True)
     src = str(Path(seqlab.__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH", "")) if p)}
-    code = ("import sys; from pathlib import Path; from seqlab.experiments.sweep import run_worker; "
-            "run_worker(Path(sys.argv[1]), index=int(sys.argv[2]), threads=int(sys.argv[3]))")
+    code = (
+        "import sys; from pathlib import Path; from seqlab.experiments.sweep import run_worker; "
+        "run_worker(Path(sys.argv[1]), index=int(sys.argv[2]), threads=int(sys.argv[3]))"
+    )
     with open(log, "w", encoding="utf-8") as handle:
-        process = subprocess.Popen([sys.executable, "-c", code, str(folder), str(index), str(threads)],
-                                   stdout=handle, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen(
+            [sys.executable, "-c", code, str(folder), str(index), str(threads)],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     return index, process, log
 
 
@@ -342,7 +371,7 @@ class _Pruning:
         pass
 
     def on_eval_end(self, state: Any, metrics: dict[str, float]) -> None:
-        from seqlab.train.callbacks import monitor_value
+        from seqlab.training.callbacks import monitor_value
 
         value = monitor_value(self.monitor, metrics)
         if value is None:
@@ -407,7 +436,9 @@ def run_worker(folder: str | Path, *, index: int = 0, threads: int = 0, console:
         value = result["metrics"].get(plan["metric"])
         if value is None:
             have = ", ".join(k for k in result["metrics"] if k.startswith("val_"))
-            raise ConfigError(f'the sweep metric {plan["metric"]} is not among the final metrics ({have}); set --metric')
+            raise ConfigError(
+                f"the sweep metric {plan['metric']} is not among the final metrics ({have}); set --metric"
+            )
         return float(value)
 
     worker_label = f"worker {index}"
@@ -458,19 +489,28 @@ def render(folder: str | Path) -> list[Path]:
     doc = Section()
     doc.add(Heading(plan["title"]))
     finished = _count(study, ("COMPLETE", "PRUNED"))
-    doc.add(Para(f"Optuna TPE sampler with median pruning on the validation curve of `{metric}` "
-                 f"({plan['direction']}). Space: " + ", ".join(f"`{s}`" for s in plan["space"])
-                 + f". Budget per trial: {', '.join(f'`{b}`' for b in plan['budget']) or 'the recipe own'}. "
-                 f"Trials finished: {finished} of {plan['trials']} "
-                 f"({_count(study, ('PRUNED',))} pruned, {_count(study, ('FAIL',))} failed)."))
+    doc.add(
+        Para(
+            f"Optuna TPE sampler with median pruning on the validation curve of `{metric}` "
+            f"({plan['direction']}). Space: "
+            + ", ".join(f"`{s}`" for s in plan["space"])
+            + f". Budget per trial: {', '.join(f'`{b}`' for b in plan['budget']) or 'the recipe own'}. "
+            f"Trials finished: {finished} of {plan['trials']} "
+            f"({_count(study, ('PRUNED',))} pruned, {_count(study, ('FAIL',))} failed)."
+        )
+    )
     if plan.get("command"):
         doc.add(Code(plan["command"], "sh"))
     if best is not None:
         params = " ".join(f"{k}={_show(v)}" for k, v in best.params.items())
-        doc.add(Heading("Best trial", 2),
-                Para(f"Trial {best.number}: **{metric} {fmt(best.value)}** with `{params}`. "
-                     f"Its run: [{best.user_attrs.get('run_dir', '?')}]({best.user_attrs.get('run_dir', '')})."),
-                Code("seqlab train " + f"{folder / best.user_attrs.get('run_dir', '?')}/config.toml", "sh"))
+        doc.add(
+            Heading("Best trial", 2),
+            Para(
+                f"Trial {best.number}: **{metric} {fmt(best.value)}** with `{params}`. "
+                f"Its run: [{best.user_attrs.get('run_dir', '?')}]({best.user_attrs.get('run_dir', '')})."
+            ),
+            Code("seqlab train " + f"{folder / best.user_attrs.get('run_dir', '?')}/config.toml", "sh"),
+        )
 
     doc.add(Heading("Trials", 2))
     keys = [spec.split("=", 1)[0] for spec in plan["space"]]
@@ -478,21 +518,30 @@ def render(folder: str | Path) -> list[Path]:
     rows, highlight = [], None
     for trial in all_trials:
         result = trial.user_attrs.get("result") or {}
-        value = trial.value if trial.state.name == "COMPLETE" else (
-            list(trial.intermediate_values.values())[-1] if trial.intermediate_values else None)
+        value = (
+            trial.value
+            if trial.state.name == "COMPLETE"
+            else (list(trial.intermediate_values.values())[-1] if trial.intermediate_values else None)
+        )
         if best is not None and trial.number == best.number:
             highlight = len(rows)
         run_dir = trial.user_attrs.get("run_dir")
-        rows.append([
-            f"**{trial.number}** ★" if highlight == len(rows) else str(trial.number),
-            trial.state.name.lower() + (f" (retry of {trial.user_attrs['retry_of']})" if "retry_of" in trial.user_attrs else ""),
-            *(fmt(trial.params[k]) if isinstance(trial.params.get(k), float) else str(trial.params.get(k, "-")) for k in keys),
-            fmt(value),
-            fmt(result.get("steps")),
-            fmt(result.get("train_time"), digits=3),
-            fmt(result.get("params")),
-            f"[{run_dir}]({run_dir})" if run_dir else "-",
-        ])
+        rows.append(
+            [
+                f"**{trial.number}** ★" if highlight == len(rows) else str(trial.number),
+                trial.state.name.lower()
+                + (f" (retry of {trial.user_attrs['retry_of']})" if "retry_of" in trial.user_attrs else ""),
+                *(
+                    fmt(trial.params[k]) if isinstance(trial.params.get(k), float) else str(trial.params.get(k, "-"))
+                    for k in keys
+                ),
+                fmt(value),
+                fmt(result.get("steps")),
+                fmt(result.get("train_time"), digits=3),
+                fmt(result.get("params")),
+                f"[{run_dir}]({run_dir})" if run_dir else "-",
+            ]
+        )
     doc.add(Table(header, rows, highlight))
 
     values = []
@@ -504,8 +553,12 @@ def render(folder: str | Path) -> list[Path]:
         else:
             values.append(None)
     doc.add(Heading("Optimisation history", 2))
-    save_figure(plot_optimization_history(values, states=[t.state.name for t in all_trials],
-                                          direction=plan["direction"], metric=metric), folder / "history.png")
+    save_figure(
+        plot_optimization_history(
+            values, states=[t.state.name for t in all_trials], direction=plan["direction"], metric=metric
+        ),
+        folder / "history.png",
+    )
     doc.add(Image("history.png", "objective per trial and best so far"))
 
     importances, method = _importances(study)
@@ -516,23 +569,32 @@ def render(folder: str | Path) -> list[Path]:
     elif finished:
         doc.add(Para("Parameter importances need at least two complete trials that differ in their parameters."))
 
-    ranked = sorted((t for t in all_trials if t.state.name in ("COMPLETE", "PRUNED") and "run_dir" in t.user_attrs),
-                    key=lambda t: (t.state.name != "COMPLETE", t.value if t.value is not None else 0.0),
-                    reverse=False)
+    ranked = sorted(
+        (t for t in all_trials if t.state.name in ("COMPLETE", "PRUNED") and "run_dir" in t.user_attrs),
+        key=lambda t: (t.state.name != "COMPLETE", t.value if t.value is not None else 0.0),
+        reverse=False,
+    )
     if plan["direction"] == "maximize":
         ranked = sorted(ranked, key=lambda t: (t.state.name != "COMPLETE", -(t.value or 0.0)))
     curves = {f"trial {t.number}": [read_records(folder / t.user_attrs["run_dir"])] for t in ranked[:10]}
     if curves:
         doc.add(Heading("Validation curves (the 10 best trials)", 2))
         column = metric.split("_", 1)[1]
-        save_figure(plot_variant_curves(curves, metric=column, split="val",
-                                        best=f"trial {best.number}" if best is not None else None),
-                    folder / "curves-val.png")
+        save_figure(
+            plot_variant_curves(
+                curves, metric=column, split="val", best=f"trial {best.number}" if best is not None else None
+            ),
+            folder / "curves-val.png",
+        )
         doc.add(Image("curves-val.png", f"validation {column} of the best trials"))
-    doc.add(Heading("Continue or share", 2),
-            Para("Run the same command again to continue (finished trials are kept; an interrupted one resumes). "
-                 "With `--storage postgresql://...` and the same `--study-name`, workers on other machines join "
-                 "the study. Re-render this report with `seqlab report <folder>`."))
+    doc.add(
+        Heading("Continue or share", 2),
+        Para(
+            "Run the same command again to continue (finished trials are kept; an interrupted one resumes). "
+            "With `--storage postgresql://...` and the same `--study-name`, workers on other machines join "
+            "the study. Re-render this report with `seqlab report <folder>`."
+        ),
+    )
     return write_report(folder, doc.blocks)
 
 
@@ -558,5 +620,13 @@ def _importances(study: Any) -> tuple[dict[str, float], str]:
     return {k: float(v) for k, v in values.items()}, method
 
 
-__all__ = ["sweep", "SweepResult", "run_worker", "render", "check_space", "open_storage", "requeue_dead_trials",
-           "load_config_text"]
+__all__ = [
+    "sweep",
+    "SweepResult",
+    "run_worker",
+    "render",
+    "check_space",
+    "open_storage",
+    "requeue_dead_trials",
+    "load_config_text",
+]

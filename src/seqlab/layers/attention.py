@@ -90,9 +90,9 @@ class BahdanauAttention(nn.Module):
         self, query: Tensor, keys: Tensor, mask: Tensor | None = None, *, projected: Tensor | None = None
     ) -> tuple[Tensor, Tensor]:
         """Attend from (B, T, Hq) queries over (B, S, Hk) keys; returns context (B, T, Hk), weights (B, T, S)."""
-        projected = self.key_proj(keys) if projected is None else projected                 # (B, S, A)
-        hidden = torch.tanh(self.query_proj(query).unsqueeze(2) + projected.unsqueeze(1))    # (B, T, S, A)
-        scores = self.v(hidden).squeeze(-1)                                                   # (B, T, S)
+        projected = self.key_proj(keys) if projected is None else projected  # (B, S, A)
+        hidden = torch.tanh(self.query_proj(query).unsqueeze(2) + projected.unsqueeze(1))  # (B, T, S, A)
+        scores = self.v(hidden).squeeze(-1)  # (B, T, S)
         weights = masked_softmax(scores, _source_mask(mask))
         return weights @ keys, weights
 
@@ -115,7 +115,7 @@ class LuongDotAttention(nn.Module):
 
     def forward(self, query: Tensor, keys: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Attend from (B, T, H) queries over (B, S, H) keys; returns context (B, T, H), weights (B, T, S)."""
-        scores = query @ keys.transpose(1, 2)                                                 # (B, T, S)
+        scores = query @ keys.transpose(1, 2)  # (B, T, S)
         weights = masked_softmax(scores, _source_mask(mask))
         return weights @ keys, weights
 
@@ -140,8 +140,8 @@ class LuongGeneralAttention(nn.Module):
         self, query: Tensor, keys: Tensor, mask: Tensor | None = None, *, projected: Tensor | None = None
     ) -> tuple[Tensor, Tensor]:
         """Attend from (B, T, Hq) queries over (B, S, Hk) keys; returns context (B, T, Hk), weights (B, T, S)."""
-        projected = self.W(keys) if projected is None else projected                          # (B, S, Hq)
-        scores = query @ projected.transpose(1, 2)                                            # (B, T, S)
+        projected = self.W(keys) if projected is None else projected  # (B, S, Hq)
+        scores = query @ projected.transpose(1, 2)  # (B, T, S)
         weights = masked_softmax(scores, _source_mask(mask))
         return weights @ keys, weights
 
@@ -167,7 +167,7 @@ class LuongConcatAttention(nn.Module):
         """Attend from (B, T, Hq) queries over (B, S, Hk) keys; returns context (B, T, Hk), weights (B, T, S)."""
         B, T, S = query.shape[0], query.shape[1], keys.shape[1]
         pairs = torch.cat([query.unsqueeze(2).expand(B, T, S, -1), keys.unsqueeze(1).expand(B, T, S, -1)], dim=-1)
-        scores = self.v(torch.tanh(self.W(pairs))).squeeze(-1)                                # (B, T, S)
+        scores = self.v(torch.tanh(self.W(pairs))).squeeze(-1)  # (B, T, S)
         weights = masked_softmax(scores, _source_mask(mask))
         return weights @ keys, weights
 
@@ -263,7 +263,7 @@ class MultiHeadAttention(nn.Module):
 
     def _heads(self, x: Tensor) -> Tensor:
         B, T, _ = x.shape
-        return x.view(B, T, self.num_heads, self.head_dim).transpose(1, 2)                  # (B, heads, T, D)
+        return x.view(B, T, self.num_heads, self.head_dim).transpose(1, 2)  # (B, heads, T, D)
 
     def project_memory(self, memory: Tensor) -> KVCache:
         """Keys and values of an encoder memory (B, S, E), computed once for every decoder step."""
@@ -281,29 +281,29 @@ class MultiHeadAttention(nn.Module):
     ) -> tuple[Tensor, Tensor, KVCache | None]:
         """Attend; see the class docstring. ``static`` is a precomputed memory (cross-attention)."""
         B, T, E = query.shape
-        q = self._heads(self.query(query))                                                   # (B, heads, T, D)
+        q = self._heads(self.query(query))  # (B, heads, T, D)
         if static is not None:
             k, v = static.keys, static.values
         else:
             source = query if memory is None else memory
-            k, v = self._heads(self.key(source)), self._heads(self.value(source))             # (B, heads, S, D)
+            k, v = self._heads(self.key(source)), self._heads(self.value(source))  # (B, heads, S, D)
         past = 0
         if cache is not None:
             past = cache.length
             if past:
                 k, v = torch.cat([cache.keys, k], dim=2), torch.cat([cache.values, v], dim=2)
             cache = KVCache(k, v)
-        scores = q @ k.transpose(-2, -1) / math.sqrt(self.head_dim)                          # (B, heads, T, S)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(self.head_dim)  # (B, heads, T, S)
         allowed = None
         if mask is not None:
-            allowed = mask[:, None, None, :]                                                 # (B, 1, 1, S)
+            allowed = mask[:, None, None, :]  # (B, 1, 1, S)
         if causal:
             S = k.shape[2]
             rows = torch.arange(T, device=query.device).unsqueeze(1) + past
-            future = torch.arange(S, device=query.device).unsqueeze(0) <= rows               # (T, S)
+            future = torch.arange(S, device=query.device).unsqueeze(0) <= rows  # (T, S)
             allowed = future if allowed is None else allowed & future
         weights = masked_softmax(scores, allowed)
-        out = (self.drop(weights) @ v).transpose(1, 2).reshape(B, T, E)                      # (B, T, E)
+        out = (self.drop(weights) @ v).transpose(1, 2).reshape(B, T, E)  # (B, T, E)
         return self.out(out), weights, cache
 
 

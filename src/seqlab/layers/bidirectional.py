@@ -46,9 +46,7 @@ class Bidirectional(nn.Module):
     def __init__(self, layer: RecurrentLayer, *, merge_mode: MergeMode = "concat") -> None:
         super().__init__()
         if not isinstance(layer, RecurrentLayer):
-            raise ConfigError(
-                f"Bidirectional wraps a seqlab SimpleRNN, LSTM or GRU (got {type(layer).__name__})"
-            )
+            raise ConfigError(f"Bidirectional wraps a seqlab SimpleRNN, LSTM or GRU (got {type(layer).__name__})")
         if merge_mode not in MERGE_MODES:
             raise ConfigError(unknown_choice("merge_mode", str(merge_mode), ["concat", "sum", "mul", "ave", "None"]))
         self.merge_mode = merge_mode

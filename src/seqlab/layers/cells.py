@@ -72,14 +72,14 @@ def lstm_step(
     """
     h, c = state
     h_in = h if h_mask is None else h * h_mask
-    x_i, x_f, x_g, x_o = x_proj.chunk(4, dim=-1)                    # each (B, H)
-    h_i, h_f, h_g, h_o = (h_in @ w_hh.T + b_hh).chunk(4, dim=-1)    # each (B, H)
-    i = torch.sigmoid(x_i + h_i)          # input gate: how much of the candidate to write  (B, H)
-    f = torch.sigmoid(x_f + h_f)          # forget gate: how much of the old cell to keep    (B, H)
-    g = torch.tanh(x_g + h_g)             # candidate cell content                           (B, H)
-    o = torch.sigmoid(x_o + h_o)          # output gate: how much of the cell to show        (B, H)
-    c = f * c + i * g                     # new cell state                                   (B, H)
-    h = o * torch.tanh(c)                 # new hidden state                                 (B, H)
+    x_i, x_f, x_g, x_o = x_proj.chunk(4, dim=-1)  # each (B, H)
+    h_i, h_f, h_g, h_o = (h_in @ w_hh.T + b_hh).chunk(4, dim=-1)  # each (B, H)
+    i = torch.sigmoid(x_i + h_i)  # input gate: how much of the candidate to write  (B, H)
+    f = torch.sigmoid(x_f + h_f)  # forget gate: how much of the old cell to keep    (B, H)
+    g = torch.tanh(x_g + h_g)  # candidate cell content                           (B, H)
+    o = torch.sigmoid(x_o + h_o)  # output gate: how much of the cell to show        (B, H)
+    c = f * c + i * g  # new cell state                                   (B, H)
+    h = o * torch.tanh(c)  # new hidden state                                 (B, H)
     return (h, c), {"input": i, "forget": f, "candidate": g, "output": o, "cell": c, "hidden": h}
 
 
@@ -108,12 +108,12 @@ def gru_step(
     """
     (h,) = state
     h_in = h if h_mask is None else h * h_mask
-    x_r, x_z, x_n = x_proj.chunk(3, dim=-1)                         # each (B, H)
-    h_r, h_z, h_n = (h_in @ w_hh.T + b_hh).chunk(3, dim=-1)         # each (B, H)
-    r = torch.sigmoid(x_r + h_r)          # reset gate: how much of the past feeds the candidate  (B, H)
-    z = torch.sigmoid(x_z + h_z)          # update gate: how much of the old state to keep        (B, H)
-    n = torch.tanh(x_n + r * h_n)         # candidate state                                       (B, H)
-    h = (1 - z) * n + z * h               # new state                                             (B, H)
+    x_r, x_z, x_n = x_proj.chunk(3, dim=-1)  # each (B, H)
+    h_r, h_z, h_n = (h_in @ w_hh.T + b_hh).chunk(3, dim=-1)  # each (B, H)
+    r = torch.sigmoid(x_r + h_r)  # reset gate: how much of the past feeds the candidate  (B, H)
+    z = torch.sigmoid(x_z + h_z)  # update gate: how much of the old state to keep        (B, H)
+    n = torch.tanh(x_n + r * h_n)  # candidate state                                       (B, H)
+    h = (1 - z) * n + z * h  # new state                                             (B, H)
     return (h,), {"reset": r, "update": z, "candidate": n, "hidden": h}
 
 

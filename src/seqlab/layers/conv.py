@@ -8,7 +8,8 @@ would give it, whether the batch was pre- or post-padded: padding never leaks in
 from __future__ import annotations
 
 import math
-from typing import Callable, ClassVar
+from collections.abc import Callable
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -86,8 +87,8 @@ class Conv1D(nn.Module):
             x = x.masked_fill(~mask[:, :, None], 0.0)
         before = (self.kernel_size - 1) // 2
         after = self.kernel_size - 1 - before
-        x = F.pad(x.transpose(1, 2), (before, after))                 # (B, E, before + T + after)
-        y = F.conv1d(x, self.weight, self.bias).transpose(1, 2)        # (B, T, filters)
+        x = F.pad(x.transpose(1, 2), (before, after))  # (B, E, before + T + after)
+        y = F.conv1d(x, self.weight, self.bias).transpose(1, 2)  # (B, T, filters)
         y = ACTIVATIONS[self.activation](y)
         if mask is not None:
             y = y.masked_fill(~mask[:, :, None], 0.0)

@@ -29,7 +29,7 @@ def sinusoidal_table(max_len: int, embed_dim: int) -> Tensor:
     >>> sinusoidal_table(3, 2)[:, 0].tolist()[:2]
     [0.0, 0.8414709568023682]
     """
-    position = torch.arange(max_len, dtype=torch.float32).unsqueeze(1)                       # (L, 1)
+    position = torch.arange(max_len, dtype=torch.float32).unsqueeze(1)  # (L, 1)
     rate = torch.exp(torch.arange(0, embed_dim, 2, dtype=torch.float32) * (-math.log(10000.0) / embed_dim))
     table = torch.zeros(max_len, embed_dim)
     table[:, 0::2] = torch.sin(position * rate)

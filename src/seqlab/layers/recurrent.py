@@ -42,7 +42,7 @@ import math
 from typing import Any, ClassVar, Literal
 
 import torch
-from torch import Tensor, _VF, nn
+from torch import _VF, Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from seqlab.errors import ConfigError, DataError, unknown_choice
@@ -71,27 +71,27 @@ class _Reading:
             self.lengths = torch.full((batch,), time, dtype=torch.long, device=device)
             return
         assert mask is not None
-        positions = torch.arange(time, device=device)                            # (T,)
+        positions = torch.arange(time, device=device)  # (T,)
         self.mask = mask
-        self.lengths = mask.sum(dim=1)                                            # (B,)
-        start = mask.to(torch.int8).argmax(dim=1)                                 # first real token (B,)
-        end = start + self.lengths                                                # one past the last (B,)
-        contiguous = (positions >= start[:, None]) & (positions < end[:, None])   # (B, T)
+        self.lengths = mask.sum(dim=1)  # (B,)
+        start = mask.to(torch.int8).argmax(dim=1)  # first real token (B,)
+        end = start + self.lengths  # one past the last (B,)
+        contiguous = (positions >= start[:, None]) & (positions < end[:, None])  # (B, T)
         if not torch.equal(contiguous, mask):
             bad = int((contiguous != mask).any(dim=1).nonzero()[0, 0])
             raise DataError(
                 f"mask row {bad} has gaps: real tokens (True) must be contiguous, as with pre- or "
                 f"post-padding (got {mask[bad].int().tolist()})"
             )
-        self.step_valid = positions < self.lengths[:, None]                      # (B, T) in reading order
+        self.step_valid = positions < self.lengths[:, None]  # (B, T) in reading order
         if backwards:
-            source = end[:, None] - 1 - positions                                 # step t reads this position
-            step_of = end[:, None] - 1 - positions                                # position p was read at this step
+            source = end[:, None] - 1 - positions  # step t reads this position
+            step_of = end[:, None] - 1 - positions  # position p was read at this step
         else:
             source = start[:, None] + positions
             step_of = positions - start[:, None]
-        self.source = source.clamp(0, time - 1)                                   # (B, T)
-        self.step_of = step_of.clamp(0, time - 1)                                 # (B, T)
+        self.source = source.clamp(0, time - 1)  # (B, T)
+        self.step_of = step_of.clamp(0, time - 1)  # (B, T)
 
     def to_steps(self, x: Tensor) -> Tensor:
         """(B, T, E) by position -> (B, T, E) by reading step, real tokens first."""
@@ -200,8 +200,15 @@ class RecurrentLayer(nn.Module):
         }
 
     def extra_repr(self) -> str:
-        defaults = {"num_layers": 1, "return_sequences": False, "return_state": False, "go_backwards": False,
-                    "dropout": 0.0, "recurrent_dropout": 0.0, "impl": None}
+        defaults = {
+            "num_layers": 1,
+            "return_sequences": False,
+            "return_state": False,
+            "go_backwards": False,
+            "dropout": 0.0,
+            "recurrent_dropout": 0.0,
+            "impl": None,
+        }
         options = [f"{k}={v!r}" for k, v in self.config().items() if k in defaults and v != defaults[k]]
         return ", ".join([str(self.input_size), str(self.units), *options])
 
@@ -214,7 +221,10 @@ class RecurrentLayer(nn.Module):
     # ------------------------------------------------------------------ forward
 
     def forward(
-        self, x: Tensor, mask: Tensor | None = None, initial_state: Tensor | tuple[Tensor, ...] | list[Tensor] | None = None
+        self,
+        x: Tensor,
+        mask: Tensor | None = None,
+        initial_state: Tensor | tuple[Tensor, ...] | list[Tensor] | None = None,
     ) -> Tensor | tuple[Tensor, ...]:
         """Run the layer over a batch.
 
@@ -232,17 +242,17 @@ class RecurrentLayer(nn.Module):
         reading = _Reading(mask, batch, time, backwards=self.go_backwards, device=x.device)
         state0 = self._initial_state(initial_state, batch, x)
         input_masks, hidden_masks = self._dropout_masks(batch, x)
-        steps = reading.to_steps(x)                                   # (B, T, E) in reading order
+        steps = reading.to_steps(x)  # (B, T, E) in reading order
         if self.impl == "scratch" or self._trace is not None or hidden_masks is not None:
             outputs, state = self._run_scratch(steps, reading, state0, input_masks, hidden_masks)
         else:
             outputs, state = self._run_fused(steps, reading, state0, input_masks)
         if self.return_sequences:
-            output = reading.to_positions(outputs)                    # (B, T, H)
+            output = reading.to_positions(outputs)  # (B, T, H)
             if self.go_backwards:
                 output = output.flip(1)
         else:
-            output = state[0][-1]                                     # last layer's final h (B, H)
+            output = state[0][-1]  # last layer's final h (B, H)
         if not self.return_state:
             return output
         finals = tuple(s[0] if self.num_layers == 1 else s for s in state)
@@ -282,7 +292,9 @@ class RecurrentLayer(nn.Module):
             if part.dim() == 2 and self.num_layers == 1:
                 part = part.unsqueeze(0)
             if tuple(part.shape) != shape:
-                expected = f"(B, H) = ({batch}, {self.units})" if self.num_layers == 1 else f"(num_layers, B, H) = {shape}"
+                expected = (
+                    f"(B, H) = ({batch}, {self.units})" if self.num_layers == 1 else f"(num_layers, B, H) = {shape}"
+                )
                 raise DataError(f"{name} initial_state tensors must be {expected} (got {tuple(part.shape)})")
             result.append(part.to(dtype=x.dtype).contiguous())
         return tuple(result)
@@ -295,11 +307,12 @@ class RecurrentLayer(nn.Module):
         if self.dropout > 0:
             keep = 1.0 - self.dropout
             sizes = [self.input_size] + [self.units] * (self.num_layers - 1)
-            input_masks = [x.new_empty(batch, size).bernoulli_(keep) / keep for size in sizes]   # (B, E_k)
+            input_masks = [x.new_empty(batch, size).bernoulli_(keep) / keep for size in sizes]  # (B, E_k)
         if self.recurrent_dropout > 0:
             keep = 1.0 - self.recurrent_dropout
-            hidden_masks = [x.new_empty(batch, self.units).bernoulli_(keep) / keep
-                            for _ in range(self.num_layers)]                                  # (B, H)
+            hidden_masks = [
+                x.new_empty(batch, self.units).bernoulli_(keep) / keep for _ in range(self.num_layers)
+            ]  # (B, H)
         return input_masks, hidden_masks
 
     # ------------------------------------------------------------------ scratch: the equations, step by step
@@ -320,7 +333,7 @@ class RecurrentLayer(nn.Module):
             w_ih, w_hh, b_ih, b_hh = self._layer_weights(k)
             if input_masks is not None:
                 x = x * input_masks[k][:, None, :]
-            x_proj = x @ w_ih.T + b_ih                 # all steps at once, it does not depend on h  (B, T, G*H)
+            x_proj = x @ w_ih.T + b_ih  # all steps at once, it does not depend on h  (B, T, G*H)
             h_mask = None if hidden_masks is None else hidden_masks[k]
             state = tuple(part[k] for part in state0)  # each (B, H)
             outputs, records = [], []
@@ -328,7 +341,7 @@ class RecurrentLayer(nn.Module):
                 new_state, gates = step(x_proj[:, t], state, w_hh, b_hh, h_mask)
                 if reading.padded:
                     # a row whose tokens are all read keeps its state and outputs zeros
-                    real = reading.step_valid[:, t, None]                   # (B, 1)
+                    real = reading.step_valid[:, t, None]  # (B, 1)
                     new_state = tuple(torch.where(real, new, old) for new, old in zip(new_state, state))
                     outputs.append(torch.where(real, new_state[0], 0.0))
                 else:
@@ -336,7 +349,7 @@ class RecurrentLayer(nn.Module):
                 state = new_state
                 if self._trace is not None:
                     records.append(gates)
-            x = torch.stack(outputs, dim=1)            # (B, T, H), next layer's input
+            x = torch.stack(outputs, dim=1)  # (B, T, H), next layer's input
             finals.append(state)
             if self._trace is not None:
                 self._record(k, records, x, reading)
@@ -346,7 +359,7 @@ class RecurrentLayer(nn.Module):
         assert self._trace is not None
         path = self._trace_path if self.num_layers == 1 else f"{self._trace_path}.l{k}"
         gates = {name: reading.to_positions(torch.stack([r[name] for r in records], dim=1)) for name in records[0]}
-        norms = reading.to_positions(outputs.norm(dim=-1, keepdim=True))[..., 0]      # (B, T)
+        norms = reading.to_positions(outputs.norm(dim=-1, keepdim=True))[..., 0]  # (B, T)
         self._trace.add(path, gates, norms)
 
     # ------------------------------------------------------------------ fused: torch's kernels
@@ -362,12 +375,12 @@ class RecurrentLayer(nn.Module):
             # reading order, so the first L steps of an unpacked run are exact; torch's CPU
             # kernel runs a padded batch several times faster than a packed one.
             outputs, _ = self._kernel_layers(steps, None, state0, input_masks, rows=None)
-            outputs = outputs.masked_fill(~reading.step_valid[:, :, None], 0.0)               # (B, T, H)
+            outputs = outputs.masked_fill(~reading.step_valid[:, :, None], 0.0)  # (B, T, H)
             last_step = (reading.lengths - 1).clamp(min=0)[:, None, None].expand(-1, 1, self.units)
-            last = outputs.gather(1, last_step)[:, 0]                                         # (B, H)
+            last = outputs.gather(1, last_step)[:, 0]  # (B, H)
             last = torch.where((reading.lengths == 0)[:, None], state0[0][-1], last)
             return outputs, (last[None],)  # (1, B, H): the top layer only
-        lengths = reading.lengths.clamp(min=1).cpu()   # an empty row runs one zero step, undone below
+        lengths = reading.lengths.clamp(min=1).cpu()  # an empty row runs one zero step, undone below
         packed = pack_padded_sequence(steps, lengths, batch_first=True, enforce_sorted=False)
         order, unorder = packed.sorted_indices, packed.unsorted_indices
         rows = None
@@ -401,9 +414,10 @@ class RecurrentLayer(nn.Module):
             return self._kernel(data, batch_sizes, state0, weights, self.num_layers)
         finals = []
         for k in range(self.num_layers):
-            keep = input_masks[k][:, None, :] if rows is None else input_masks[k][rows]   # (B, 1, E) or (N, E)
-            data, state = self._kernel(data * keep, batch_sizes, tuple(p[k:k + 1] for p in state0),
-                                       self._layer_weights(k), 1)
+            keep = input_masks[k][:, None, :] if rows is None else input_masks[k][rows]  # (B, 1, E) or (N, E)
+            data, state = self._kernel(
+                data * keep, batch_sizes, tuple(p[k : k + 1] for p in state0), self._layer_weights(k), 1
+            )
             finals.append(state)
         return data, tuple(torch.cat([final[i] for final in finals]) for i in range(len(state0)))
 

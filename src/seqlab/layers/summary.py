@@ -155,19 +155,22 @@ def summary(
     >>> table.total_params == sum(p.numel() for p in model.parameters())
     True
     >>> print(table.notes[0])
-    1: LSTM(64->128): 4 gates x (128*64 + 128*128 + 2*128) = 99,328; Keras counts one bias: 4 gates x (128*64 + 128*128 + 128) = 98,816
+    1: LSTM(64->128): 4 gates x (128*64 + 128*128 + 2*128) = 99,328;
+    Keras counts one bias: 4 gates x (128*64 + 128*128 + 128) = 98,816
     """
     from rich.console import Console
 
     inputs = (example_input,) if isinstance(example_input, Tensor) else tuple(example_input)
     if not all(isinstance(item, Tensor) for item in inputs):
-        raise DataError("summary needs an example input: a tensor or a tuple of tensors, e.g. torch.zeros(1, 32, dtype=torch.long)")
+        raise DataError(
+            "summary needs an example input: a tensor or a tuple of tensors, e.g. torch.zeros(1, 32, dtype=torch.long)"
+        )
     root_name = type(model).__name__.lower()
-    nodes: list[tuple[str, nn.Module, bool]] = []   # (path, module, counts its children too)
+    nodes: list[tuple[str, nn.Module, bool]] = []  # (path, module, counts its children too)
     _collect(model, "", nodes)
     seen: dict[int, dict[str, Any]] = {}
     handles = []
-    for path, module, _ in nodes:
+    for _path, module, _ in nodes:
         handles.append(module.register_forward_hook(_make_hook(seen, id(module))))
     modes = {module: module.training for module in model.modules()}
     try:
@@ -209,8 +212,10 @@ def summary(
         )
     rows_sum = sum(row.params for row, _ in ordered)
     if rows_sum != total:
-        notes.append(f"The rows add up to {rows_sum:,}: shared (tied) parameters appear in more than one row "
-                     f"but are counted once in the total.")
+        notes.append(
+            f"The rows add up to {rows_sum:,}: shared (tied) parameters appear in more than one row "
+            f"but are counted once in the total."
+        )
     shapes = ", ".join(str(tuple(item.shape)) for item in inputs)
     table = SummaryTable(
         title=f'Model: "{type(model).__name__}" on input {shapes}',
@@ -254,7 +259,7 @@ def _shape_text(output: Any) -> str:
     if isinstance(output, Tensor):
         return str(tuple(output.shape))
     if isinstance(output, (tuple, list)):
-        if hasattr(output, "data") and isinstance(getattr(output, "data"), Tensor):  # PackedSequence
+        if hasattr(output, "data") and isinstance(output.data, Tensor):  # PackedSequence
             return f"packed {tuple(output.data.shape)}"
         return "[" + ", ".join(_shape_text(item) for item in output) + "]"
     if isinstance(output, dict):
@@ -287,7 +292,10 @@ def _recurrent_note(name: str, module: nn.Module) -> str:
         if len(parts) == 1:
             text = parts[0].text
         else:
-            text = "; ".join(f"layer {k + 1}: {p.text}" for k, p in enumerate(parts)) + f"; {len(parts)} layers: {count // directions:,}"
+            text = (
+                "; ".join(f"layer {k + 1}: {p.text}" for k, p in enumerate(parts))
+                + f"; {len(parts)} layers: {count // directions:,}"
+            )
         if directions == 2:
             text = f"{text}; 2 directions x {count // 2:,} = {count:,}"
         return text, count

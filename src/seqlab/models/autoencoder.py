@@ -65,7 +65,7 @@ def reparameterise(mu: Tensor, logvar: Tensor) -> Tensor:
     >>> reparameterise(torch.zeros(2, 3), torch.full((2, 3), -1e4)).abs().max().item()
     0.0
     """
-    return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)   # (B, L)
+    return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)  # (B, L)
 
 
 class Autoencoder(nn.Module):
@@ -103,18 +103,20 @@ class Autoencoder(nn.Module):
         if output not in OUTPUTS:
             raise ConfigError(unknown_choice("autoencoder output", output, list(OUTPUTS)))
         if variational and code_activation != "linear":
-            raise ConfigError("a VAE's code is a Gaussian sample; sparsity (a code activation) is for plain autoencoders")
+            raise ConfigError(
+                "a VAE's code is a Gaussian sample; sparsity (a code activation) is for plain autoencoders"
+            )
         widths = [input_size, *hidden_sizes]
         self.input_size, self.latent_dim, self.variational, self.output = input_size, latent_dim, variational, output
         self.encoder = dense_stack(widths)
         self.to_code = nn.Linear(widths[-1], 2 * latent_dim if variational else latent_dim)
         self.code_activation = CODE_ACTIVATIONS[code_activation]()
-        mirrored = [latent_dim, *widths[:0:-1]]                            # L -> H_last ... -> H_first
+        mirrored = [latent_dim, *widths[:0:-1]]  # L -> H_last ... -> H_first
         self.decoder = nn.Sequential(dense_stack(mirrored), nn.Linear(mirrored[-1], input_size))
 
     def posterior(self, x: Tensor) -> tuple[Tensor, Tensor | None]:
         """(mu (B, L), logvar (B, L)) for a VAE; (code (B, L), None) otherwise."""
-        h = self.to_code(self.encoder(x.flatten(1)))                         # (B, L) or (B, 2L)
+        h = self.to_code(self.encoder(x.flatten(1)))  # (B, L) or (B, 2L)
         if self.variational:
             mu, logvar = h.chunk(2, dim=-1)
             return mu, logvar

@@ -34,7 +34,7 @@ def masked_pool(out: Tensor, mask: Tensor, pooling: str) -> Tensor:
     >>> masked_pool(out, mask, "mean"), masked_pool(out, mask, "max")
     (tensor([[2.]]), tensor([[3.]]))
     """
-    m = mask.unsqueeze(-1)                                   # (B, T, 1)
+    m = mask.unsqueeze(-1)  # (B, T, 1)
     if pooling == "mean":
         return (out * m).sum(1) / m.sum(1).clamp(min=1)
     if pooling == "max":
@@ -70,7 +70,8 @@ class RecurrentClassifier(nn.Module):
     >>> RecurrentClassifier(100, 2, embed_dim=64, embeddings=vectors)
     Traceback (most recent call last):
     ...
-    seqlab.errors.ConfigError: pretrained embeddings are (100, 8), but the embedding is (vocab_size, embed_dim) = (100, 64); set model.embed_dim = 8
+    seqlab.errors.ConfigError: pretrained embeddings are (100, 8),
+    but the embedding is (vocab_size, embed_dim) = (100, 64); set model.embed_dim = 8
     """
 
     def __init__(
@@ -99,10 +100,15 @@ class RecurrentClassifier(nn.Module):
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
         if embeddings is not None:
             if tuple(embeddings.shape) != (vocab_size, embed_dim):
-                fix = (f"set model.embed_dim = {embeddings.shape[1]}" if embeddings.shape[0] == vocab_size
-                       else "use the tokenizer whose ids number its rows")
-                raise ConfigError(f"pretrained embeddings are {tuple(embeddings.shape)}, but the embedding is "
-                                  f"(vocab_size, embed_dim) = ({vocab_size}, {embed_dim}); {fix}")
+                fix = (
+                    f"set model.embed_dim = {embeddings.shape[1]}"
+                    if embeddings.shape[0] == vocab_size
+                    else "use the tokenizer whose ids number its rows"
+                )
+                raise ConfigError(
+                    f"pretrained embeddings are {tuple(embeddings.shape)}, but the embedding is "
+                    f"(vocab_size, embed_dim) = ({vocab_size}, {embed_dim}); {fix}"
+                )
             with torch.no_grad():
                 self.embed.weight.copy_(embeddings)
         self.embed.weight.requires_grad_(not freeze_embeddings)
@@ -131,13 +137,13 @@ class RecurrentClassifier(nn.Module):
             logits (B, C).
         """
         mask = ids != 0 if mask is None else mask
-        x = self.drop(self.embed(ids))                       # (B, T, E)
+        x = self.drop(self.embed(ids))  # (B, T, E)
         if self.conv is not None:
-            x = self.conv(x, mask=mask)                      # (B, T, filters)
-        out = self.rnn(x, mask=mask)                         # (B, H') or (B, T, H')
+            x = self.conv(x, mask=mask)  # (B, T, filters)
+        out = self.rnn(x, mask=mask)  # (B, H') or (B, T, H')
         if self.pooling != "last":
-            out = masked_pool(out, mask, self.pooling)       # (B, H')
-        return self.head(self.drop(out))                     # (B, C)
+            out = masked_pool(out, mask, self.pooling)  # (B, H')
+        return self.head(self.drop(out))  # (B, C)
 
 
 __all__ = ["RecurrentClassifier", "masked_pool", "POOLINGS"]

@@ -85,8 +85,8 @@ class RecurrentEncoder(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """Encode a window (B, T, C) into (B, H')."""
         if self.conv is not None:
-            x = self.conv(x)                                 # (B, T, filters)
-        return self.rnn(x)                                   # (B, H')
+            x = self.conv(x)  # (B, T, filters)
+        return self.rnn(x)  # (B, H')
 
 
 class TransformerEncoder(nn.Module):
@@ -126,17 +126,24 @@ class TransformerEncoder(nn.Module):
             raise ConfigError(f"model.num_heads ({num_heads}) must divide model.hidden_size ({hidden_size})")
         self.project = nn.Linear(num_inputs, hidden_size)
         self.positions = LearnedPositions(hidden_size, max_len=input_len)
-        block = nn.TransformerEncoderLayer(hidden_size, num_heads, ff_dim or 4 * hidden_size, dropout,
-                                           activation="gelu", batch_first=True, norm_first=True)
+        block = nn.TransformerEncoderLayer(
+            hidden_size,
+            num_heads,
+            ff_dim or 4 * hidden_size,
+            dropout,
+            activation="gelu",
+            batch_first=True,
+            norm_first=True,
+        )
         self.blocks = nn.TransformerEncoder(block, num_layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(hidden_size)
         self.output_size = hidden_size
 
     def forward(self, x: Tensor) -> Tensor:
         """Encode a window (B, T, C) into (B, H)."""
-        h = self.positions(self.project(x))                  # (B, T, H)
-        h = self.norm(self.blocks(h))                        # (B, T, H)
-        return h[:, -1]                                      # (B, H)
+        h = self.positions(self.project(x))  # (B, T, H)
+        h = self.norm(self.blocks(h))  # (B, T, H)
+        return h[:, -1]  # (B, H)
 
 
 class Forecaster(nn.Module):
@@ -179,15 +186,17 @@ class Forecaster(nn.Module):
         if window_norm not in WINDOW_NORMS:
             raise ValueError(f"window_norm must be one of {', '.join(WINDOW_NORMS)} (got {window_norm!r})")
         if window_norm == "seasonal" and not 0 < season < input_len:
-            raise ValueError(f"seasonal differencing needs 0 < season < input_len (got season {season}, "
-                             f"input_len {input_len})")
+            raise ValueError(
+                f"seasonal differencing needs 0 < season < input_len (got season {season}, input_len {input_len})"
+            )
         assert all(0 <= t < num_inputs for t in targets)
         self.input_len, self.horizon, self.window_norm = input_len, horizon, window_norm
         self.season = season if window_norm == "seasonal" else 0
         self.register_buffer("targets", torch.tensor(targets, dtype=torch.long), persistent=False)
         # seasonal naive reads step T - season + h mod season for forecast step h
-        self.register_buffer("seasonal_steps", input_len - self.season + torch.arange(horizon) % max(self.season, 1),
-                             persistent=False)
+        self.register_buffer(
+            "seasonal_steps", input_len - self.season + torch.arange(horizon) % max(self.season, 1), persistent=False
+        )
         self.encoder = encoder
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(encoder.output_size, horizon * len(targets))
@@ -202,21 +211,21 @@ class Forecaster(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """Forecast (B, horizon, C') from a window x (B, T, C) of scaled values."""
         if self.season:
-            z = x[:, self.season:] - x[:, : -self.season]                 # (B, T - season, C)
-            ref = x[:, self.seasonal_steps]                               # (B, horizon, C) seasonal naive
+            z = x[:, self.season :] - x[:, : -self.season]  # (B, T - season, C)
+            ref = x[:, self.seasonal_steps]  # (B, horizon, C) seasonal naive
         elif self.window_norm == "last":
-            ref = x[:, -1:, :]                                           # (B, 1, C)
+            ref = x[:, -1:, :]  # (B, 1, C)
         elif self.window_norm == "mean":
-            ref = x.mean(dim=1, keepdim=True)                            # (B, 1, C)
+            ref = x.mean(dim=1, keepdim=True)  # (B, 1, C)
         else:
             ref = torch.zeros_like(x[:, -1:, :])
         if not self.season:
-            z = x - ref                                                  # (B, T, C)
-        h = self.drop(self.encoder(z))                                   # (B, H')
-        y = self.head(h).view(x.shape[0], self.horizon, -1)              # (B, horizon, C')
+            z = x - ref  # (B, T, C)
+        h = self.drop(self.encoder(z))  # (B, H')
+        y = self.head(h).view(x.shape[0], self.horizon, -1)  # (B, horizon, C')
         if self.skip is not None:
-            past = z[:, :, self.targets].transpose(1, 2)                 # (B, C', T)
-            y = y + self.skip(past).transpose(1, 2)                      # (B, horizon, C')
+            past = z[:, :, self.targets].transpose(1, 2)  # (B, C', T)
+            y = y + self.skip(past).transpose(1, 2)  # (B, horizon, C')
         return y + ref[:, :, self.targets]
 
 

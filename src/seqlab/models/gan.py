@@ -41,13 +41,14 @@ class Generator(nn.Module):
         self.noise_dim, self.channels, self.num_classes = noise_dim, channels, num_classes
         self.embed = nn.Embedding(num_classes, noise_dim) if num_classes else None
         inputs = noise_dim * (2 if num_classes else 1)
-        self.project = nn.Sequential(nn.Linear(inputs, 2 * channels * 7 * 7, bias=False),
-                                     nn.BatchNorm1d(2 * channels * 7 * 7), nn.ReLU())
+        self.project = nn.Sequential(
+            nn.Linear(inputs, 2 * channels * 7 * 7, bias=False), nn.BatchNorm1d(2 * channels * 7 * 7), nn.ReLU()
+        )
         self.upsample = nn.Sequential(
             nn.ConvTranspose2d(2 * channels, channels, 4, stride=2, padding=1, bias=False),  # 7 -> 14
             nn.BatchNorm2d(channels),
             nn.ReLU(),
-            nn.ConvTranspose2d(channels, 1, 4, stride=2, padding=1),                           # 14 -> 28
+            nn.ConvTranspose2d(channels, 1, 4, stride=2, padding=1),  # 14 -> 28
             nn.Tanh(),
         )
         self.apply(_init_dcgan)
@@ -56,9 +57,9 @@ class Generator(nn.Module):
         if self.embed is not None:
             if labels is None:
                 raise ValueError("a conditional generator needs labels (B,)")
-            z = torch.cat([z, self.embed(labels)], dim=-1)                      # (B, 2Z)
-        h = self.project(z).view(-1, 2 * self.channels, 7, 7)                   # (B, 2C, 7, 7)
-        return self.upsample(h)                                                  # (B, 1, 28, 28)
+            z = torch.cat([z, self.embed(labels)], dim=-1)  # (B, 2Z)
+        h = self.project(z).view(-1, 2 * self.channels, 7, 7)  # (B, 2C, 7, 7)
+        return self.upsample(h)  # (B, 1, 28, 28)
 
 
 class Discriminator(nn.Module):
@@ -77,7 +78,7 @@ class Discriminator(nn.Module):
         self.num_classes = num_classes
         self.label_map = nn.Embedding(num_classes, 28 * 28) if num_classes else None
         self.features = nn.Sequential(
-            nn.Conv2d(2 if num_classes else 1, channels, 4, stride=2, padding=1),    # 28 -> 14
+            nn.Conv2d(2 if num_classes else 1, channels, 4, stride=2, padding=1),  # 28 -> 14
             nn.LeakyReLU(0.2),
             nn.Conv2d(channels, 2 * channels, 4, stride=2, padding=1, bias=False),  # 14 -> 7
             nn.BatchNorm2d(2 * channels),
@@ -90,8 +91,8 @@ class Discriminator(nn.Module):
         if self.label_map is not None:
             if labels is None:
                 raise ValueError("a conditional discriminator needs labels (B,)")
-            images = torch.cat([images, self.label_map(labels).view(-1, 1, 28, 28)], dim=1)   # (B, 2, 28, 28)
-        return self.head(self.features(images).flatten(1)).squeeze(-1)                    # (B,)
+            images = torch.cat([images, self.label_map(labels).view(-1, 1, 28, 28)], dim=1)  # (B, 2, 28, 28)
+        return self.head(self.features(images).flatten(1)).squeeze(-1)  # (B,)
 
 
 class GAN(nn.Module):

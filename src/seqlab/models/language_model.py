@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import Tensor, nn
 
 from seqlab.layers import GRU, LSTM, SimpleRNN
@@ -81,9 +80,9 @@ class RecurrentLM(nn.Module):
         Returns:
             logits (B, T, V) and the new state.
         """
-        x = self.drop(self.embed(ids))                       # (B, T, E)
-        out, *state = self.rnn(x, initial_state=state)       # (B, T, H), final state(s)
-        logits = self.head(self.drop(out))                   # (B, T, V)
+        x = self.drop(self.embed(ids))  # (B, T, E)
+        out, *state = self.rnn(x, initial_state=state)  # (B, T, H), final state(s)
+        logits = self.head(self.drop(out))  # (B, T, V)
         return logits, state
 
     def init_state(self, batch_size: int) -> Any:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import torch
 from torch import Tensor, nn
 
 from seqlab.errors import ConfigError, unknown_choice
@@ -43,7 +42,7 @@ class DenseBlock(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.dropout(self.activation(self.norm(self.linear(x))))   # (B, H)
+        return self.dropout(self.activation(self.norm(self.linear(x))))  # (B, H)
 
 
 class MLP(nn.Module):
@@ -74,9 +73,9 @@ class MLP(nn.Module):
     ) -> None:
         super().__init__()
         widths = [input_size, *hidden_sizes]
-        self.blocks = nn.Sequential(*(
-            DenseBlock(a, b, norm=norm, activation=activation, dropout=dropout) for a, b in zip(widths, widths[1:])
-        ))
+        self.blocks = nn.Sequential(
+            *(DenseBlock(a, b, norm=norm, activation=activation, dropout=dropout) for a, b in zip(widths, widths[1:]))
+        )
         self.head = nn.Linear(widths[-1], num_classes)
 
     def forward(self, x: Tensor) -> Tensor:

@@ -55,21 +55,36 @@ class Encoder(nn.Module):
     (torch.Size([1, 3, 12]), torch.Size([1, 1, 12]))
     """
 
-    def __init__(self, vocab_size: int, *, cell: str, embed_dim: int, hidden_size: int, num_layers: int = 1,
-                 bidirectional: bool = False, dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        vocab_size: int,
+        *,
+        cell: str,
+        embed_dim: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__()
         self.cell, self.num_layers, self.bidirectional = cell, num_layers, bidirectional
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
         self.drop = nn.Dropout(dropout)
-        layer = ENCODERS[cell](embed_dim, hidden_size, num_layers=num_layers, return_sequences=True,
-                               return_state=True, dropout=dropout if num_layers > 1 else 0.0)
+        layer = ENCODERS[cell](
+            embed_dim,
+            hidden_size,
+            num_layers=num_layers,
+            return_sequences=True,
+            return_state=True,
+            dropout=dropout if num_layers > 1 else 0.0,
+        )
         self.rnn = Bidirectional(layer, merge_mode="concat") if bidirectional else layer
         self.output_size = hidden_size * (2 if bidirectional else 1)
 
     def forward(self, src: Tensor, mask: Tensor) -> tuple[Tensor, tuple[Tensor, ...]]:
         """Read (B, S) ids with mask (B, S)."""
-        outputs, *states = self.rnn(self.drop(self.embed(src)), mask)                          # (B, S, K)
-        states = [s if s.dim() == 3 else s.unsqueeze(0) for s in states]                       # each (L, B, H)
+        outputs, *states = self.rnn(self.drop(self.embed(src)), mask)  # (B, S, K)
+        states = [s if s.dim() == 3 else s.unsqueeze(0) for s in states]  # each (L, B, H)
         parts = 2 if self.cell == "lstm" else 1
         if self.bidirectional:
             states = [torch.cat([fw, bw], dim=-1) for fw, bw in zip(states[:parts], states[parts:])]
@@ -94,8 +109,11 @@ class DecoderState:
 
     def select(self, index: Tensor) -> DecoderState:
         """The state of the batch rows in ``index`` (beam search)."""
-        hidden = (tuple(h.index_select(1, index) for h in self.hidden) if isinstance(self.hidden, tuple)
-                  else self.hidden.index_select(1, index))
+        hidden = (
+            tuple(h.index_select(1, index) for h in self.hidden)
+            if isinstance(self.hidden, tuple)
+            else self.hidden.index_select(1, index)
+        )
         projected = None if self.projected is None else self.projected.index_select(0, index)
         return DecoderState(hidden, self.keys.index_select(0, index), self.mask.index_select(0, index), projected)
 
@@ -135,15 +153,27 @@ class RecurrentSeq2Seq(nn.Module):
         if attention not in ATTENTION_CHOICES:
             raise ConfigError(unknown_choice("model.attention", attention, list(ATTENTION_CHOICES)))
         self.cell, self.attention_name = cell, attention
-        self.encoder = Encoder(vocab_size, cell=cell, embed_dim=embed_dim, hidden_size=hidden_size,
-                               num_layers=num_layers, bidirectional=bidirectional, dropout=dropout)
+        self.encoder = Encoder(
+            vocab_size,
+            cell=cell,
+            embed_dim=embed_dim,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            dropout=dropout,
+        )
         K = self.encoder.output_size
-        self.bridge = nn.Linear(K, hidden_size) if K != hidden_size else None
+        self.bridge = nn.Linear(K, hidden_size) if hidden_size != K else None
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
         self.drop = nn.Dropout(dropout)
         bahdanau = attention == "bahdanau"
-        self.rnn = DECODERS[cell](embed_dim + (K if bahdanau else 0), hidden_size, num_layers=num_layers,
-                                  batch_first=True, dropout=dropout if num_layers > 1 else 0.0)
+        self.rnn = DECODERS[cell](
+            embed_dim + (K if bahdanau else 0),
+            hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            dropout=dropout if num_layers > 1 else 0.0,
+        )
         self.attention = build_attention(attention, hidden_size, K) if attention != "none" else None
         self.combine = nn.Linear(K + hidden_size, hidden_size) if attention.startswith("luong") else None
         self.head = nn.Linear(hidden_size + (K if bahdanau else 0), vocab_size)
@@ -154,7 +184,7 @@ class RecurrentSeq2Seq(nn.Module):
         """Encode (B, S) source ids and return the decoder's starting state."""
         keys, states = self.encoder(src, src_mask)
         if self.bridge is not None:
-            states = tuple(torch.tanh(self.bridge(s)) for s in states)                        # (L, B, H)
+            states = tuple(torch.tanh(self.bridge(s)) for s in states)  # (L, B, H)
         hidden = states if self.cell == "lstm" else states[0]
         projected = self.attention.precompute(keys) if hasattr(self.attention, "precompute") else None
         return DecoderState(hidden, keys, src_mask, projected)
@@ -169,32 +199,39 @@ class RecurrentSeq2Seq(nn.Module):
 
     def _top_hidden(self, hidden: Any) -> Tensor:
         h = hidden[0] if isinstance(hidden, tuple) else hidden
-        return h[-1].unsqueeze(1)                                                              # (B, 1, H)
+        return h[-1].unsqueeze(1)  # (B, 1, H)
 
     def _decode(self, ids: Tensor, state: DecoderState) -> tuple[Tensor, DecoderState, Tensor | None]:
         """Read (B, T) target ids; Bahdanau's decoder must go one step at a time (T = 1)."""
         features, state, weights = self._features(ids, state)
-        return self.head(self.drop(features)), state, weights                                # (B, T, V)
+        return self.head(self.drop(features)), state, weights  # (B, T, V)
 
     def _features(self, ids: Tensor, state: DecoderState) -> tuple[Tensor, DecoderState, Tensor | None]:
         """What the head reads at each of (B, T) target positions, the new state, the attention weights."""
-        x = self.drop(self.embed(ids))                                                         # (B, T, E)
+        x = self.drop(self.embed(ids))  # (B, T, E)
         weights = None
         if self.attention_name == "bahdanau":
             assert ids.shape[1] == 1
-            context, weights = self._attend(self._top_hidden(state.hidden), state)            # (B, 1, K), (B, 1, S)
-            out, hidden = self.rnn(torch.cat([x, context], dim=-1), state.hidden)              # (B, 1, H)
+            context, weights = self._attend(self._top_hidden(state.hidden), state)  # (B, 1, K), (B, 1, S)
+            out, hidden = self.rnn(torch.cat([x, context], dim=-1), state.hidden)  # (B, 1, H)
             features = torch.cat([out, context], dim=-1)
         else:
-            out, hidden = self.rnn(x, state.hidden)                                            # (B, T, H)
+            out, hidden = self.rnn(x, state.hidden)  # (B, T, H)
             features = out
             if self.combine is not None:
-                context, weights = self._attend(out, state)                                    # (B, T, K), (B, T, S)
-                features = torch.tanh(self.combine(torch.cat([context, out], dim=-1)))         # (B, T, H)
+                context, weights = self._attend(out, state)  # (B, T, K), (B, T, S)
+                features = torch.tanh(self.combine(torch.cat([context, out], dim=-1)))  # (B, T, H)
         return features, DecoderState(hidden, state.keys, state.mask, state.projected), weights
 
-    def forward(self, src: Tensor, src_mask: Tensor, tgt_in: Tensor, *, teacher_forcing: float = 1.0,
-                generator: torch.Generator | None = None) -> Seq2SeqOutput:
+    def forward(
+        self,
+        src: Tensor,
+        src_mask: Tensor,
+        tgt_in: Tensor,
+        *,
+        teacher_forcing: float = 1.0,
+        generator: torch.Generator | None = None,
+    ) -> Seq2SeqOutput:
         """Score (B, T) decoder inputs ``tgt_in`` (BOS + target without its last token).
 
         Args:
@@ -222,10 +259,10 @@ class RecurrentSeq2Seq(nn.Module):
             if t + 1 < tgt_in.shape[1]:
                 token = tgt_in[:, t + 1 : t + 2]
                 if teacher_forcing < 1.0:
-                    coin = torch.rand(token.shape, generator=generator) < teacher_forcing      # (B, 1)
+                    coin = torch.rand(token.shape, generator=generator) < teacher_forcing  # (B, 1)
                     token = torch.where(coin, token, logits.argmax(-1).detach())
         outputs = torch.cat(steps, dim=1)
-        logits = self.head(self.drop(outputs)) if teacher_forcing >= 1.0 else outputs         # (B, T, V)
+        logits = self.head(self.drop(outputs)) if teacher_forcing >= 1.0 else outputs  # (B, T, V)
         return Seq2SeqOutput(logits, torch.cat(all_weights, dim=1) if all_weights else None)
 
     def init_state(self, batch_size: int) -> Any:

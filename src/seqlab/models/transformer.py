@@ -87,7 +87,9 @@ class DecoderBlock(nn.Module):
     (torch.Size([1, 3, 8]), 3)
     """
 
-    def __init__(self, embed_dim: int, num_heads: int, ff_dim: int, *, dropout: float = 0.0, cross: bool = False) -> None:
+    def __init__(
+        self, embed_dim: int, num_heads: int, ff_dim: int, *, dropout: float = 0.0, cross: bool = False
+    ) -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(embed_dim)
         self.self_attn = MultiHeadAttention(embed_dim, num_heads, dropout=dropout)
@@ -196,13 +198,13 @@ class TransformerLM(nn.Module):
             self.head.weight = self.embed.weight
 
     def _run(self, ids: Tensor, caches: list[KVCache] | None, offset: int) -> tuple[Tensor, list[KVCache] | None]:
-        x = self.drop(self.positions(self.embed(ids), offset))                               # (B, T, E)
+        x = self.drop(self.positions(self.embed(ids), offset))  # (B, T, E)
         new_caches = [] if caches is not None else None
         for i, block in enumerate(self.blocks):
             x, cache, _ = block(x, cache=None if caches is None else caches[i])
             if new_caches is not None:
                 new_caches.append(cache)
-        return self.head(self.norm(x)), new_caches                                           # (B, T, V)
+        return self.head(self.norm(x)), new_caches  # (B, T, V)
 
     def forward(self, ids: Tensor, state: Any = None) -> tuple[Tensor, None]:
         """Score the next token at every position of (B, T) ids, T <= block_size."""
@@ -288,7 +290,8 @@ class Seq2SeqCache:
     def select(self, index: Tensor) -> Seq2SeqCache:
         """The state of the batch rows in ``index``."""
         return Seq2SeqCache(
-            [c.select(index) for c in self.layers], [m.select(index) for m in self.memory],
+            [c.select(index) for c in self.layers],
+            [m.select(index) for m in self.memory],
             self.memory_mask.index_select(0, index),
         )
 
@@ -340,7 +343,9 @@ class TransformerSeq2Seq(nn.Module):
         self.source_positions = build_positions(positions, embed_dim, max_len=max_len)
         self.target_positions = build_positions(positions, embed_dim, max_len=max_len)
         self.drop = nn.Dropout(dropout)
-        self.encoder = nn.ModuleList(EncoderBlock(embed_dim, num_heads, ff_dim, dropout=dropout) for _ in range(num_layers))
+        self.encoder = nn.ModuleList(
+            EncoderBlock(embed_dim, num_heads, ff_dim, dropout=dropout) for _ in range(num_layers)
+        )
         self.encoder_norm = nn.LayerNorm(embed_dim)
         self.decoder = nn.ModuleList(
             DecoderBlock(embed_dim, num_heads, ff_dim, dropout=dropout, cross=True) for _ in range(num_layers)
@@ -352,7 +357,7 @@ class TransformerSeq2Seq(nn.Module):
             self.head.weight = self.embed.weight
 
     def _embed(self, ids: Tensor, positions: nn.Module, offset: int = 0) -> Tensor:
-        return self.drop(positions(self.embed(ids) * self.embed_dim**0.5, offset))             # (B, T, E)
+        return self.drop(positions(self.embed(ids) * self.embed_dim**0.5, offset))  # (B, T, E)
 
     def encode(self, src: Tensor, src_mask: Tensor) -> Tensor:
         """The encoder memory (B, S, E) of source ids (B, S) with mask (B, S)."""
@@ -374,11 +379,18 @@ class TransformerSeq2Seq(nn.Module):
             x, cache, weights = block(x, cache=cache, memory=memory, memory_mask=state.memory_mask)
             caches.append(cache)
         assert weights is not None
-        logits = self.head(self.decoder_norm(x))                                              # (B, T, V)
+        logits = self.head(self.decoder_norm(x))  # (B, T, V)
         return logits, Seq2SeqCache(caches, state.memory, state.memory_mask), weights.mean(1)
 
-    def forward(self, src: Tensor, src_mask: Tensor, tgt_in: Tensor, *, teacher_forcing: float = 1.0,
-                generator: torch.Generator | None = None) -> Seq2SeqOutput:
+    def forward(
+        self,
+        src: Tensor,
+        src_mask: Tensor,
+        tgt_in: Tensor,
+        *,
+        teacher_forcing: float = 1.0,
+        generator: torch.Generator | None = None,
+    ) -> Seq2SeqOutput:
         """Teacher-forced scores of ``tgt_in`` (B, T) (BOS + target); the Transformer always teacher-forces."""
         logits, _, attention = self._decode(tgt_in, self.start(src, src_mask))
         return Seq2SeqOutput(logits, attention)

@@ -12,7 +12,8 @@ wrong API key, 404 for an unknown model.
 >>> client = TestClient(create_app([]))
 >>> client.get("/health").json()["status"]
 'ok'
->>> client.post("/v1/chat/completions", json={"model": "nope", "messages": [{"role": "user", "content": "hi"}]}).status_code
+>>> request = {"model": "nope", "messages": [{"role": "user", "content": "hi"}]}
+>>> client.post("/v1/chat/completions", json=request).status_code
 404
 """
 
@@ -55,8 +56,15 @@ class APIError(Exception):
         code: OpenAI's machine-readable code (``model_not_found``, ``invalid_api_key``, ...).
     """
 
-    def __init__(self, status: int, message: str, *, param: str | None = None, code: str | None = None,
-                 type_: str = "invalid_request_error") -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        type_: str = "invalid_request_error",
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.param, self.code, self.type = status, message, param, code, type_
 
@@ -92,30 +100,42 @@ def create_app(models: Sequence[Adapter], *, api_key: str | None = None, engine:
     @app.exception_handler(APIError)
     async def _api_error(request: Request, err: APIError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if err.status == 401 else None
-        return JSONResponse(error_body(err.message, type_=err.type, param=err.param, code=err.code),
-                            status_code=err.status, headers=headers)
+        return JSONResponse(
+            error_body(err.message, type_=err.type, param=err.param, code=err.code),
+            status_code=err.status,
+            headers=headers,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, err: RequestValidationError) -> JSONResponse:
         problem = err.errors()[0]
         # a union (str | list) puts its member's type in the path; only field names and indexes matter
-        loc = [str(part) for part in problem.get("loc", ())
-               if part != "body" and str(part) not in _TYPE_NAMES and not any(c in str(part) for c in "[(")]
+        loc = [
+            str(part)
+            for part in problem.get("loc", ())
+            if part != "body" and str(part) not in _TYPE_NAMES and not any(c in str(part) for c in "[(")
+        ]
         if problem.get("type") == "json_invalid":
             param, message = None, f"the request body is not valid JSON: {problem.get('msg')}"
         else:
             param = ".".join(loc) or None
             text = str(problem.get("msg", "")).removeprefix("Value error, ")
             got = problem.get("input")
-            shown = f" (got {got!r})" if problem.get("type") != "missing" and not isinstance(got, dict) \
-                and "(got" not in text else ""
+            shown = (
+                f" (got {got!r})"
+                if problem.get("type") != "missing" and not isinstance(got, dict) and "(got" not in text
+                else ""
+            )
             message = f"{param or 'request body'}: {text}{shown}"
         return JSONResponse(error_body(message, param=param, code="invalid_value"), status_code=400)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, err: HTTPException) -> JSONResponse:
-        message = "not found: see /v1/models, /v1/chat/completions, /v1/completions, /health" if err.status_code == 404 \
+        message = (
+            "not found: see /v1/models, /v1/chat/completions, /v1/completions, /health"
+            if err.status_code == 404
             else str(err.detail)
+        )
         return JSONResponse(error_body(message, code=None), status_code=err.status_code)
 
     async def check_key(request: Request) -> None:
@@ -124,16 +144,24 @@ def create_app(models: Sequence[Adapter], *, api_key: str | None = None, engine:
         header = request.headers.get("authorization", "")
         scheme, _, given = header.partition(" ")
         if not header:
-            raise APIError(401, "missing API key: send the header `Authorization: Bearer <key>` "
-                                "(the key given to `seqlab serve --api-key` or SEQLAB_API_KEY)", code="invalid_api_key")
+            raise APIError(
+                401,
+                "missing API key: send the header `Authorization: Bearer <key>` "
+                "(the key given to `seqlab serve --api-key` or SEQLAB_API_KEY)",
+                code="invalid_api_key",
+            )
         if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip().encode(), api_key.encode()):
             raise APIError(401, "incorrect API key", code="invalid_api_key")
 
     def find(name: str) -> Adapter:
         if name not in by_name:
             served = ", ".join(sorted(by_name)) or "none"
-            raise APIError(404, f'the model "{name}" does not exist; served models: {served}', param="model",
-                           code="model_not_found")
+            raise APIError(
+                404,
+                f'the model "{name}" does not exist; served models: {served}',
+                param="model",
+                code="model_not_found",
+            )
         return by_name[name]
 
     def card(model: Adapter) -> dict[str, Any]:
@@ -142,8 +170,14 @@ def create_app(models: Sequence[Adapter], *, api_key: str | None = None, engine:
     @app.get("/health")
     async def health() -> dict[str, Any]:
         stats = engine.stats
-        return {"status": "ok", "models": sorted(by_name), "active_generations": stats.active,
-                "finished": stats.finished, "cancelled": stats.cancelled, "failed": stats.failed}
+        return {
+            "status": "ok",
+            "models": sorted(by_name),
+            "active_generations": stats.active,
+            "finished": stats.finished,
+            "cancelled": stats.cancelled,
+            "failed": stats.failed,
+        }
 
     @app.get("/v1/models", dependencies=[Depends(check_key)])
     async def list_models() -> dict[str, Any]:
@@ -175,19 +209,26 @@ def create_app(models: Sequence[Adapter], *, api_key: str | None = None, engine:
         with_usage = body.include_usage
 
         async def events() -> AsyncIterator[str]:
-            yield _sse(chat_chunk(id_, model.name, created, {"role": "assistant", "content": ""}, None,
-                                  with_usage_field=with_usage))
+            yield _sse(
+                chat_chunk(
+                    id_, model.name, created, {"role": "assistant", "content": ""}, None, with_usage_field=with_usage
+                )
+            )
             async with contextlib.aclosing(engine.stream(generation)) as pieces:
                 try:
                     async for piece in pieces:
-                        yield _sse(chat_chunk(id_, model.name, created, {"content": piece}, None,
-                                              with_usage_field=with_usage))
+                        yield _sse(
+                            chat_chunk(id_, model.name, created, {"content": piece}, None, with_usage_field=with_usage)
+                        )
                 except Exception as err:  # the stream has started: report in-band, as OpenAI does
                     yield _sse(error_body(f"generation failed: {err}", type_="server_error"))
                     yield "data: [DONE]\n\n"
                     return
-            yield _sse(chat_chunk(id_, model.name, created, {}, generation.finish_reason or "stop",
-                                  with_usage_field=with_usage))
+            yield _sse(
+                chat_chunk(
+                    id_, model.name, created, {}, generation.finish_reason or "stop", with_usage_field=with_usage
+                )
+            )
             if with_usage:
                 counts = usage(generation.prompt_tokens, generation.completion_tokens)
                 yield _sse(usage_chunk(id_, model.name, created, counts, object_="chat.completion.chunk"))
@@ -220,14 +261,18 @@ def create_app(models: Sequence[Adapter], *, api_key: str | None = None, engine:
             async with contextlib.aclosing(engine.stream(generation)) as pieces:
                 try:
                     async for piece in pieces:
-                        yield _sse(text_completion(id_, model.name, created, piece, None, None,
-                                                   with_usage_field=with_usage))
+                        yield _sse(
+                            text_completion(id_, model.name, created, piece, None, None, with_usage_field=with_usage)
+                        )
                 except Exception as err:
                     yield _sse(error_body(f"generation failed: {err}", type_="server_error"))
                     yield "data: [DONE]\n\n"
                     return
-            yield _sse(text_completion(id_, model.name, created, "", generation.finish_reason or "stop", None,
-                                       with_usage_field=with_usage))
+            yield _sse(
+                text_completion(
+                    id_, model.name, created, "", generation.finish_reason or "stop", None, with_usage_field=with_usage
+                )
+            )
             if with_usage:
                 counts = usage(generation.prompt_tokens, generation.completion_tokens)
                 yield _sse(usage_chunk(id_, model.name, created, counts, object_="text_completion"))
@@ -239,9 +284,15 @@ def create_app(models: Sequence[Adapter], *, api_key: str | None = None, engine:
 
 
 def _params(body: ChatCompletionRequest | CompletionRequest, max_tokens: int) -> GenerationParams:
-    return GenerationParams(max_tokens=max_tokens, temperature=body.temperature, top_p=body.top_p,
-                            seed=body.seed, stop=tuple(body.stop_list), frequency_penalty=body.frequency_penalty,
-                            presence_penalty=body.presence_penalty)
+    return GenerationParams(
+        max_tokens=max_tokens,
+        temperature=body.temperature,
+        top_p=body.top_p,
+        seed=body.seed,
+        stop=tuple(body.stop_list),
+        frequency_penalty=body.frequency_penalty,
+        presence_penalty=body.presence_penalty,
+    )
 
 
 def _sse(data: dict[str, Any]) -> str:
@@ -249,8 +300,9 @@ def _sse(data: dict[str, Any]) -> str:
 
 
 def _event_stream(response_class: Any, events: AsyncIterator[str]) -> Any:
-    return response_class(events, media_type="text/event-stream",
-                          headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return response_class(
+        events, media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
 
 
 async def _collect_unless_disconnected(engine: Engine, generation: Generation, request: Any) -> str:

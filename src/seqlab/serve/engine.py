@@ -238,7 +238,9 @@ class LanguageModelAdapter(_RunAdapter):
         """
         return self._generate(prompt, params, stop=params.stop)
 
-    def _generate(self, prompt: str, params: GenerationParams, *, stop: Sequence[str], lstrip: bool = False) -> Generation:
+    def _generate(
+        self, prompt: str, params: GenerationParams, *, stop: Sequence[str], lstrip: bool = False
+    ) -> Generation:
         from seqlab.tasks.language_model import prompt_ids
 
         tokenizer = self.run.tokenizer
@@ -285,8 +287,10 @@ class Seq2SeqAdapter(_RunAdapter):
 
         users = [m["content"] for m in messages if m.get("role") == "user"]
         if not users or not one_line(users[-1]):
-            raise PromptError("a seq2seq model answers the last user message, and there is none with text; "
-                              'add a {"role": "user", "content": "..."} message')
+            raise PromptError(
+                "a seq2seq model answers the last user message, and there is none with text; "
+                'add a {"role": "user", "content": "..."} message'
+            )
         return self._generate(one_line(users[-1]), params)
 
     def complete(self, prompt: str, params: GenerationParams) -> Generation:
@@ -308,7 +312,8 @@ class Seq2SeqAdapter(_RunAdapter):
         if src.shape[1] + params.max_tokens > self.context_length:
             raise PromptTooLongError(
                 f"this model's context length is {self.context_length} tokens, but the request needs "
-                f"{src.shape[1] + params.max_tokens} ({src.shape[1]} in the source, {params.max_tokens} for the reply); "
+                f"{src.shape[1] + params.max_tokens} "
+                f"({src.shape[1]} in the source, {params.max_tokens} for the reply); "
                 "lower max_tokens"
             )
         import torch
@@ -316,12 +321,26 @@ class Seq2SeqAdapter(_RunAdapter):
         with self._lock, torch.no_grad():
             model.eval()
             state = model.start(src, mask)
-        return sampled(Conditioned(model, state), [tokenizer.bos_id], tokenizer, params, stop=params.stop,
-                       prompt_tokens=int(src.shape[1]))
+        return sampled(
+            Conditioned(model, state),
+            [tokenizer.bos_id],
+            tokenizer,
+            params,
+            stop=params.stop,
+            prompt_tokens=int(src.shape[1]),
+        )
 
 
-def sampled(model: Any, ids: Sequence[int], tokenizer: Any, params: GenerationParams, *, stop: Sequence[str],
-            prompt_tokens: int, lstrip: bool = False) -> Generation:
+def sampled(
+    model: Any,
+    ids: Sequence[int],
+    tokenizer: Any,
+    params: GenerationParams,
+    *,
+    stop: Sequence[str],
+    prompt_tokens: int,
+    lstrip: bool = False,
+) -> Generation:
     """A :class:`Generation` sampling from ``model`` after ``ids`` with ``params``, ending at EOS or ``stop``.
 
     Args:
@@ -337,10 +356,17 @@ def sampled(model: Any, ids: Sequence[int], tokenizer: Any, params: GenerationPa
     from seqlab.decode import decode_stream, generate
 
     counter = TokenCounter(
-        generate(model, ids, max_tokens=params.max_tokens, temperature=params.temperature, top_p=params.top_p,
-                 seed=params.seed, frequency_penalty=params.frequency_penalty,
-                 presence_penalty=params.presence_penalty,
-                 stop_ids=[i for i in (tokenizer.eos_id,) if i is not None]),
+        generate(
+            model,
+            ids,
+            max_tokens=params.max_tokens,
+            temperature=params.temperature,
+            top_p=params.top_p,
+            seed=params.seed,
+            frequency_penalty=params.frequency_penalty,
+            presence_penalty=params.presence_penalty,
+            stop_ids=[i for i in (tokenizer.eos_id,) if i is not None],
+        ),
         limit=params.max_tokens,
     )
     pieces = decode_stream(tokenizer, counter, stop=stop)

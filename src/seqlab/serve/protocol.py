@@ -182,30 +182,55 @@ def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
     >>> usage(3, 4)
     {'prompt_tokens': 3, 'completion_tokens': 4, 'total_tokens': 7}
     """
-    return {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens}
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
 
 
-def chat_completion(id_: str, model: str, created: int, text: str, finish_reason: str,
-                    counts: dict[str, int]) -> dict[str, Any]:
+def chat_completion(
+    id_: str, model: str, created: int, text: str, finish_reason: str, counts: dict[str, int]
+) -> dict[str, Any]:
     """A whole ``chat.completion`` object."""
     return {
-        "id": id_, "object": "chat.completion", "created": created, "model": model, "system_fingerprint": None,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                     "logprobs": None, "finish_reason": finish_reason}],
+        "id": id_,
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "system_fingerprint": None,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "logprobs": None,
+                "finish_reason": finish_reason,
+            }
+        ],
         "usage": counts,
     }
 
 
-def chat_chunk(id_: str, model: str, created: int, delta: dict[str, str], finish_reason: str | None,
-               *, with_usage_field: bool = False) -> dict[str, Any]:
+def chat_chunk(
+    id_: str,
+    model: str,
+    created: int,
+    delta: dict[str, str],
+    finish_reason: str | None,
+    *,
+    with_usage_field: bool = False,
+) -> dict[str, Any]:
     """One ``chat.completion.chunk`` carrying ``choices[0].delta``.
 
     >>> chat_chunk("c", "m", 0, {"content": "hi"}, None)["choices"][0]["delta"]
     {'content': 'hi'}
     """
     chunk: dict[str, Any] = {
-        "id": id_, "object": "chat.completion.chunk", "created": created, "model": model, "system_fingerprint": None,
+        "id": id_,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "system_fingerprint": None,
         "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
     }
     if with_usage_field:
@@ -215,15 +240,34 @@ def chat_chunk(id_: str, model: str, created: int, delta: dict[str, str], finish
 
 def usage_chunk(id_: str, model: str, created: int, counts: dict[str, int], *, object_: str) -> dict[str, Any]:
     """The last streamed chunk when ``stream_options.include_usage`` is set: no choices, the usage."""
-    return {"id": id_, "object": object_, "created": created, "model": model, "system_fingerprint": None,
-            "choices": [], "usage": counts}
+    return {
+        "id": id_,
+        "object": object_,
+        "created": created,
+        "model": model,
+        "system_fingerprint": None,
+        "choices": [],
+        "usage": counts,
+    }
 
 
-def text_completion(id_: str, model: str, created: int, text: str, finish_reason: str | None,
-                    counts: dict[str, int] | None, *, with_usage_field: bool = True) -> dict[str, Any]:
+def text_completion(
+    id_: str,
+    model: str,
+    created: int,
+    text: str,
+    finish_reason: str | None,
+    counts: dict[str, int] | None,
+    *,
+    with_usage_field: bool = True,
+) -> dict[str, Any]:
     """A ``text_completion`` object (whole, or one streamed piece with ``counts=None``)."""
     body: dict[str, Any] = {
-        "id": id_, "object": "text_completion", "created": created, "model": model, "system_fingerprint": None,
+        "id": id_,
+        "object": "text_completion",
+        "created": created,
+        "model": model,
+        "system_fingerprint": None,
         "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": finish_reason}],
     }
     if with_usage_field:
@@ -233,11 +277,19 @@ def text_completion(id_: str, model: str, created: int, text: str, finish_reason
 
 def model_card(name: str, created: int, *, task: str, chat: bool) -> dict[str, Any]:
     """One entry of ``GET /v1/models`` (OpenAI fields, plus what kind of seqlab run it is)."""
-    return {"id": name, "object": "model", "created": created, "owned_by": "seqlab", "task": task, "chat_template": chat}
+    return {
+        "id": name,
+        "object": "model",
+        "created": created,
+        "owned_by": "seqlab",
+        "task": task,
+        "chat_template": chat,
+    }
 
 
-def error_body(message: str, *, type_: str = "invalid_request_error", param: str | None = None,
-               code: str | None = None) -> dict[str, Any]:
+def error_body(
+    message: str, *, type_: str = "invalid_request_error", param: str | None = None, code: str | None = None
+) -> dict[str, Any]:
     """The OpenAI error JSON: ``{"error": {"message", "type", "param", "code"}}``."""
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 

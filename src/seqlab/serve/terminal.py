@@ -12,7 +12,8 @@ Input and output are injected (``read``, ``console``), so the loop is tested wit
 >>> from seqlab.serve.engine import Generation
 >>> class Parrot:
 ...     name, task, has_chat_template = "parrot", "language-model", True
-...     def chat(self, messages, params): return Generation(iter(["you said ", messages[-1]["content"]]), prompt_tokens=1)
+...     def chat(self, messages, params):
+...         return Generation(iter(["you said ", messages[-1]["content"]]), prompt_tokens=1)
 >>> lines = iter(["hello", "/quit"])
 >>> out = StringIO()
 >>> history = chat_loop(Parrot(), read=lambda prompt: next(lines), console=Console(file=out, width=80))
@@ -63,8 +64,10 @@ def chat_loop(
     history: list[dict[str, str]] = []
     console.print(f"[bold]chatting with {escape(model.name)}[/] (/help for commands, Ctrl-D to leave)")
     if not getattr(model, "has_chat_template", True):
-        console.print("[dim]this run was trained on plain text, not dialogue: its replies continue the conversation "
-                      "as text in its style[/]")
+        console.print(
+            "[dim]this run was trained on plain text, not dialogue: its replies continue the conversation "
+            "as text in its style[/]"
+        )
     while True:
         try:
             line = read("you> ")
@@ -93,8 +96,9 @@ def chat_loop(
         history.append({"role": "assistant", "content": reply})
 
 
-def _command(command: str, arg: str, params: GenerationParams, system: str,
-             history: list[dict[str, str]]) -> tuple[GenerationParams, str, str] | str:
+def _command(
+    command: str, arg: str, params: GenerationParams, system: str, history: list[dict[str, str]]
+) -> tuple[GenerationParams, str, str] | str:
     """Apply a slash command: the new (params, system, message), or an error message."""
     try:
         if command == "/reset":
@@ -124,8 +128,7 @@ def _command(command: str, arg: str, params: GenerationParams, system: str,
     return f"unknown command {command}; /help lists the commands"
 
 
-def _reply(model: Any, history: list[dict[str, str]], system: str, params: GenerationParams,
-           console: Console) -> str:
+def _reply(model: Any, history: list[dict[str, str]], system: str, params: GenerationParams, console: Console) -> str:
     """Stream one reply; the oldest turns are dropped when the conversation no longer fits."""
     start = 0
     while True:

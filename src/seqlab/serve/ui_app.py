@@ -2,9 +2,9 @@
 
 Run it with ``seqlab ui [--base-url URL] [--api-key KEY]`` (or ``streamlit run`` on this file).
 The sidebar picks the model from the endpoint's ``/v1/models`` and sets temperature, top-p, the
-reply length and a repetition penalty (``frequency_penalty``); the page keeps the conversation, streams each reply with ``st.write_stream``, and
-has a clear button and a stop button (pressing it reruns the page, which ends the stream; the
-part already received is kept).
+reply length and a repetition penalty (``frequency_penalty``); the page keeps the conversation,
+streams each reply with ``st.write_stream``, and has a clear button and a stop button (pressing
+it reruns the page, which ends the stream; the part already received is kept).
 
 Settings come from the environment, then from a ``.env`` file in the working folder:
 ``SEQLAB_BASE_URL`` (or ``OPENAI_BASE_URL``; default ``http://127.0.0.1:8000/v1``) and
@@ -84,8 +84,9 @@ def settings(environ: Mapping[str, str] = os.environ, *, dotenv: Mapping[str, st
                     return source[name]
         return ""
 
-    return Settings(first("SEQLAB_BASE_URL", "OPENAI_BASE_URL") or DEFAULT_BASE_URL,
-                    first("SEQLAB_API_KEY", "OPENAI_API_KEY"))
+    return Settings(
+        first("SEQLAB_BASE_URL", "OPENAI_BASE_URL") or DEFAULT_BASE_URL, first("SEQLAB_API_KEY", "OPENAI_API_KEY")
+    )
 
 
 def make_client(base_url: str, api_key: str) -> Any:
@@ -97,8 +98,17 @@ def make_client(base_url: str, api_key: str) -> Any:
     return openai.OpenAI(base_url=base_url, api_key=api_key or "none", max_retries=0, timeout=120.0)
 
 
-def stream_reply(client: Any, *, model: str, messages: list[dict[str, str]], temperature: float, top_p: float,
-                 max_tokens: int, received: list[str], frequency_penalty: float = 0.0) -> Iterator[str]:
+def stream_reply(
+    client: Any,
+    *,
+    model: str,
+    messages: list[dict[str, str]],
+    temperature: float,
+    top_p: float,
+    max_tokens: int,
+    received: list[str],
+    frequency_penalty: float = 0.0,
+) -> Iterator[str]:
     """Yield the reply's text pieces, appending each to ``received`` (kept if the stream is stopped).
 
     Args:
@@ -109,8 +119,15 @@ def stream_reply(client: Any, *, model: str, messages: list[dict[str, str]], tem
         received: collects the pieces as they arrive.
         frequency_penalty: OpenAI's repetition penalty (0 = off); small models loop without it.
     """
-    stream = client.chat.completions.create(model=model, messages=messages, temperature=temperature, top_p=top_p,
-                                            max_tokens=max_tokens, frequency_penalty=frequency_penalty, stream=True)
+    stream = client.chat.completions.create(
+        model=model,
+        messages=messages,
+        temperature=temperature,
+        top_p=top_p,
+        max_tokens=max_tokens,
+        frequency_penalty=frequency_penalty,
+        stream=True,
+    )
     try:
         for chunk in stream:
             if chunk.choices and chunk.choices[0].delta.content:
@@ -141,8 +158,15 @@ def render_page() -> None:
         temperature = st.slider("Temperature", 0.0, 2.0, 0.8, 0.05, key="temperature")
         top_p = st.slider("Top-p", 0.05, 1.0, 1.0, 0.05, key="top_p")
         max_tokens = st.slider("Max tokens", 8, 1024, 200, 8, key="max_tokens")
-        penalty = st.slider("Repetition penalty", 0.0, 2.0, 0.0, 0.1, key="frequency_penalty",
-                            help="OpenAI's frequency_penalty: lowers the odds of tokens the reply already used")
+        penalty = st.slider(
+            "Repetition penalty",
+            0.0,
+            2.0,
+            0.0,
+            0.1,
+            key="frequency_penalty",
+            help="OpenAI's frequency_penalty: lowers the odds of tokens the reply already used",
+        )
         if st.button("Clear conversation", key="clear"):
             state.messages = []
             state.receiving = None
@@ -168,9 +192,18 @@ def render_page() -> None:
         state.receiving = []
         history = [{"role": m["role"], "content": m["content"].removesuffix(STOPPED)} for m in state.messages]
         try:
-            reply = st.write_stream(stream_reply(client, model=model, messages=history, temperature=temperature,
-                                                 top_p=top_p, max_tokens=max_tokens, received=state.receiving,
-                                                 frequency_penalty=penalty))
+            reply = st.write_stream(
+                stream_reply(
+                    client,
+                    model=model,
+                    messages=history,
+                    temperature=temperature,
+                    top_p=top_p,
+                    max_tokens=max_tokens,
+                    received=state.receiving,
+                    frequency_penalty=penalty,
+                )
+            )
         except Exception as err:  # the endpoint refused or went away: say so on the page
             state.receiving = None
             stop_slot.empty()

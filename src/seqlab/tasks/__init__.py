@@ -14,12 +14,12 @@ and, where the task has them:
 * ``sample(run, prompt, *, max_tokens, temperature, top_k, top_p, seed, stop) -> Iterator[str]``:
   what :meth:`seqlab.run.Run.sample` streams;
 * ``fit(model, task, train_config, *, run_dir, console, resume)``: a training regime of its own
-  (the GAN's two-player step) instead of :func:`seqlab.train.fit`;
+  (the GAN's two-player step) instead of :func:`seqlab.training.fit`;
 * ``model_to_load(config, tokenizer, meta) -> nn.Module``: the model :func:`seqlab.load` fills
   with saved weights, when building fresh ones costs something loading does not need
   (classification skips reading pretrained vectors).
 
-The training contract object (``task`` above) follows :class:`seqlab.train.Task` and also has
+The training contract object (``task`` above) follows :class:`seqlab.training.Task` and also has
 ``split_batches(split)``: every batch of ``"train"``, ``"val"`` or ``"test"`` in a fixed order.
 """
 

@@ -36,8 +36,14 @@ EVAL_SEED = 1234  # fixes the VAE's samples and the denoising noise in evaluatio
 # ----------------------------------------------------------------------------- loss and noise
 
 
-def corrupt(x: Tensor, kind: str, level: float, *, generator: torch.Generator | None = None,
-            clip: tuple[float, float] | None = (0.0, 1.0)) -> Tensor:
+def corrupt(
+    x: Tensor,
+    kind: str,
+    level: float,
+    *,
+    generator: torch.Generator | None = None,
+    clip: tuple[float, float] | None = (0.0, 1.0),
+) -> Tensor:
     """Corrupt inputs for a denoising autoencoder.
 
     Args:
@@ -80,8 +86,14 @@ def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
 
 
 def loss_parts(
-    model: Autoencoder, out: AutoencoderOutput, target: Tensor, *, beta: float = 1.0,
-    sparsity: str = "none", sparsity_weight: float = 0.0, sparsity_target: float = 0.05,
+    model: Autoencoder,
+    out: AutoencoderOutput,
+    target: Tensor,
+    *,
+    beta: float = 1.0,
+    sparsity: str = "none",
+    sparsity_weight: float = 0.0,
+    sparsity_target: float = 0.05,
 ) -> dict[str, Tensor]:
     """The loss of one batch and its parts, each a mean over the batch of a per-image sum.
 
@@ -104,7 +116,7 @@ def loss_parts(
     >>> torch.allclose(parts["loss"], parts["recon"] + parts["kl"])
     True
     """
-    x = target.flatten(1)                                                        # (B, D)
+    x = target.flatten(1)  # (B, D)
     if model.output == "bernoulli":
         recon = F.binary_cross_entropy_with_logits(out.logits, x, reduction="none").sum(-1)
     else:
@@ -117,7 +129,7 @@ def loss_parts(
     if sparsity == "l1":
         parts["sparsity"] = sparsity_weight * out.code.abs().sum(-1).mean()
     elif sparsity == "kl":
-        rate = out.code.mean(0).clamp(1e-6, 1 - 1e-6)                            # (L,) mean activation
+        rate = out.code.mean(0).clamp(1e-6, 1 - 1e-6)  # (L,) mean activation
         rho = sparsity_target
         kl = rho * torch.log(rho / rate) + (1 - rho) * torch.log((1 - rho) / (1 - rate))
         parts["sparsity"] = sparsity_weight * kl.sum()
@@ -217,15 +229,30 @@ class AutoencoderTask(ImageTask):
         eval_batches: cap on validation batches during training (0 = all).
     """
 
-    def __init__(self, splits: dict[str, tuple[Tensor, Tensor]], *, batch_size: int, seed: int, options: Any,
-                 clip: tuple[float, float] | None = (0.0, 1.0), eval_batches: int = 0) -> None:
+    def __init__(
+        self,
+        splits: dict[str, tuple[Tensor, Tensor]],
+        *,
+        batch_size: int,
+        seed: int,
+        options: Any,
+        clip: tuple[float, float] | None = (0.0, 1.0),
+        eval_batches: int = 0,
+    ) -> None:
         super().__init__(splits, batch_size=batch_size, seed=seed, eval_batches=eval_batches)
         self.options, self.clip = options, clip
 
     def _parts(self, model: Autoencoder, clean: Tensor, inputs: Tensor) -> dict[str, Tensor]:
         o = self.options
-        return loss_parts(model, model(inputs), clean, beta=o.beta, sparsity=o.sparsity,
-                          sparsity_weight=o.sparsity_weight, sparsity_target=o.sparsity_target)
+        return loss_parts(
+            model,
+            model(inputs),
+            clean,
+            beta=o.beta,
+            sparsity=o.sparsity,
+            sparsity_weight=o.sparsity_weight,
+            sparsity_target=o.sparsity_target,
+        )
 
     def loss(self, model: nn.Module, batch: ImageBatch) -> tuple[Tensor, dict[str, float]]:
         inputs = corrupt(batch.images, self.options.noise, self.options.noise_level, clip=self.clip)
@@ -241,16 +268,27 @@ class AutoencoderTask(ImageTask):
             torch.manual_seed(EVAL_SEED)  # the VAE's z samples
             for batch in batches:
                 n = len(batch)
-                parts = loss_parts(model, model(batch.images, sample=True), batch.images, beta=self.options.beta,
-                                   sparsity=self.options.sparsity, sparsity_weight=self.options.sparsity_weight,
-                                   sparsity_target=self.options.sparsity_target)
+                parts = loss_parts(
+                    model,
+                    model(batch.images, sample=True),
+                    batch.images,
+                    beta=self.options.beta,
+                    sparsity=self.options.sparsity,
+                    sparsity_weight=self.options.sparsity_weight,
+                    sparsity_target=self.options.sparsity_target,
+                )
                 values = {name: float(v) for name, v in parts.items()}
                 values["mse"] = float((model.reconstruct(batch.images) - batch.images).pow(2).mean())
                 if model.variational:
                     values["elbo"] = -(values["recon"] + values["kl"])
                 if self.options.noise != "none":
-                    noisy = corrupt(batch.images, self.options.noise, self.options.noise_level,
-                                    generator=noisy_generator, clip=self.clip)
+                    noisy = corrupt(
+                        batch.images,
+                        self.options.noise,
+                        self.options.noise_level,
+                        generator=noisy_generator,
+                        clip=self.clip,
+                    )
                     values["denoise_mse"] = float((model.reconstruct(noisy) - batch.images).pow(2).mean())
                 for name, value in values.items():
                     sums[name] = sums.get(name, 0.0) + value * n
@@ -273,8 +311,10 @@ class AutoencoderTask(ImageTask):
         train_scores = self.scores(model, "train", limit=10_000)
         test_scores = self.scores(model, "test")
         positive = (self.splits["test"][1].numpy() == holdout).astype(np.int64)
-        thresholds = {"max of train": float(train_scores.max()),
-                      f"p{percentile:g} of train": float(np.percentile(train_scores, percentile))}
+        thresholds = {
+            "max of train": float(train_scores.max()),
+            f"p{percentile:g} of train": float(np.percentile(train_scores, percentile)),
+        }
         points = {name: precision_recall(test_scores, positive, value) for name, value in thresholds.items()}
         return AnomalyResult(roc_auc(test_scores, positive), thresholds, points, test_scores, positive, train_scores)
 
@@ -318,21 +358,47 @@ def _prepare_series(config: Config) -> tuple[None, AutoencoderTask, dict[str, An
     data, m = config.data, config.model
     if m.output != "gaussian":
         raise ConfigError('a series autoencoder reconstructs real values: set model.output = "gaussian"')
-    series = load_series(data.dataset, time_column=data.time_column, value_columns=data.value_columns,
-                         missing=data.missing, limit=data.limit)
-    prepared = prepare_windows(series, input_len=data.input_len, horizon=1, stride=data.stride, val_fraction=data.val_fraction,
-                               test_fraction=data.test_fraction, scaling=data.scaling)
+    series = load_series(
+        data.dataset,
+        time_column=data.time_column,
+        value_columns=data.value_columns,
+        missing=data.missing,
+        limit=data.limit,
+    )
+    prepared = prepare_windows(
+        series,
+        input_len=data.input_len,
+        horizon=1,
+        stride=data.stride,
+        val_fraction=data.val_fraction,
+        test_fraction=data.test_fraction,
+        scaling=data.scaling,
+    )
     splits = {}
     for split, windows in prepared.windows.items():
-        x = torch.from_numpy(windows.inputs)                                    # (W, T, C)
+        x = torch.from_numpy(windows.inputs)  # (W, T, C)
         splits[split] = (x, torch.zeros(len(x), dtype=torch.long))
     if m.inject_anomalies and len(splits["test"][1]):
-        splits["test"] = inject_anomalies(splits["test"][0], share=m.inject_anomalies, size=m.anomaly_size, seed=config.train.seed)
-    task = AutoencoderTask(splits, batch_size=config.train.batch_size, seed=config.train.seed, options=m, clip=None,
-                           eval_batches=config.train.eval_batches)
-    meta = {"task": "series-autoencoder", "tokenizer": False, "window": [data.input_len, len(series.columns)],
-            "columns": list(series.columns), "classes": ["normal", "anomaly"], "holdout": 1 if m.inject_anomalies else None,
-            "examples": {split: len(labels) for split, (_, labels) in splits.items()}}
+        splits["test"] = inject_anomalies(
+            splits["test"][0], share=m.inject_anomalies, size=m.anomaly_size, seed=config.train.seed
+        )
+    task = AutoencoderTask(
+        splits,
+        batch_size=config.train.batch_size,
+        seed=config.train.seed,
+        options=m,
+        clip=None,
+        eval_batches=config.train.eval_batches,
+    )
+    meta = {
+        "task": "series-autoencoder",
+        "tokenizer": False,
+        "window": [data.input_len, len(series.columns)],
+        "columns": list(series.columns),
+        "classes": ["normal", "anomaly"],
+        "holdout": 1 if m.inject_anomalies else None,
+        "examples": {split: len(labels) for split, (_, labels) in splits.items()},
+    }
     return None, task, meta
 
 
@@ -341,12 +407,20 @@ def prepare(config: Config, *, tokenizer: Any = None) -> tuple[None, Autoencoder
     if config.task == "series-autoencoder":
         return _prepare_series(config)
     if config.model.output == "bernoulli" and config.data.scale != "unit":
-        raise ConfigError(f'model.output = "bernoulli" needs pixels in [0, 1]: set data.scale = "unit" '
-                          f'(got "{config.data.scale}"), or model.output = "gaussian"')
+        raise ConfigError(
+            f'model.output = "bernoulli" needs pixels in [0, 1]: set data.scale = "unit" '
+            f'(got "{config.data.scale}"), or model.output = "gaussian"'
+        )
     splits, meta = image_splits(config)
     clip = {"unit": (0.0, 1.0), "symmetric": (-1.0, 1.0)}.get(config.data.scale)
-    task = AutoencoderTask(splits, batch_size=config.train.batch_size, seed=config.train.seed, options=config.model,
-                           clip=clip, eval_batches=config.train.eval_batches)
+    task = AutoencoderTask(
+        splits,
+        batch_size=config.train.batch_size,
+        seed=config.train.seed,
+        options=config.model,
+        clip=clip,
+        eval_batches=config.train.eval_batches,
+    )
     return None, task, {"task": NAME, **meta}
 
 
@@ -356,8 +430,14 @@ def build_model(config: Config, tokenizer: Any, meta: dict[str, Any]) -> Autoenc
     if m.arch == "vae" and m.sparsity != "none":
         raise ConfigError('model.sparsity is for plain autoencoders; use model.arch = "ae" or model.sparsity = "none"')
     height, width = meta["window"] if "window" in meta else meta["image_shape"]
-    return Autoencoder(height * width, hidden_sizes=m.hidden_sizes, latent_dim=m.latent_dim, variational=m.arch == "vae",
-                       code_activation={"l1": "relu", "kl": "sigmoid"}.get(m.sparsity, "linear"), output=m.output)
+    return Autoencoder(
+        height * width,
+        hidden_sizes=m.hidden_sizes,
+        latent_dim=m.latent_dim,
+        variational=m.arch == "vae",
+        code_activation={"l1": "relu", "kl": "sigmoid"}.get(m.sparsity, "linear"),
+        output=m.output,
+    )
 
 
 def predict(run: Any, images: Sequence[Any]) -> list[np.ndarray]:
@@ -367,7 +447,9 @@ def predict(run: Any, images: Sequence[Any]) -> list[np.ndarray]:
     if not len(images):
         return []
     meta = run.meta
-    x = to_tensor(np.stack([np.asarray(i, np.uint8) for i in images]), scale=meta["scale"], mean=meta["mean"], std=meta["std"])
+    x = to_tensor(
+        np.stack([np.asarray(i, np.uint8) for i in images]), scale=meta["scale"], mean=meta["mean"], std=meta["std"]
+    )
     return list(from_tensor(run.model.eval().reconstruct(x), scale=meta["scale"], mean=meta["mean"], std=meta["std"]))
 
 
@@ -382,7 +464,9 @@ def latent_points(model: Autoencoder, images: Tensor) -> np.ndarray:
     return (centred @ v[:2].T).numpy()
 
 
-def compression_curve(model: Autoencoder, train: Tensor, test: Tensor, *, bits: Sequence[int] = (1, 2, 3, 4, 6, 8)) -> dict[str, list[float]]:
+def compression_curve(
+    model: Autoencoder, train: Tensor, test: Tensor, *, bits: Sequence[int] = (1, 2, 3, 4, 6, 8)
+) -> dict[str, list[float]]:
     """Reconstruction MSE when each code value is quantised to b bits, and PCA with as many components at the same bits.
 
     Each code unit is quantised uniformly between its min and max over ``train``; PCA keeps L
@@ -393,16 +477,18 @@ def compression_curve(model: Autoencoder, train: Tensor, test: Tensor, *, bits: 
         z_train, z_test = model.encode(train), model.encode(test)
         mean = train.flatten(1).mean(0)
         _, _, v = torch.linalg.svd(train.flatten(1) - mean, full_matrices=False)
-        basis = v[: model.latent_dim]                                            # (L, D)
+        basis = v[: model.latent_dim]  # (L, D)
         p_train, p_test = (train.flatten(1) - mean) @ basis.T, (test.flatten(1) - mean) @ basis.T
         out: dict[str, list[float]] = {"bits": [], "ae": [], "pca": [], "labels": []}
         for b in (*bits, 32):
-            def quantise(values: Tensor, reference: Tensor) -> Tensor:
+
+            def quantise(values: Tensor, reference: Tensor, b: int = b) -> Tensor:
                 if b >= 32:
                     return values
                 low, high = reference.min(0).values, reference.max(0).values
-                step = (high - low).clamp(min=1e-8) / (2 ** b - 1)
-                return low + torch.round(((values - low) / step).clamp(0, 2 ** b - 1)) * step
+                step = (high - low).clamp(min=1e-8) / (2**b - 1)
+                return low + torch.round(((values - low) / step).clamp(0, 2**b - 1)) * step
+
             ae = model.mean(model.decode(quantise(z_test, z_train))).view_as(test)
             pca = (quantise(p_test, p_train) @ basis + mean).view_as(test).clamp(0, 1)
             out["bits"].append(float(model.latent_dim * b))
@@ -429,45 +515,88 @@ def report(run: Any, task: AutoencoderTask, *, console: Any) -> list[str]:
 
     lines = []
     shown = images[:12]
-    save_figure(plot_image_grid(np.concatenate([pixels(shown), pixels(model.reconstruct(shown))]), ncols=12,
-                                title="Inputs (top) and reconstructions (bottom)"), run.run_dir / "reconstructions.png")
+    save_figure(
+        plot_image_grid(
+            np.concatenate([pixels(shown), pixels(model.reconstruct(shown))]),
+            ncols=12,
+            title="Inputs (top) and reconstructions (bottom)",
+        ),
+        run.run_dir / "reconstructions.png",
+    )
     lines += ["## Reconstructions", "", "![reconstructions](reconstructions.png)", ""]
 
     few = min(len(labels), 5000)
-    save_figure(plot_latent_map(latent_points(model, images[:few]), labels[:few].tolist(), classes,
-                                title=f"Latent map ({'z' if cfg.latent_dim == 2 else 'first 2 principal components of z'}, "
-                                      f"{few} {split} images)"), run.run_dir / "latent_map.png")
+    save_figure(
+        plot_latent_map(
+            latent_points(model, images[:few]),
+            labels[:few].tolist(),
+            classes,
+            title=f"Latent map ({'z' if cfg.latent_dim == 2 else 'first 2 principal components of z'}, "
+            f"{few} {split} images)",
+        ),
+        run.run_dir / "latent_map.png",
+    )
     lines += ["## Latent map", "", "![latent map](latent_map.png)", ""]
 
     if scale == "unit":
         curve = compression_curve(model, task.splits["train"][0][:5000], images[:2000])
-        save_figure(plot_compression(curve["bits"], curve["ae"], labels=curve["labels"], baseline=(curve["bits"], curve["pca"]),
-                                     raw_bits=float(images[0].numel() * 8)), run.run_dir / "compression.png")
-        lines += ["## Compression (quantised codes)", "", "| code | bits / image | ratio | AE MSE | PCA MSE |", "|---|---|---|---|---|"]
+        save_figure(
+            plot_compression(
+                curve["bits"],
+                curve["ae"],
+                labels=curve["labels"],
+                baseline=(curve["bits"], curve["pca"]),
+                raw_bits=float(images[0].numel() * 8),
+            ),
+            run.run_dir / "compression.png",
+        )
+        lines += [
+            "## Compression (quantised codes)",
+            "",
+            "| code | bits / image | ratio | AE MSE | PCA MSE |",
+            "|---|---|---|---|---|",
+        ]
         raw = images[0].numel() * 8
-        lines += [f"| {t} | {b:g} | {raw / b:.1f} | {a:.4f} | {p:.4f} |"
-                  for t, b, a, p in zip(curve["labels"], curve["bits"], curve["ae"], curve["pca"])]
+        lines += [
+            f"| {t} | {b:g} | {raw / b:.1f} | {a:.4f} | {p:.4f} |"
+            for t, b, a, p in zip(curve["labels"], curve["bits"], curve["ae"], curve["pca"])
+        ]
         lines += ["", "![compression](compression.png)", ""]
 
     if cfg.noise != "none":
         generator = torch.Generator().manual_seed(EVAL_SEED)
         noisy = corrupt(images[:10], cfg.noise, cfg.noise_level, generator=generator, clip=task.clip)
-        save_figure(plot_denoising(pixels(noisy), pixels(model.reconstruct(noisy)), pixels(images[:10]),
-                                   title=f"Denoising ({cfg.noise} noise, level {cfg.noise_level:g})"), run.run_dir / "denoising.png")
+        save_figure(
+            plot_denoising(
+                pixels(noisy),
+                pixels(model.reconstruct(noisy)),
+                pixels(images[:10]),
+                title=f"Denoising ({cfg.noise} noise, level {cfg.noise_level:g})",
+            ),
+            run.run_dir / "denoising.png",
+        )
         lines += ["## Denoising", "", "![denoising](denoising.png)", ""]
 
     if model.variational:
         samples = model.generate(64, generator=torch.Generator().manual_seed(EVAL_SEED)).view(-1, *images.shape[1:])
-        save_figure(plot_image_grid(pixels(samples), ncols=16, title="VAE samples, z ~ N(0, I)"), run.run_dir / "samples.png")
+        save_figure(
+            plot_image_grid(pixels(samples), ncols=16, title="VAE samples, z ~ N(0, I)"), run.run_dir / "samples.png"
+        )
         starts = [int(torch.nonzero(labels == c)[0]) for c in range(len(classes)) if (labels == c).any()]
         pairs = [(starts[i], starts[(i + 1) % len(starts)]) for i in range(min(6, len(starts)))]
         with torch.no_grad():
             mu = model.encode(images)
             steps = torch.linspace(0, 1, 10).unsqueeze(1)
-            strips = [pixels(model.mean(model.decode((1 - steps) * mu[a] + steps * mu[b])).view(-1, *images.shape[1:]))
-                      for a, b in pairs]
-        save_figure(plot_interpolation(np.stack(strips), labels=[f"{classes[labels[a]]}->{classes[labels[b]]}" for a, b in pairs]),
-                    run.run_dir / "interpolation.png")
+            strips = [
+                pixels(model.mean(model.decode((1 - steps) * mu[a] + steps * mu[b])).view(-1, *images.shape[1:]))
+                for a, b in pairs
+            ]
+        save_figure(
+            plot_interpolation(
+                np.stack(strips), labels=[f"{classes[labels[a]]}->{classes[labels[b]]}" for a, b in pairs]
+            ),
+            run.run_dir / "interpolation.png",
+        )
         lines += ["## Generation", "", "![samples](samples.png)", "", "![interpolation](interpolation.png)", ""]
 
     holdout = meta.get("holdout")
@@ -485,13 +614,32 @@ def _anomaly_lines(run: Any, task: AutoencoderTask, holdout: int, what: str, *, 
     order = np.argsort(-result.scores, kind="stable")
     hits = np.cumsum(result.positive[order])
     precision, recall = hits / np.arange(1, len(hits) + 1), hits / max(hits[-1], 1)
-    save_figure(plot_roc_pr(fpr, tpr, precision, recall, auc=result.auc, points=result.points,
-                            scores=(result.scores[result.positive == 0], result.scores[result.positive == 1]),
-                            title=f"Anomaly: {what}"), run.run_dir / "anomaly.png")
+    save_figure(
+        plot_roc_pr(
+            fpr,
+            tpr,
+            precision,
+            recall,
+            auc=result.auc,
+            points=result.points,
+            scores=(result.scores[result.positive == 0], result.scores[result.positive == 1]),
+            title=f"Anomaly: {what}",
+        ),
+        run.run_dir / "anomaly.png",
+    )
     console.print(f"anomaly ROC-AUC {result.auc:.4f} ({what})")
-    lines = [f"## Anomaly detection ({what})", "", f"ROC-AUC: **{result.auc:.4f}**", "",
-             "| threshold | value | precision | recall | false positive rate |", "|---|---|---|---|---|"]
-    lines += [f"| {name} | {result.thresholds[name]:.5f} | {p[2]:.3f} | {p[1]:.3f} | {p[0]:.3f} |" for name, p in result.points.items()]
+    lines = [
+        f"## Anomaly detection ({what})",
+        "",
+        f"ROC-AUC: **{result.auc:.4f}**",
+        "",
+        "| threshold | value | precision | recall | false positive rate |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {name} | {result.thresholds[name]:.5f} | {p[2]:.3f} | {p[1]:.3f} | {p[0]:.3f} |"
+        for name, p in result.points.items()
+    ]
     return lines + ["", "![anomaly](anomaly.png)", ""]
 
 
@@ -505,14 +653,37 @@ def _series_report(run: Any, task: AutoencoderTask, *, console: Any) -> list[str
     anomalous = torch.nonzero(flags).flatten()[:2].tolist()
     picked = (picked[: 6 - len(anomalous)] + anomalous) if anomalous else picked
     recon = run.model.eval().reconstruct(windows[picked])
-    save_figure(plot_window_reconstructions(windows[picked, :, 0], recon[:, :, 0],
-                                            titles=[f"window {i}" + (" (injected anomaly)" if flags[i] else "") for i in picked]),
-                run.run_dir / "reconstructions.png")
+    save_figure(
+        plot_window_reconstructions(
+            windows[picked, :, 0],
+            recon[:, :, 0],
+            titles=[f"window {i}" + (" (injected anomaly)" if flags[i] else "") for i in picked],
+        ),
+        run.run_dir / "reconstructions.png",
+    )
     lines = ["## Window reconstructions (first column, scaled)", "", "![reconstructions](reconstructions.png)", ""]
     if run.meta.get("holdout") is not None:
-        lines += _anomaly_lines(run, task, 1, f"{int(flags.sum())} injected anomalies in {len(flags)} test windows", console=console)
+        lines += _anomaly_lines(
+            run, task, 1, f"{int(flags.sum())} injected anomalies in {len(flags)} test windows", console=console
+        )
     return lines
 
 
-__all__ = ["NAME", "AutoencoderTask", "inject_anomalies", "AnomalyResult", "corrupt", "gaussian_kl", "loss_parts", "roc_curve", "roc_auc",
-           "precision_recall", "latent_points", "compression_curve", "prepare", "build_model", "predict", "report"]
+__all__ = [
+    "NAME",
+    "AutoencoderTask",
+    "inject_anomalies",
+    "AnomalyResult",
+    "corrupt",
+    "gaussian_kl",
+    "loss_parts",
+    "roc_curve",
+    "roc_auc",
+    "precision_recall",
+    "latent_points",
+    "compression_curve",
+    "prepare",
+    "build_model",
+    "predict",
+    "report",
+]

@@ -62,7 +62,7 @@ def macro_f1(matrix: Tensor) -> float:
 
 
 class ClassificationTask:
-    """The training contract (:class:`seqlab.train.Task`) for labelled sequences.
+    """The training contract (:class:`seqlab.training.Task`) for labelled sequences.
 
     Args:
         splits: split name -> (list of id sequences, (N,) label tensor).
@@ -113,7 +113,7 @@ class ClassificationTask:
         return self._batches(split, epoch=0, shuffle=False)
 
     def loss(self, model: nn.Module, batch: Batch) -> tuple[Tensor, dict[str, float]]:
-        logits = model(batch.ids, batch.mask)                               # (B, C)
+        logits = model(batch.ids, batch.mask)  # (B, C)
         loss = F.cross_entropy(logits, batch.targets)
         accuracy = float((logits.argmax(-1) == batch.targets).float().mean())
         return loss, {"accuracy": accuracy}
@@ -167,7 +167,9 @@ def prepare(config: Config, *, tokenizer: Any = None) -> tuple[Any, Classificati
     classes = list(dataset.classes)
     if len(classes) < 2:
         raise DataError(f'dataset "{data.dataset}" has {len(classes)} class(es); classification needs at least 2')
-    train_idx, val_idx, test_idx = split_indices(len(dataset.texts), data.val_fraction, data.test_fraction, config.train.seed)
+    train_idx, val_idx, test_idx = split_indices(
+        len(dataset.texts), data.val_fraction, data.test_fraction, config.train.seed
+    )
     if tokenizer is None:
         tokenizer = build_tokenizer(
             data.tokenizer, [dataset.texts[i] for i in train_idx], vocab_size=data.vocab_size, lowercase=data.lowercase
@@ -204,7 +206,7 @@ def build_model(config: Config, tokenizer: Any, meta: dict[str, Any]) -> Recurre
     if config.model.pretrained_embeddings != "none":
         from seqlab.data.vectors import load_vectors
 
-        embeddings = torch.from_numpy(load_vectors(config.model.pretrained_embeddings).matrix)   # (V, E)
+        embeddings = torch.from_numpy(load_vectors(config.model.pretrained_embeddings).matrix)  # (V, E)
     return _classifier(config, tokenizer, meta, embeddings)
 
 
@@ -217,7 +219,9 @@ def model_to_load(config: Config, tokenizer: Any, meta: dict[str, Any]) -> Recur
     return _classifier(config, tokenizer, meta, None)
 
 
-def _classifier(config: Config, tokenizer: Any, meta: dict[str, Any], embeddings: torch.Tensor | None) -> RecurrentClassifier:
+def _classifier(
+    config: Config, tokenizer: Any, meta: dict[str, Any], embeddings: torch.Tensor | None
+) -> RecurrentClassifier:
     m = config.model
     return RecurrentClassifier(
         tokenizer.vocab_size,
@@ -245,7 +249,7 @@ def predict(run: Any, texts: Sequence[str]) -> list[Prediction]:
         return []
     batch = pad_batch(encode_texts(run.tokenizer, texts, run.config.data.max_len), padding=run.config.data.padding)
     with torch.no_grad():
-        probs = torch.softmax(run.model.eval()(batch.ids, batch.mask), dim=-1)   # (B, C)
+        probs = torch.softmax(run.model.eval()(batch.ids, batch.mask), dim=-1)  # (B, C)
     out = []
     for row in probs.tolist():
         best = max(range(len(row)), key=row.__getitem__)
@@ -264,19 +268,46 @@ def report(run: Any, task: ClassificationTask, *, console: Any) -> list[str]:
     matrix = task.confusion(run.model.eval(), split)
     figure = plot_confusion_matrix(matrix.numpy(), classes, title=f"{run.config.name}: {split} split")
     figure.savefig(run.run_dir / "confusion.png", dpi=120)
-    lines = [f"## Confusion matrix ({split} split; rows true, columns predicted)", "",
-             "| | " + " | ".join(classes) + " |", "|---" * (len(classes) + 1) + "|"]
+    lines = [
+        f"## Confusion matrix ({split} split; rows true, columns predicted)",
+        "",
+        "| | " + " | ".join(classes) + " |",
+        "|---" * (len(classes) + 1) + "|",
+    ]
     lines += [f"| **{c}** | " + " | ".join(str(int(v)) for v in row) + " |" for c, row in zip(classes, matrix)]
-    lines += ["", "![confusion matrix](confusion.png)", "", f"## Example predictions ({split} split)", "",
-              "| text | true | predicted | probability |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "![confusion matrix](confusion.png)",
+        "",
+        f"## Example predictions ({split} split)",
+        "",
+        "| text | true | predicted | probability |",
+        "|---|---|---|---|",
+    ]
     texts = task.texts.get(split, [])[:8]
     truths = task.splits[split][1][: len(texts)].tolist()
     for text, truth, prediction in zip(texts, truths, run.predict(texts)):
         short = text if len(text) <= 100 else text[:97] + "..."
-        lines.append(f"| {short.replace('|', '/')} | {classes[truth]} | {prediction.label} | {prediction.probability:.2f} |")
-        console.print(f"[dim]{classes[truth]:>8}[/] -> [bold]{prediction.label}[/] ({prediction.probability:.2f})  {escape(short)}",
-                      highlight=False)
+        lines.append(
+            f"| {short.replace('|', '/')} | {classes[truth]} | {prediction.label} | {prediction.probability:.2f} |"
+        )
+        console.print(
+            f"[dim]{classes[truth]:>8}[/] -> [bold]{prediction.label}[/] "
+            f"({prediction.probability:.2f})  {escape(short)}",
+            highlight=False,
+        )
     return lines + [""]
 
 
-__all__ = ["report", "predict", "Prediction", "ClassificationTask", "prepare", "build_model", "encode_texts", "confusion_matrix", "macro_f1", "NAME"]
+__all__ = [
+    "report",
+    "predict",
+    "Prediction",
+    "ClassificationTask",
+    "prepare",
+    "build_model",
+    "encode_texts",
+    "confusion_matrix",
+    "macro_f1",
+    "NAME",
+]

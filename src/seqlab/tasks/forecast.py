@@ -77,7 +77,7 @@ def forecast_loss(name: str, prediction: Tensor, target: Tensor, *, delta: float
 
 
 class ForecastTask:
-    """The training contract (:class:`seqlab.train.Task`) for forecasting windows.
+    """The training contract (:class:`seqlab.training.Task`) for forecasting windows.
 
     Args:
         prepared: the split, scaled and windowed series.
@@ -109,8 +109,10 @@ class ForecastTask:
         self.batch_size, self.seed, self.loss_name, self.huber_delta = batch_size, seed, loss, huber_delta
         self.eval_batches = eval_batches
         self.target_columns = tuple(prepared.series.columns[i] for i in prepared.targets)
-        self._tensors = {split: (torch.from_numpy(w.inputs), torch.from_numpy(w.targets), torch.from_numpy(w.starts))
-                         for split, w in prepared.windows.items()}
+        self._tensors = {
+            split: (torch.from_numpy(w.inputs), torch.from_numpy(w.targets), torch.from_numpy(w.starts))
+            for split, w in prepared.windows.items()
+        }
 
     @property
     def windows(self) -> dict[str, Windows]:
@@ -134,7 +136,7 @@ class ForecastTask:
         return self._batches(split)
 
     def loss(self, model: nn.Module, batch: SeriesBatch) -> tuple[Tensor, dict[str, float]]:
-        prediction = model(batch.inputs)                                  # (B, horizon, C')
+        prediction = model(batch.inputs)  # (B, horizon, C')
         return forecast_loss(self.loss_name, prediction, batch.targets, delta=self.huber_delta), {}
 
     def original_scale(self, values: Tensor | np.ndarray) -> np.ndarray:
@@ -161,7 +163,9 @@ class ForecastTask:
     def evaluate(self, model: nn.Module, batches: Sequence[SeriesBatch]) -> dict[str, float]:
         total, count = 0.0, 0
         for batch in batches:
-            total += float(forecast_loss(self.loss_name, model(batch.inputs), batch.targets, delta=self.huber_delta)) * len(batch.starts)
+            total += float(
+                forecast_loss(self.loss_name, model(batch.inputs), batch.targets, delta=self.huber_delta)
+            ) * len(batch.starts)
             count += len(batch.starts)
         forecast, truth, _ = self.forecasts(model, batches)
         metrics = forecast_metrics(truth, forecast) if count else {m: float("nan") for m in METRICS}
@@ -186,8 +190,13 @@ class ForecastTask:
 
 def _read(config: Config, dataset: str | Path | None = None) -> Series:
     data = config.data
-    return load_series(dataset if dataset is not None else data.dataset, time_column=data.time_column,
-                       value_columns=data.value_columns, missing=data.missing, limit=data.limit)
+    return load_series(
+        dataset if dataset is not None else data.dataset,
+        time_column=data.time_column,
+        value_columns=data.value_columns,
+        missing=data.missing,
+        limit=data.limit,
+    )
 
 
 def season_of(config: Config, series: Series) -> int:
@@ -200,13 +209,26 @@ def prepare(config: Config, *, tokenizer: Scaler | None = None) -> tuple[Scaler,
     data = config.data
     series = _read(config)
     prepared = prepare_windows(
-        series, input_len=data.input_len, horizon=data.horizon, stride=data.stride, val_fraction=data.val_fraction,
-        test_fraction=data.test_fraction, scaling=data.scaling, target_columns=data.target_columns, scaler=tokenizer,
+        series,
+        input_len=data.input_len,
+        horizon=data.horizon,
+        stride=data.stride,
+        val_fraction=data.val_fraction,
+        test_fraction=data.test_fraction,
+        scaling=data.scaling,
+        target_columns=data.target_columns,
+        scaler=tokenizer,
     )
     if len(prepared.windows["train"]) == 0:
         raise DataError(f"{series.name} gives no training window; use a smaller data.input_len or data.horizon")
-    task = ForecastTask(prepared, batch_size=config.train.batch_size, seed=config.train.seed, loss=config.model.loss,
-                        huber_delta=config.model.huber_delta, eval_batches=config.train.eval_batches)
+    task = ForecastTask(
+        prepared,
+        batch_size=config.train.batch_size,
+        seed=config.train.seed,
+        loss=config.model.loss,
+        huber_delta=config.model.huber_delta,
+        eval_batches=config.train.eval_batches,
+    )
     frequency, usual = series.frequency()
     season = data.season or usual
     train_end, val_end = prepared.bounds
@@ -242,20 +264,44 @@ def build_model(config: Config, tokenizer: Any, meta: dict[str, Any]) -> Forecas
     num_inputs = int(meta["num_inputs"])
     season = int(meta["season"]) if m.window_norm == "seasonal" else 0
     if season and not 1 < season < d.input_len:
-        raise ConfigError(f'model.window_norm = "seasonal" reads differences from one season earlier, so it needs '
-                          f"1 < season < data.input_len; the season is {season} and data.input_len {d.input_len}: "
-                          "set data.input_len to more than one season (or data.season)")
+        raise ConfigError(
+            f'model.window_norm = "seasonal" reads differences from one season earlier, so it needs '
+            f"1 < season < data.input_len; the season is {season} and data.input_len {d.input_len}: "
+            "set data.input_len to more than one season (or data.season)"
+        )
     if m.arch == "transformer":
-        encoder: nn.Module = TransformerEncoder(num_inputs, input_len=d.input_len - season, hidden_size=m.hidden_size,
-                                                num_heads=m.num_heads, num_layers=m.num_layers, ff_dim=m.ff_dim,
-                                                dropout=m.dropout)
+        encoder: nn.Module = TransformerEncoder(
+            num_inputs,
+            input_len=d.input_len - season,
+            hidden_size=m.hidden_size,
+            num_heads=m.num_heads,
+            num_layers=m.num_layers,
+            ff_dim=m.ff_dim,
+            dropout=m.dropout,
+        )
     else:
-        encoder = RecurrentEncoder(num_inputs, cell=m.cell, hidden_size=m.hidden_size, num_layers=m.num_layers,
-                                   bidirectional=m.bidirectional, dropout=m.dropout, conv_filters=m.conv_filters,
-                                   conv_kernel=m.conv_kernel, impl=m.impl)
-    return Forecaster(encoder, num_inputs=num_inputs, input_len=d.input_len, horizon=d.horizon,
-                      targets=tuple(meta["target_index"]), window_norm=m.window_norm, linear_skip=m.linear_skip,
-                      dropout=m.dropout, season=season)
+        encoder = RecurrentEncoder(
+            num_inputs,
+            cell=m.cell,
+            hidden_size=m.hidden_size,
+            num_layers=m.num_layers,
+            bidirectional=m.bidirectional,
+            dropout=m.dropout,
+            conv_filters=m.conv_filters,
+            conv_kernel=m.conv_kernel,
+            impl=m.impl,
+        )
+    return Forecaster(
+        encoder,
+        num_inputs=num_inputs,
+        input_len=d.input_len,
+        horizon=d.horizon,
+        targets=tuple(meta["target_index"]),
+        window_norm=m.window_norm,
+        linear_skip=m.linear_skip,
+        dropout=m.dropout,
+        season=season,
+    )
 
 
 def forecast_next(run: Any, series: Series) -> Forecast:
@@ -268,14 +314,18 @@ def forecast_next(run: Any, series: Series) -> Forecast:
     data = run.config.data
     scaler: Scaler = run.tokenizer
     if tuple(series.columns) != tuple(scaler.columns):
-        raise DataError(f"{series.name or 'the series'} has columns {', '.join(series.columns)} but the run was "
-                        f"trained on {', '.join(scaler.columns)}; give a file with the same value columns")
+        raise DataError(
+            f"{series.name or 'the series'} has columns {', '.join(series.columns)} but the run was "
+            f"trained on {', '.join(scaler.columns)}; give a file with the same value columns"
+        )
     if len(series) < data.input_len:
-        raise DataError(f"{series.name or 'the series'} has {len(series)} values, but this run forecasts from the "
-                        f"last {data.input_len}; give at least {data.input_len} rows")
-    window = scaler.transform(series.values[-data.input_len:])[None].astype(np.float32)   # (1, T, C)
+        raise DataError(
+            f"{series.name or 'the series'} has {len(series)} values, but this run forecasts from the "
+            f"last {data.input_len}; give at least {data.input_len} rows"
+        )
+    window = scaler.transform(series.values[-data.input_len :])[None].astype(np.float32)  # (1, T, C)
     with torch.no_grad():
-        scaled = run.model.eval()(torch.from_numpy(window))[0].numpy()                   # (horizon, C')
+        scaled = run.model.eval()(torch.from_numpy(window))[0].numpy()  # (horizon, C')
     targets = tuple(run.meta["targets"])
     return Forecast(next_times(series.times, data.horizon), list(targets), scaler.inverse(scaled, columns=targets))
 
@@ -302,8 +352,9 @@ def compare(run: Any, task: ForecastTask, split: str) -> dict[str, dict[str, flo
     """Metrics of the model and of each baseline on the same windows of ``split`` (original scale)."""
     forecast, truth, starts = task.forecasts(run.model, task.split_batches(split))
     results = {"model": forecast_metrics(truth, forecast)}
-    for name, baseline in task.baselines(starts, season=run.meta["season"],
-                                         average_window=run.meta["average_window"]).items():
+    for name, baseline in task.baselines(
+        starts, season=run.meta["season"], average_window=run.meta["average_window"]
+    ).items():
         results[name] = forecast_metrics(truth, baseline)
     return results
 
@@ -317,52 +368,108 @@ def report(run: Any, task: ForecastTask, *, console: Any) -> list[str]:
     split = "test" if len(prepared.windows["test"]) else "val"
     results = compare(run, task, split)
     seasonal = next(name for name in results if name.startswith("seasonal"))
-    lines = [f"## Forecasts against baselines ({split} split, {len(prepared.windows[split])} windows, "
-             f"horizon {run.config.data.horizon}, original scale)", "",
-             "| forecaster | MAE | RMSE | MAPE % | sMAPE % |", "|---|---|---|---|---|"]
+    lines = [
+        f"## Forecasts against baselines ({split} split, {len(prepared.windows[split])} windows, "
+        f"horizon {run.config.data.horizon}, original scale)",
+        "",
+        "| forecaster | MAE | RMSE | MAPE % | sMAPE % |",
+        "|---|---|---|---|---|",
+    ]
     for name, metrics in results.items():
-        lines.append(f"| {'**model**' if name == 'model' else name} | " + " | ".join(_fmt(metrics[m]) for m in METRICS) + " |")
-    gain = {m: 1 - results["model"][m] / results[seasonal][m] if results[seasonal][m] else float("nan") for m in ("mae", "rmse")}
-    verdict = (f"The model's MAE is {gain['mae']:+.1%} and its RMSE {gain['rmse']:+.1%} below {seasonal}"
-               " (positive = better).")
+        lines.append(
+            f"| {'**model**' if name == 'model' else name} | " + " | ".join(_fmt(metrics[m]) for m in METRICS) + " |"
+        )
+    gain = {
+        m: 1 - results["model"][m] / results[seasonal][m] if results[seasonal][m] else float("nan")
+        for m in ("mae", "rmse")
+    }
+    verdict = (
+        f"The model's MAE is {gain['mae']:+.1%} and its RMSE {gain['rmse']:+.1%} below {seasonal} (positive = better)."
+    )
     lines += ["", verdict, ""]
-    console.print(f"[bold]{split}[/] model MAE {_fmt(results['model']['mae'])} vs {seasonal} "
-                  f"{_fmt(results[seasonal]['mae'])} ({gain['mae']:+.1%} better)")
-    (out / "forecast.json").write_text(json.dumps({"split": split, "metrics": results, "gain_vs_seasonal": gain},
-                                                  indent=2) + "\n", encoding="utf-8")
+    console.print(
+        f"[bold]{split}[/] model MAE {_fmt(results['model']['mae'])} vs {seasonal} "
+        f"{_fmt(results[seasonal]['mae'])} ({gain['mae']:+.1%} better)"
+    )
+    (out / "forecast.json").write_text(
+        json.dumps({"split": split, "metrics": results, "gain_vs_seasonal": gain}, indent=2) + "\n", encoding="utf-8"
+    )
 
     series = prepared.series
     column = list(series.columns).index(task.target_columns[0])
     x = series.time_axis()
     y = series.values[:, column]
     unit = task.target_columns[0]
-    save_figure(plot_series(x, y, bounds=prepared.bounds, title=f"{series.name}: {unit} (train / val / test)",
-                            ylabel=unit), out / "series.png")
-    save_figure(plot_decomposition(x, y, season=meta["season"], title=f"{series.name}: trend and seasonal view"),
-                out / "decomposition.png")
+    save_figure(
+        plot_series(x, y, bounds=prepared.bounds, title=f"{series.name}: {unit} (train / val / test)", ylabel=unit),
+        out / "series.png",
+    )
+    save_figure(
+        plot_decomposition(x, y, season=meta["season"], title=f"{series.name}: trend and seasonal view"),
+        out / "decomposition.png",
+    )
     forecast, truth, starts = task.forecasts(run.model, task.split_batches(split))
     last = len(starts) - 1
     start, horizon = int(starts[last]), truth.shape[1]
     history = max(0, start - max(run.config.data.input_len, 2 * meta["season"], 3 * horizon))
-    base = {name: values[0, :, 0] for name, values in task.baselines(starts[last:], season=meta["season"],
-                                                                         average_window=meta["average_window"]).items()
-            if not name.startswith("moving")}
-    save_figure(plot_forecast(x[history:start], y[history:start], x[start:start + horizon], forecast[last, :, 0],
-                              truth=truth[last, :, 0], baselines=base, ylabel=unit,
-                              title=f"{series.name}: last {split} window, {horizon} steps ahead"), out / "forecast.png")
+    base = {
+        name: values[0, :, 0]
+        for name, values in task.baselines(
+            starts[last:], season=meta["season"], average_window=meta["average_window"]
+        ).items()
+        if not name.startswith("moving")
+    }
+    save_figure(
+        plot_forecast(
+            x[history:start],
+            y[history:start],
+            x[start : start + horizon],
+            forecast[last, :, 0],
+            truth=truth[last, :, 0],
+            baselines=base,
+            ylabel=unit,
+            title=f"{series.name}: last {split} window, {horizon} steps ahead",
+        ),
+        out / "forecast.png",
+    )
     per_step = {"model": np.abs(forecast - truth).mean(axis=(0, 2))}
     for name, values in task.baselines(starts, season=meta["season"], average_window=meta["average_window"]).items():
         per_step[name] = np.abs(values - truth).mean(axis=(0, 2))
-    save_figure(plot_horizon_errors(per_step, title=f"{series.name}: error by steps ahead ({split})",
-                                    ylabel=f"MAE ({unit})"), out / "horizon.png")
-    note = (f"{series.filled} missing values were filled by linear interpolation when reading. " if series.filled else "")
-    lines += [f"Series: {len(series):,} {meta['frequency']} values; split in time order: train {meta['points']['train']:,}, "
-              f"val {meta['points']['val']:,}, test {meta['points']['test']:,}. {note}Scaling "
-              f"({run.config.data.scaling}) fitted on the training part only. Season {meta['season']}.", "",
-              "![forecast](forecast.png)", "", "![error by horizon](horizon.png)", "", "![series](series.png)", "",
-              "![trend and seasonal view](decomposition.png)", ""]
+    save_figure(
+        plot_horizon_errors(per_step, title=f"{series.name}: error by steps ahead ({split})", ylabel=f"MAE ({unit})"),
+        out / "horizon.png",
+    )
+    note = f"{series.filled} missing values were filled by linear interpolation when reading. " if series.filled else ""
+    lines += [
+        f"Series: {len(series):,} {meta['frequency']} values; split in time order: train {meta['points']['train']:,}, "
+        f"val {meta['points']['val']:,}, test {meta['points']['test']:,}. {note}Scaling "
+        f"({run.config.data.scaling}) fitted on the training part only. Season {meta['season']}.",
+        "",
+        "![forecast](forecast.png)",
+        "",
+        "![error by horizon](horizon.png)",
+        "",
+        "![series](series.png)",
+        "",
+        "![trend and seasonal view](decomposition.png)",
+        "",
+    ]
     return lines
 
 
-__all__ = ["ForecastTask", "SeriesBatch", "Forecast", "prepare", "build_model", "predict", "report", "forecast_next",
-           "forecast_loss", "compare", "load_tokenizer", "season_of", "NAME", "METRICS"]
+__all__ = [
+    "ForecastTask",
+    "SeriesBatch",
+    "Forecast",
+    "prepare",
+    "build_model",
+    "predict",
+    "report",
+    "forecast_next",
+    "forecast_loss",
+    "compare",
+    "load_tokenizer",
+    "season_of",
+    "NAME",
+    "METRICS",
+]

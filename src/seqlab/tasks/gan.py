@@ -8,7 +8,7 @@ with two optimizers, so it gets its own loop here (STYLE.md item 5). Each step:
 2. generator, non-saturating loss (Goodfellow et al., 2014): maximise log D(G(z)) instead of
    minimising log(1 - D(G(z))), which gives G gradients when D wins early.
 
-It reuses seqlab.train's checkpoints (safetensors, atomic, exact resume), metrics.jsonl,
+It reuses seqlab.training's checkpoints (safetensors, atomic, exact resume), metrics.jsonl,
 curves and progress bar. Every epoch it saves the grid of the same 64 noise vectors
 (``samples/epoch-NNN.png``). Sample quality is judged by an MLP classifier trained on the real
 images before the GAN starts: the share of samples it classifies confidently, the number of
@@ -43,7 +43,9 @@ JUDGE_SEED = 4321  # the judge's samples are the same at every evaluation
 # ----------------------------------------------------------------------------- the judge
 
 
-def train_judge(images: Tensor, labels: Tensor, *, num_classes: int, steps: int, seed: int, batch_size: int = 128) -> MLP:
+def train_judge(
+    images: Tensor, labels: Tensor, *, num_classes: int, steps: int, seed: int, batch_size: int = 128
+) -> MLP:
     """A quick MLP classifier of the real images (the same scaling the GAN sees), for judging samples.
 
     >>> judge = train_judge(torch.rand(64, 1, 28, 28), torch.arange(64) % 2, num_classes=2, steps=3, seed=0)
@@ -66,8 +68,9 @@ def train_judge(images: Tensor, labels: Tensor, *, num_classes: int, steps: int,
 
 
 @torch.no_grad()
-def judge_samples(judge: nn.Module, images: Tensor, *, num_classes: int, confidence: float,
-                  labels: Tensor | None = None) -> dict[str, float]:
+def judge_samples(
+    judge: nn.Module, images: Tensor, *, num_classes: int, confidence: float, labels: Tensor | None = None
+) -> dict[str, float]:
     """How a classifier of real images sees generated ones.
 
     Returns ``confident`` (share with max probability >= confidence), ``coverage`` (share of the
@@ -79,15 +82,18 @@ def judge_samples(judge: nn.Module, images: Tensor, *, num_classes: int, confide
     >>> sorted(judge_samples(judge, torch.rand(8, 1, 2, 2), num_classes=2, confidence=0.5))
     ['confident', 'coverage', 'spread']
     """
-    probs = torch.softmax(judge(images), -1)                                    # (N, C)
+    probs = torch.softmax(judge(images), -1)  # (N, C)
     top, predicted = probs.max(-1)
     sure = top >= confidence
     counts = torch.bincount(predicted[sure], minlength=num_classes).double()
     share = counts / counts.sum().clamp(min=1)
     histogram = torch.bincount(predicted, minlength=num_classes).double() / len(predicted)
     entropy = -(histogram[histogram > 0] * histogram[histogram > 0].log()).sum()
-    out = {"confident": float(sure.double().mean()), "coverage": float((share >= 0.01).double().mean()) if sure.any() else 0.0,
-           "spread": float(entropy / math.log(num_classes))}
+    out = {
+        "confident": float(sure.double().mean()),
+        "coverage": float((share >= 0.01).double().mean()) if sure.any() else 0.0,
+        "spread": float(entropy / math.log(num_classes)),
+    }
     if labels is not None:
         out["label_match"] = float((predicted == labels).double().mean())
     return out
@@ -109,8 +115,17 @@ class GANTask(ImageTask):
         eval_batches: cap on validation batches during training (0 = all).
     """
 
-    def __init__(self, splits: dict[str, tuple[Tensor, Tensor]], *, batch_size: int, seed: int, options: Any,
-                 num_classes: int, judge: nn.Module | None, eval_batches: int = 0) -> None:
+    def __init__(
+        self,
+        splits: dict[str, tuple[Tensor, Tensor]],
+        *,
+        batch_size: int,
+        seed: int,
+        options: Any,
+        num_classes: int,
+        judge: nn.Module | None,
+        eval_batches: int = 0,
+    ) -> None:
         super().__init__(splits, batch_size=batch_size, seed=seed, eval_batches=eval_batches)
         self.options, self.num_classes, self.judge = options, num_classes, judge
 
@@ -121,14 +136,19 @@ class GANTask(ImageTask):
         """Both players' losses on one batch (no update): loss_d, loss_g, and D's mean outputs."""
         labels = self.labels_for(batch)
         z = model.noise(len(batch)) if noise is None else noise
-        fake = model.generator(z, labels)                                          # (B, 1, 28, 28)
-        real_logits = model.discriminator(batch.images, labels)                    # (B,)
-        fake_logits = model.discriminator(fake, labels)                            # (B,)
-        loss_d = (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-                  + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+        fake = model.generator(z, labels)  # (B, 1, 28, 28)
+        real_logits = model.discriminator(batch.images, labels)  # (B,)
+        fake_logits = model.discriminator(fake, labels)  # (B,)
+        loss_d = F.binary_cross_entropy_with_logits(
+            real_logits, torch.ones_like(real_logits)
+        ) + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
         loss_g = F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
-        return {"loss_d": loss_d, "loss_g": loss_g, "d_real": torch.sigmoid(real_logits).mean(),
-                "d_fake": torch.sigmoid(fake_logits).mean()}
+        return {
+            "loss_d": loss_d,
+            "loss_g": loss_g,
+            "d_real": torch.sigmoid(real_logits).mean(),
+            "d_fake": torch.sigmoid(fake_logits).mean(),
+        }
 
     def loss(self, model: nn.Module, batch: ImageBatch) -> tuple[Tensor, dict[str, float]]:
         """The generator's loss (the Task protocol; training itself uses :func:`fit`)."""
@@ -157,8 +177,9 @@ class GANTask(ImageTask):
         num = self.options.judge_samples
         labels = torch.arange(num) % self.num_classes if self.options.conditional else None
         samples = model.sample(num, labels=labels, generator=torch.Generator().manual_seed(JUDGE_SEED))
-        return judge_samples(self.judge, samples, num_classes=self.num_classes, confidence=self.options.confidence,
-                             labels=labels)
+        return judge_samples(
+            self.judge, samples, num_classes=self.num_classes, confidence=self.options.confidence, labels=labels
+        )
 
 
 # ----------------------------------------------------------------------------- binding
@@ -167,19 +188,32 @@ class GANTask(ImageTask):
 def prepare(config: Config, *, tokenizer: Any = None) -> tuple[None, GANTask, dict[str, Any]]:
     """Read the images scaled to [-1, 1] (the generator ends in tanh), train the judge, build the task."""
     if config.data.scale != "symmetric":
-        raise ConfigError(f'a GAN generates pixels in [-1, 1] (tanh): set data.scale = "symmetric" (got "{config.data.scale}")')
+        raise ConfigError(
+            f'a GAN generates pixels in [-1, 1] (tanh): set data.scale = "symmetric" (got "{config.data.scale}")'
+        )
     splits, meta = image_splits(config)
     if tuple(meta["image_shape"]) != (28, 28):
         raise ConfigError(f"the DCGAN makes 28x28 images; {config.data.dataset} holds {tuple(meta['image_shape'])}")
     num_classes = len(meta["classes"])
     judge = None
     if config.model.judge_steps:
-        judge = train_judge(*splits["train"], num_classes=num_classes, steps=config.model.judge_steps, seed=config.train.seed)
+        judge = train_judge(
+            *splits["train"], num_classes=num_classes, steps=config.model.judge_steps, seed=config.train.seed
+        )
         test_x, test_y = splits["test"] if len(splits["test"][1]) else splits["val"]
         with torch.no_grad():
-            meta["judge_accuracy"] = float((judge(test_x).argmax(-1) == test_y).double().mean()) if len(test_y) else float("nan")
-    task = GANTask(splits, batch_size=config.train.batch_size, seed=config.train.seed, options=config.model,
-                   num_classes=num_classes, judge=judge, eval_batches=config.train.eval_batches)
+            meta["judge_accuracy"] = (
+                float((judge(test_x).argmax(-1) == test_y).double().mean()) if len(test_y) else float("nan")
+            )
+    task = GANTask(
+        splits,
+        batch_size=config.train.batch_size,
+        seed=config.train.seed,
+        options=config.model,
+        num_classes=num_classes,
+        judge=judge,
+        eval_batches=config.train.eval_batches,
+    )
     return None, task, {"task": NAME, **meta}
 
 
@@ -211,12 +245,20 @@ class OptimizerPair:
     def load_state_dict(self, saved: dict[str, Any]) -> None:
         split = len(self.first.param_groups)
         offset = sum(len(g["params"]) for g in saved["param_groups"][:split])
-        self.first.load_state_dict({"state": {k: v for k, v in saved["state"].items() if k < offset},
-                                    "param_groups": saved["param_groups"][:split]})
-        self.second.load_state_dict({
-            "state": {k - offset: v for k, v in saved["state"].items() if k >= offset},
-            "param_groups": [{**g, "params": [p - offset for p in g["params"]]} for g in saved["param_groups"][split:]],
-        })
+        self.first.load_state_dict(
+            {
+                "state": {k: v for k, v in saved["state"].items() if k < offset},
+                "param_groups": saved["param_groups"][:split],
+            }
+        )
+        self.second.load_state_dict(
+            {
+                "state": {k - offset: v for k, v in saved["state"].items() if k >= offset},
+                "param_groups": [
+                    {**g, "params": [p - offset for p in g["params"]]} for g in saved["param_groups"][split:]
+                ],
+            }
+        )
 
 
 def _save_grid(model: GAN, noise: Tensor, labels: Tensor | None, path: Path, title: str) -> None:
@@ -231,8 +273,16 @@ def _save_grid(model: GAN, noise: Tensor, labels: Tensor | None, path: Path, tit
     save_figure(plot_image_grid(images, ncols=8, title=title, size=0.8), path)
 
 
-def fit(model: GAN, task: GANTask, config: TrainConfig, *, run_dir: str | Path, console: Any = None,
-        resume: bool = False, callbacks: Sequence[Any] = ()) -> dict[str, Any]:
+def fit(
+    model: GAN,
+    task: GANTask,
+    config: TrainConfig,
+    *,
+    run_dir: str | Path,
+    console: Any = None,
+    resume: bool = False,
+    callbacks: Sequence[Any] = (),
+) -> dict[str, Any]:
     """Train the GAN: the two-player step, with checkpoints, metrics, curves and a sample grid each epoch.
 
     The two-player loop has no callback hooks; ``callbacks`` exists so every task's ``fit`` takes
@@ -254,12 +304,17 @@ def fit(model: GAN, task: GANTask, config: TrainConfig, *, run_dir: str | Path, 
         raise ConfigError("GAN training takes no callbacks: sweeps and pruning are not supported for the gan task")
     from rich.console import Console
 
-    from seqlab.train.callbacks import TrainState
-    from seqlab.train.checkpoint import (
-        latest_good_checkpoint, list_checkpoints, load_checkpoint, save_checkpoint, save_weights, state_tensors,
+    from seqlab.training.callbacks import TrainState
+    from seqlab.training.checkpoint import (
+        latest_good_checkpoint,
+        list_checkpoints,
+        load_checkpoint,
+        save_checkpoint,
+        save_weights,
+        state_tensors,
     )
-    from seqlab.train.metrics import MetricsLog, log_every, save_curves
-    from seqlab.train.progress import ProgressBar
+    from seqlab.training.metrics import MetricsLog, log_every, save_curves
+    from seqlab.training.progress import ProgressBar
 
     console = console if console is not None else Console(stderr=True)
     run_dir = Path(run_dir)
@@ -273,20 +328,29 @@ def fit(model: GAN, task: GANTask, config: TrainConfig, *, run_dir: str | Path, 
     if not resume and list_checkpoints(folder):
         from seqlab.errors import CheckpointError
 
-        raise CheckpointError(f"{run_dir} already holds checkpoints; resume it (`seqlab train --resume`) or use a new run directory")
+        raise CheckpointError(
+            f"{run_dir} already holds checkpoints; resume it (`seqlab train --resume`) or use a new run directory"
+        )
     found = latest_good_checkpoint(folder, console=console) if resume else None
     if found is not None:
         saved, _ = load_checkpoint(found, model=model, optimizer=optimizers)
-        state = TrainState(step=saved["step"], epoch=saved["epoch"], batch_index=saved["batch_index"], elapsed=saved["elapsed"],
-                           stop_reason=saved["stop_reason"])
+        state = TrainState(
+            step=saved["step"],
+            epoch=saved["epoch"],
+            batch_index=saved["batch_index"],
+            elapsed=saved["elapsed"],
+            stop_reason=saved["stop_reason"],
+        )
         log.load_state_dict(saved["metrics_log"])
         log.truncate_after(saved["step"])
         if state.stop_reason is None:
-            console.print(f"resuming from {found.name} (step {state.step}, epoch {state.epoch}, batch {state.batch_index})")
+            console.print(
+                f"resuming from {found.name} (step {state.step}, epoch {state.epoch}, batch {state.batch_index})"
+            )
     else:
         log.path.unlink(missing_ok=True)
     fixed = torch.Generator().manual_seed(config.seed)
-    fixed_noise = model.noise(64, generator=fixed)                              # the same z every epoch
+    fixed_noise = model.noise(64, generator=fixed)  # the same z every epoch
     fixed_labels = torch.arange(64) % model.num_classes if model.num_classes else None
     (run_dir / "samples").mkdir(parents=True, exist_ok=True)
     smooth = 1.0 - options.label_smoothing
@@ -297,9 +361,19 @@ def fit(model: GAN, task: GANTask, config: TrainConfig, *, run_dir: str | Path, 
     last_val: dict[str, float] = {}
 
     def checkpoint() -> None:
-        saved = {"step": state.step, "epoch": state.epoch, "batch_index": state.batch_index, "elapsed": state.elapsed,
-                 "lr": options.lr_g, "stop_reason": state.stop_reason, "metrics_log": log.state_dict(), "last_val": last_val}
-        save_checkpoint(folder, step=state.step, model=model, optimizer=optimizers, state=saved, keep=config.keep_checkpoints)
+        saved = {
+            "step": state.step,
+            "epoch": state.epoch,
+            "batch_index": state.batch_index,
+            "elapsed": state.elapsed,
+            "lr": options.lr_g,
+            "stop_reason": state.stop_reason,
+            "metrics_log": log.state_dict(),
+            "last_val": last_val,
+        }
+        save_checkpoint(
+            folder, step=state.step, model=model, optimizer=optimizers, state=saved, keep=config.keep_checkpoints
+        )
 
     def validate() -> None:
         nonlocal last_val
@@ -308,8 +382,15 @@ def fit(model: GAN, task: GANTask, config: TrainConfig, *, run_dir: str | Path, 
         model.eval()
         last_val = task.evaluate(model, val)
         model.train()
-        log.write(step=state.step, epoch=state.epochs_done, time=state.elapsed, split="val", metrics=last_val,
-                  lr=options.lr_g, tokens_per_s=0.0)
+        log.write(
+            step=state.step,
+            epoch=state.epochs_done,
+            time=state.elapsed,
+            split="val",
+            metrics=last_val,
+            lr=options.lr_g,
+            tokens_per_s=0.0,
+        )
         bar.on_eval_end(state, last_val)
 
     bar.on_train_start(state)
@@ -323,24 +404,29 @@ def fit(model: GAN, task: GANTask, config: TrainConfig, *, run_dir: str | Path, 
                 labels = task.labels_for(batch)
                 tick = time.perf_counter()
                 # 1. discriminator: real -> 1 (or 1 - smoothing), fake -> 0; G(z) detached
-                fake = model.generator(model.noise(len(batch)), labels)             # (B, 1, 28, 28)
-                real_logits = model.discriminator(batch.images, labels)             # (B,)
-                fake_logits = model.discriminator(fake.detach(), labels)            # (B,)
-                loss_d = (F.binary_cross_entropy_with_logits(real_logits, torch.full_like(real_logits, smooth))
-                          + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+                fake = model.generator(model.noise(len(batch)), labels)  # (B, 1, 28, 28)
+                real_logits = model.discriminator(batch.images, labels)  # (B,)
+                fake_logits = model.discriminator(fake.detach(), labels)  # (B,)
+                loss_d = F.binary_cross_entropy_with_logits(
+                    real_logits, torch.full_like(real_logits, smooth)
+                ) + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
                 opt_d.zero_grad(set_to_none=True)
                 loss_d.backward()
                 opt_d.step()
                 # 2. generator, non-saturating: make D call the fakes real (D's grads from here are cleared in step 1)
-                gen_logits = model.discriminator(fake, labels)                      # (B,)
+                gen_logits = model.discriminator(fake, labels)  # (B,)
                 loss_g = F.binary_cross_entropy_with_logits(gen_logits, torch.ones_like(gen_logits))
                 opt_g.zero_grad(set_to_none=True)
                 loss_g.backward()
                 opt_g.step()
 
-                metrics = {"loss": loss_d.item() + loss_g.item(), "loss_d": loss_d.item(), "loss_g": loss_g.item(),
-                           "d_real": float(torch.sigmoid(real_logits.detach()).mean()),
-                           "d_fake": float(torch.sigmoid(fake_logits.detach()).mean())}
+                metrics = {
+                    "loss": loss_d.item() + loss_g.item(),
+                    "loss_d": loss_d.item(),
+                    "loss_g": loss_g.item(),
+                    "d_real": float(torch.sigmoid(real_logits.detach()).mean()),
+                    "d_fake": float(torch.sigmoid(fake_logits.detach()).mean()),
+                }
                 state.step, state.batch_index = state.step + 1, state.batch_index + 1
                 state.elapsed = before + time.perf_counter() - started
                 seconds = max(time.perf_counter() - tick, 1e-9)
@@ -359,8 +445,13 @@ def fit(model: GAN, task: GANTask, config: TrainConfig, *, run_dir: str | Path, 
                     validate()
                 if state.batch_index == len(batches):  # end of an epoch: the fixed-noise grid
                     state.epoch, state.batch_index = state.epoch + 1, 0
-                    _save_grid(model, fixed_noise, fixed_labels, run_dir / "samples" / f"epoch-{state.epoch:03d}.png",
-                               f"epoch {state.epoch}, step {state.step}")
+                    _save_grid(
+                        model,
+                        fixed_noise,
+                        fixed_labels,
+                        run_dir / "samples" / f"epoch-{state.epoch:03d}.png",
+                        f"epoch {state.epoch}, step {state.step}",
+                    )
                     if state.epoch >= config.max_epochs and state.stop_reason is None:
                         state.stop_reason = f"max_epochs: {config.max_epochs} epochs done"
                         validate()
@@ -398,8 +489,12 @@ def report(run: Any, task: GANTask, *, console: Any) -> list[str]:
     judged = task.judge_model(run.model.eval())
     if judged:
         accuracy = run.meta.get("judge_accuracy", float("nan"))
-        lines += [f"## Judged by an MLP trained on the real images (its test accuracy {accuracy:.3f})", "",
-                  "| metric | value |", "|---|---|"]
+        lines += [
+            f"## Judged by an MLP trained on the real images (its test accuracy {accuracy:.3f})",
+            "",
+            "| metric | value |",
+            "|---|---|",
+        ]
         lines += [f"| {name} | {value:.3f} |" for name, value in judged.items()]
         console.print("judge: " + ", ".join(f"{k} {v:.3f}" for k, v in judged.items()))
     epochs = sorted((run.run_dir / "samples").glob("epoch-*.png"))
@@ -408,5 +503,15 @@ def report(run: Any, task: GANTask, *, console: Any) -> list[str]:
     return lines + [""]
 
 
-__all__ = ["NAME", "GANTask", "OptimizerPair", "train_judge", "judge_samples", "prepare", "build_model", "fit",
-           "sample_images", "report"]
+__all__ = [
+    "NAME",
+    "GANTask",
+    "OptimizerPair",
+    "train_judge",
+    "judge_samples",
+    "prepare",
+    "build_model",
+    "fit",
+    "sample_images",
+    "report",
+]

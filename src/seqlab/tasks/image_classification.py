@@ -25,7 +25,7 @@ from seqlab.config import Config
 from seqlab.data.images import ImageBatch, ImageBatches, class_index, from_tensor, load_images, split_images, to_tensor
 from seqlab.models.mlp import MLP
 from seqlab.tasks.classification import confusion_matrix, macro_f1
-from seqlab.train.callbacks import Callback, TrainState
+from seqlab.training.callbacks import Callback, TrainState
 
 NAME = "image-classification"
 EVAL_BATCH = 1000  # images per evaluation batch: large is faster, memory is small at 28x28
@@ -40,8 +40,13 @@ def image_splits(config: Config) -> tuple[dict[str, tuple[Tensor, Tensor]], dict
     data = config.data
     images = load_images(data.dataset, label_column=data.label_column, limit=data.limit)
     holdout = class_index(images.classes, data.holdout_class) if data.holdout_class else None
-    parts = split_images(images, val_fraction=data.val_fraction, test_fraction=data.test_fraction,
-                         seed=config.train.seed, holdout=holdout)
+    parts = split_images(
+        images,
+        val_fraction=data.val_fraction,
+        test_fraction=data.test_fraction,
+        seed=config.train.seed,
+        holdout=holdout,
+    )
     train_pixels = parts["train"][0]
     mean = float(train_pixels.mean() / 255.0) if len(train_pixels) else 0.0
     std = float(train_pixels.std() / 255.0) if len(train_pixels) else 1.0
@@ -72,7 +77,9 @@ class ImageTask:
         eval_batches: cap on validation batches during training (0 = all).
     """
 
-    def __init__(self, splits: dict[str, tuple[Tensor, Tensor]], *, batch_size: int, seed: int, eval_batches: int = 0) -> None:
+    def __init__(
+        self, splits: dict[str, tuple[Tensor, Tensor]], *, batch_size: int, seed: int, eval_batches: int = 0
+    ) -> None:
         self.splits, self.batch_size, self.seed, self.eval_batches = splits, batch_size, seed, eval_batches
 
     def train_batches(self, epoch: int) -> ImageBatches:
@@ -102,13 +109,20 @@ class ImageClassificationTask(ImageTask):
     ([4, 2], ['accuracy', 'loss', 'macro_f1'])
     """
 
-    def __init__(self, splits: dict[str, tuple[Tensor, Tensor]], *, batch_size: int, seed: int, num_classes: int,
-                 eval_batches: int = 0) -> None:
+    def __init__(
+        self,
+        splits: dict[str, tuple[Tensor, Tensor]],
+        *,
+        batch_size: int,
+        seed: int,
+        num_classes: int,
+        eval_batches: int = 0,
+    ) -> None:
         super().__init__(splits, batch_size=batch_size, seed=seed, eval_batches=eval_batches)
         self.num_classes = num_classes
 
     def loss(self, model: nn.Module, batch: ImageBatch) -> tuple[Tensor, dict[str, float]]:
-        logits = model(batch.images)                                          # (B, C)
+        logits = model(batch.images)  # (B, C)
         loss = F.cross_entropy(logits, batch.labels)
         return loss, {"accuracy": float((logits.argmax(-1) == batch.labels).float().mean())}
 
@@ -121,14 +135,21 @@ class ImageClassificationTask(ImageTask):
             total += float(F.cross_entropy(logits, batch.labels, reduction="sum"))
             count += len(batch)
             matrix += confusion_matrix(batch.labels, logits.argmax(-1), self.num_classes)
-        return {"loss": total / max(count, 1), "accuracy": float(matrix.diag().sum()) / max(count, 1),
-                "macro_f1": macro_f1(matrix)}
+        return {
+            "loss": total / max(count, 1),
+            "accuracy": float(matrix.diag().sum()) / max(count, 1),
+            "macro_f1": macro_f1(matrix),
+        }
 
     @torch.no_grad()
     def probabilities(self, model: nn.Module, split: str) -> Tensor:
         """Class probabilities (N, C) of every image of a split, in order."""
         model.eval()
-        return torch.cat([torch.softmax(model(b.images), -1) for b in self.split_batches(split)]) if len(self.splits[split][1]) else torch.zeros(0, self.num_classes)
+        return (
+            torch.cat([torch.softmax(model(b.images), -1) for b in self.split_batches(split)])
+            if len(self.splits[split][1])
+            else torch.zeros(0, self.num_classes)
+        )
 
 
 class TestCurve(Callback):
@@ -141,18 +162,25 @@ class TestCurve(Callback):
     """
 
     def __init__(self, task: ImageClassificationTask, model: nn.Module, path: Path) -> None:
-        from seqlab.train.metrics import MetricsLog
+        from seqlab.training.metrics import MetricsLog
 
         self.task, self.model, self.log = task, model, MetricsLog(path)
 
     def on_eval_end(self, state: TrainState, metrics: dict[str, float]) -> None:
-        from seqlab.train import evaluate
+        from seqlab.training import evaluate
 
         batches = self.task.split_batches("test")
         if len(batches):
             scores = evaluate(self.model, self.task, batches)
-            self.log.write(step=state.step, epoch=state.epochs_done, time=state.elapsed, split="test",
-                           metrics=scores, lr=state.lr, tokens_per_s=0.0)
+            self.log.write(
+                step=state.step,
+                epoch=state.epochs_done,
+                time=state.elapsed,
+                split="test",
+                metrics=scores,
+                lr=state.lr,
+                tokens_per_s=0.0,
+            )
 
 
 # ----------------------------------------------------------------------------- binding
@@ -161,8 +189,13 @@ class TestCurve(Callback):
 def prepare(config: Config, *, tokenizer: Any = None) -> tuple[None, ImageClassificationTask, dict[str, Any]]:
     """Read, split and scale the images; build the task (images need no tokenizer)."""
     splits, meta = image_splits(config)
-    task = ImageClassificationTask(splits, batch_size=config.train.batch_size, seed=config.train.seed,
-                                   num_classes=len(meta["classes"]), eval_batches=config.train.eval_batches)
+    task = ImageClassificationTask(
+        splits,
+        batch_size=config.train.batch_size,
+        seed=config.train.seed,
+        num_classes=len(meta["classes"]),
+        eval_batches=config.train.eval_batches,
+    )
     return None, task, {"task": NAME, **meta}
 
 
@@ -170,18 +203,33 @@ def build_model(config: Config, tokenizer: Any, meta: dict[str, Any]) -> MLP:
     """The MLP a config describes, with fresh weights."""
     m = config.model
     height, width = meta["image_shape"]
-    return MLP(height * width, len(meta["classes"]), hidden_sizes=m.hidden_sizes, dropout=m.dropout, norm=m.norm,
-               activation=m.activation)
+    return MLP(
+        height * width,
+        len(meta["classes"]),
+        hidden_sizes=m.hidden_sizes,
+        dropout=m.dropout,
+        norm=m.norm,
+        activation=m.activation,
+    )
 
 
-def fit(model: nn.Module, task: ImageClassificationTask, config: Any, *, run_dir: Path, console: Any = None,
-        resume: bool = False, callbacks: Sequence[Any] = ()) -> Any:
-    """The generic loop (:func:`seqlab.train.fit`) plus a test-accuracy curve."""
-    from seqlab.train import fit as generic_fit
+def fit(
+    model: nn.Module,
+    task: ImageClassificationTask,
+    config: Any,
+    *,
+    run_dir: Path,
+    console: Any = None,
+    resume: bool = False,
+    callbacks: Sequence[Any] = (),
+) -> Any:
+    """The generic loop (:func:`seqlab.training.fit`) plus a test-accuracy curve."""
+    from seqlab.training import fit as generic_fit
 
     curve = TestCurve(task, model, Path(run_dir) / "metrics.jsonl")
-    return generic_fit(model, task, config, run_dir=run_dir, callbacks=[curve, *callbacks], console=console,
-                       resume=resume)
+    return generic_fit(
+        model, task, config, run_dir=run_dir, callbacks=[curve, *callbacks], console=console, resume=resume
+    )
 
 
 @dataclass(frozen=True)
@@ -203,7 +251,9 @@ def predict(run: Any, images: Sequence[Any]) -> list[ImagePrediction]:
     with torch.no_grad():
         probs = torch.softmax(run.model.eval()(x), -1)
     classes = meta["classes"]
-    return [ImagePrediction(classes[int(row.argmax())], float(row.max()), dict(zip(classes, row.tolist()))) for row in probs]
+    return [
+        ImagePrediction(classes[int(row.argmax())], float(row.max()), dict(zip(classes, row.tolist()))) for row in probs
+    ]
 
 
 def report(run: Any, task: ImageClassificationTask, *, console: Any) -> list[str]:
@@ -218,14 +268,23 @@ def report(run: Any, task: ImageClassificationTask, *, console: Any) -> list[str
     probs = task.probabilities(run.model, split)
     predicted = probs.argmax(-1)
     matrix = confusion_matrix(labels, predicted, len(classes))
-    save_figure(plot_confusion_matrix(matrix.numpy(), classes, title=f"{run.config.name}: {split} split"),
-                run.run_dir / "confusion.png")
+    save_figure(
+        plot_confusion_matrix(matrix.numpy(), classes, title=f"{run.config.name}: {split} split"),
+        run.run_dir / "confusion.png",
+    )
     wrong = torch.nonzero(predicted != labels).flatten()[:32]
     pixels = from_tensor(images[wrong], scale=meta["scale"], mean=meta["mean"], std=meta["std"])
     if len(wrong):
-        save_figure(plot_misclassified(pixels, labels[wrong].tolist(), predicted[wrong].tolist(), classes,
-                                       probabilities=probs[wrong, predicted[wrong]].tolist()),
-                    run.run_dir / "misclassified.png")
+        save_figure(
+            plot_misclassified(
+                pixels,
+                labels[wrong].tolist(),
+                predicted[wrong].tolist(),
+                classes,
+                probabilities=probs[wrong, predicted[wrong]].tolist(),
+            ),
+            run.run_dir / "misclassified.png",
+        )
     accuracy = float((predicted == labels).float().mean()) if len(labels) else float("nan")
     console.print(f"{split} accuracy {accuracy:.4f}; {int((predicted != labels).sum())} of {len(labels)} misclassified")
     recall = matrix.diag().double() / matrix.sum(1).clamp(min=1).double()
@@ -240,5 +299,16 @@ def report(run: Any, task: ImageClassificationTask, *, console: Any) -> list[str
     return lines
 
 
-__all__ = ["NAME", "ImageTask", "ImageClassificationTask", "ImagePrediction", "TestCurve", "image_splits", "prepare",
-           "build_model", "fit", "predict", "report"]
+__all__ = [
+    "NAME",
+    "ImageTask",
+    "ImageClassificationTask",
+    "ImagePrediction",
+    "TestCurve",
+    "image_splits",
+    "prepare",
+    "build_model",
+    "fit",
+    "predict",
+    "report",
+]

@@ -52,7 +52,7 @@ class LMBatches(Sequence[Batch]):
     def __getitem__(self, index: int) -> Batch:  # type: ignore[override]
         if not -len(self) <= index < len(self):
             raise IndexError(index)
-        rows = self.starts[index].unsqueeze(1) + torch.arange(self.block_size + 1)   # (B, T+1)
+        rows = self.starts[index].unsqueeze(1) + torch.arange(self.block_size + 1)  # (B, T+1)
         window = self.ids[rows]
         B, T = window.shape[0], self.block_size
         return Batch(
@@ -64,7 +64,7 @@ class LMBatches(Sequence[Batch]):
 
 
 class LanguageModelTask:
-    """The training contract (:class:`seqlab.train.Task`) for next-token prediction.
+    """The training contract (:class:`seqlab.training.Task`) for next-token prediction.
 
     Args:
         train_ids, val_ids, test_ids: (N,) token ids of each split.
@@ -124,7 +124,7 @@ class LanguageModelTask:
         return self.split_batches("val", limit=self.eval_batches)
 
     def loss(self, model: nn.Module, batch: Batch) -> tuple[Tensor, dict[str, float]]:
-        logits, _ = model(batch.ids)                                         # (B, T, V)
+        logits, _ = model(batch.ids)  # (B, T, V)
         loss = F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten())
         return loss, {}
 
@@ -283,14 +283,24 @@ def report(run: Any, task: LanguageModelTask, *, console: Any) -> list[str]:
         console.print(s.prompt, end="", markup=False, highlight=False)
         pieces = []
         for piece in run.sample(
-            s.prompt, max_tokens=s.max_tokens, temperature=s.temperature, top_k=s.top_k, top_p=s.top_p,
+            s.prompt,
+            max_tokens=s.max_tokens,
+            temperature=s.temperature,
+            top_k=s.top_k,
+            top_p=s.top_p,
             seed=run.config.train.seed + i,
         ):
             console.print(piece, end="", markup=False, highlight=False)
             pieces.append(piece)
         console.print()
-        lines += [f"Sample {i + 1} (temperature {s.temperature}, top-k {s.top_k}, top-p {s.top_p}):", "",
-                  "```text", s.prompt + "".join(pieces), "```", ""]
+        lines += [
+            f"Sample {i + 1} (temperature {s.temperature}, top-k {s.top_k}, top-p {s.top_p}):",
+            "",
+            "```text",
+            s.prompt + "".join(pieces),
+            "```",
+            "",
+        ]
     return lines
 
 

@@ -134,7 +134,7 @@ def teacher_forcing_ratio(model_config: Any, step: int) -> float:
 
 
 class Seq2SeqTask:
-    """The training contract (:class:`seqlab.train.Task`) for pairs.
+    """The training contract (:class:`seqlab.training.Task`) for pairs.
 
     Args:
         splits: split name -> (encoded sources, encoded targets, target texts).
@@ -181,7 +181,9 @@ class Seq2SeqTask:
             return bucket_batches(lengths, self.batch_size, seed=self.seed, epoch=0, shuffle=False)
         return bucket_batches(lengths, self.batch_size, seed=self.seed, epoch=epoch)
 
-    def _batches(self, split: str, groups: list[list[int]], *, first_step: int = 0, decode: bool = False) -> PairBatches:
+    def _batches(
+        self, split: str, groups: list[list[int]], *, first_step: int = 0, decode: bool = False
+    ) -> PairBatches:
         sources, targets, _ = self.splits[split]
         return PairBatches(sources, targets, groups, self.bos_id, self.eos_id, split, first_step, decode)
 
@@ -208,9 +210,11 @@ class Seq2SeqTask:
     def evaluate(self, model: nn.Module, batches: Sequence[PairBatch]) -> dict[str, float]:
         total, count, correct = 0.0, 0, 0
         for batch in batches:
-            logits = model(batch.src, batch.src_mask, batch.tgt_in).logits                  # (B, T, V)
+            logits = model(batch.src, batch.src_mask, batch.tgt_in).logits  # (B, T, V)
             real = batch.tgt_out != 0
-            total += float(F.cross_entropy(logits.flatten(0, 1), batch.tgt_out.flatten(), ignore_index=0, reduction="sum"))
+            total += float(
+                F.cross_entropy(logits.flatten(0, 1), batch.tgt_out.flatten(), ignore_index=0, reduction="sum")
+            )
             correct += int(((logits.argmax(-1) == batch.tgt_out) & real).sum())
             count += int(real.sum())
         metrics = {"loss": total / max(count, 1), "token_accuracy": correct / max(count, 1)}
@@ -224,9 +228,16 @@ class Seq2SeqTask:
         for batch in batches:
             if self.eval_examples and len(hypotheses) >= self.eval_examples:
                 break
-            outputs = translate_ids(model, batch.src, batch.src_mask, bos_id=self.bos_id, eos_id=self.eos_id,
-                                    max_tokens=self.max_target_len, beam_width=self.beam_width,
-                                    length_penalty=self.length_penalty)
+            outputs = translate_ids(
+                model,
+                batch.src,
+                batch.src_mask,
+                bos_id=self.bos_id,
+                eos_id=self.eos_id,
+                max_tokens=self.max_target_len,
+                beam_width=self.beam_width,
+                length_penalty=self.length_penalty,
+            )
             hypotheses += [self.tokenizer.decode(ids) for ids in outputs]
             references += [self.splits[batch.split][2][int(i)] for i in batch.index]
         return score_texts(hypotheses, references, korean=self.korean)
@@ -286,8 +297,15 @@ def translate_ids(
         prompts = [[bos_id]] * src.shape[0]
         if beam_width == 1 and n_best == 1:
             return greedy_batch(source, prompts, max_tokens=max_tokens, eos_id=eos_id)
-        found = beam_search(source, prompts, beam_width=beam_width, max_tokens=max_tokens, eos_id=eos_id,
-                            alpha=length_penalty, n_best=n_best)
+        found = beam_search(
+            source,
+            prompts,
+            beam_width=beam_width,
+            max_tokens=max_tokens,
+            eos_id=eos_id,
+            alpha=length_penalty,
+            n_best=n_best,
+        )
         return found if n_best > 1 else [list(hyps[0].ids) if hyps else [] for hyps in found]
     finally:
         model.train(was_training)
@@ -301,8 +319,9 @@ def read_pairs(config: Config) -> tuple[list[str], list[str]]:
     data = config.data
     sources, targets = [], []
     for name, limit in joined_datasets(data.dataset, limit=data.limit, limits=data.limits):  # "a+b" joins pair datasets
-        dataset = load_dataset(name, source_column=data.source_column, target_column=data.target_column,
-                               limit=limit, shape="pairs")
+        dataset = load_dataset(
+            name, source_column=data.source_column, target_column=data.target_column, limit=limit, shape="pairs"
+        )
         if not isinstance(dataset, Pairs):
             raise DataError(f'task "seq2seq" needs pairs, but dataset "{name}" holds {type(dataset).__name__}')
         sources += dataset.sources
@@ -331,8 +350,9 @@ def prepare(config: Config, *, tokenizer: Any = None) -> tuple[Any, Seq2SeqTask,
     data = config.data
     sources, targets = read_pairs(config)
     keys = sorted(set(targets))
-    group_train, group_val, group_test = split_indices(len(keys), data.val_fraction, data.test_fraction,
-                                                       config.train.seed)
+    group_train, group_val, group_test = split_indices(
+        len(keys), data.val_fraction, data.test_fraction, config.train.seed
+    )
     where = {}
     for name, groups in (("train", group_train), ("val", group_val), ("test", group_test)):
         where.update({keys[g]: name for g in groups})
@@ -345,8 +365,10 @@ def prepare(config: Config, *, tokenizer: Any = None) -> tuple[Any, Seq2SeqTask,
         train_texts = [sources[i] for i in members["train"]] + [targets[i] for i in members["train"]]
         tokenizer = build_tokenizer(data.tokenizer, train_texts, vocab_size=data.vocab_size, lowercase=data.lowercase)
     if tokenizer.bos_id is None or tokenizer.eos_id is None:
-        raise ConfigError(f'data.tokenizer "{data.tokenizer}" has no BOS/EOS tokens, which seq2seq needs; '
-                          "use char, bpe, syllable or jamo")
+        raise ConfigError(
+            f'data.tokenizer "{data.tokenizer}" has no BOS/EOS tokens, which seq2seq needs; '
+            "use char, bpe, syllable or jamo"
+        )
     splits = {}
     for name, idx in members.items():
         enc_sources = [tokenizer.encode(sources[i])[: data.max_source_len] or [tokenizer.unk_id] for i in idx]
@@ -367,8 +389,12 @@ def prepare(config: Config, *, tokenizer: Any = None) -> tuple[Any, Seq2SeqTask,
         eval_examples=data.eval_examples,
         korean=korean,
     )
-    meta = {"task": NAME, "vocab_size": tokenizer.vocab_size, "korean_targets": korean,
-            "pairs": {name: len(idx) for name, idx in members.items()}}
+    meta = {
+        "task": NAME,
+        "vocab_size": tokenizer.vocab_size,
+        "korean_targets": korean,
+        "pairs": {name: len(idx) for name, idx in members.items()},
+    }
     return tokenizer, task, meta
 
 
@@ -379,15 +405,27 @@ def build_model(config: Config, tokenizer: Any, meta: dict[str, Any]) -> nn.Modu
         from seqlab.models.transformer import TransformerSeq2Seq
 
         return TransformerSeq2Seq(
-            tokenizer.vocab_size, embed_dim=m.embed_dim, num_heads=m.num_heads, num_layers=m.num_layers,
-            ff_dim=m.ff_dim, dropout=m.dropout, max_len=max(data.max_source_len, data.max_target_len) + 2,
-            positions=m.positions, tie_weights=m.tie_weights,
+            tokenizer.vocab_size,
+            embed_dim=m.embed_dim,
+            num_heads=m.num_heads,
+            num_layers=m.num_layers,
+            ff_dim=m.ff_dim,
+            dropout=m.dropout,
+            max_len=max(data.max_source_len, data.max_target_len) + 2,
+            positions=m.positions,
+            tie_weights=m.tie_weights,
         )
     from seqlab.models.seq2seq import RecurrentSeq2Seq
 
     return RecurrentSeq2Seq(
-        tokenizer.vocab_size, cell=m.cell, embed_dim=m.embed_dim, hidden_size=m.hidden_size,
-        num_layers=m.num_layers, bidirectional=m.bidirectional, attention=m.attention, dropout=m.dropout,
+        tokenizer.vocab_size,
+        cell=m.cell,
+        embed_dim=m.embed_dim,
+        hidden_size=m.hidden_size,
+        num_layers=m.num_layers,
+        bidirectional=m.bidirectional,
+        attention=m.attention,
+        dropout=m.dropout,
     )
 
 
@@ -412,8 +450,14 @@ def encode_sources(run: Any, texts: Sequence[str]) -> tuple[Tensor, Tensor]:
     return src, src != 0
 
 
-def translate_texts(run: Any, texts: Sequence[str], *, beam_width: int | None = None, n_best: int = 1,
-                    length_penalty: float | None = None) -> list[Translation]:
+def translate_texts(
+    run: Any,
+    texts: Sequence[str],
+    *,
+    beam_width: int | None = None,
+    n_best: int = 1,
+    length_penalty: float | None = None,
+) -> list[Translation]:
     """Translate texts with a run (greedy or beam search).
 
     Args:
@@ -430,8 +474,17 @@ def translate_texts(run: Any, texts: Sequence[str], *, beam_width: int | None = 
     src, mask = encode_sources(run, texts)
     tok = run.tokenizer
     alpha = data.length_penalty if length_penalty is None else length_penalty
-    found = translate_ids(run.model, src, mask, bos_id=tok.bos_id, eos_id=tok.eos_id, max_tokens=data.max_target_len,
-                          beam_width=beam, length_penalty=alpha, n_best=n_best)
+    found = translate_ids(
+        run.model,
+        src,
+        mask,
+        bos_id=tok.bos_id,
+        eos_id=tok.eos_id,
+        max_tokens=data.max_target_len,
+        beam_width=beam,
+        length_penalty=alpha,
+        n_best=n_best,
+    )
     results = []
     for text, out in zip(texts, found):
         if n_best > 1:
@@ -484,22 +537,30 @@ def attention_for(run: Any, text: str, *, out_path: Path | None = None, beam_wid
     from seqlab.viz import plot_attention
 
     if getattr(run.model, "attention_name", "transformer") == "none":
-        raise ConfigError(f"{run.run_dir} has no attention (model.attention = \"none\"); inspect a run with attention")
+        raise ConfigError(f'{run.run_dir} has no attention (model.attention = "none"); inspect a run with attention')
     tok = run.tokenizer
     src, mask = encode_sources(run, [text])
     beam = beam_width or run.config.data.beam_width
-    out = translate_ids(run.model, src, mask, bos_id=tok.bos_id, eos_id=tok.eos_id,
-                        max_tokens=run.config.data.max_target_len, beam_width=beam,
-                        length_penalty=run.config.data.length_penalty)[0]
+    out = translate_ids(
+        run.model,
+        src,
+        mask,
+        bos_id=tok.bos_id,
+        eos_id=tok.eos_id,
+        max_tokens=run.config.data.max_target_len,
+        beam_width=beam,
+        length_penalty=run.config.data.length_penalty,
+    )[0]
     with torch.no_grad():
         result = run.model.eval()(src, mask, torch.tensor([[tok.bos_id, *out]]))
     assert result.attention is not None
-    weights = result.attention[0]                                                             # (T, S)
+    weights = result.attention[0]  # (T, S)
     source_tokens = display_tokens(tok, src[0].tolist())
     target_tokens = display_tokens(tok, out) + ["<eos>"]
     translation = tok.decode(out)
-    figure = plot_attention(weights.numpy(), source_tokens, target_tokens,
-                            title=f"{run.config.name}: {text[:40]} -> {translation[:40]}")
+    figure = plot_attention(
+        weights.numpy(), source_tokens, target_tokens, title=f"{run.config.name}: {text[:40]} -> {translation[:40]}"
+    )
     path = Path(out_path) if out_path is not None else Path(run.run_dir) / "attention.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110, bbox_inches="tight")
@@ -519,12 +580,23 @@ def report(run: Any, task: Seq2SeqTask, *, console: Any) -> list[str]:
     tok = run.tokenizer
     chosen = [round(i * (len(sources_ids) - 1) / max(count - 1, 1)) for i in range(count)]  # spread over the split
     src = _pad([sources_ids[i] for i in chosen])
-    outputs = translate_ids(run.model, src, src != 0, bos_id=tok.bos_id, eos_id=tok.eos_id,
-                            max_tokens=task.max_target_len, beam_width=task.beam_width,
-                            length_penalty=task.length_penalty)
+    outputs = translate_ids(
+        run.model,
+        src,
+        src != 0,
+        bos_id=tok.bos_id,
+        eos_id=tok.eos_id,
+        max_tokens=task.max_target_len,
+        beam_width=task.beam_width,
+        length_penalty=task.length_penalty,
+    )
     decoding = "greedy" if task.beam_width == 1 else f"beam {task.beam_width}"
-    lines = [f"## Sample translations ({split} split, {decoding})", "", "| source | reference | output | exact |",
-             "|---|---|---|---|"]
+    lines = [
+        f"## Sample translations ({split} split, {decoding})",
+        "",
+        "| source | reference | output | exact |",
+        "|---|---|---|---|",
+    ]
     console.print(f"[bold]sample translations[/] ({split}, {decoding}):")
 
     def cell(text: str) -> str:
@@ -538,8 +610,12 @@ def report(run: Any, task: Seq2SeqTask, *, console: Any) -> list[str]:
     lines.append("")
     if getattr(run.model, "attention_name", "transformer") != "none":
         view = attention_for(run, tok.decode(sources_ids[chosen[0]]))
-        lines += [f"Attention of the first sample ({view.figure_path.name}):", "",
-                  f"![attention]({view.figure_path.name})", ""]
+        lines += [
+            f"Attention of the first sample ({view.figure_path.name}):",
+            "",
+            f"![attention]({view.figure_path.name})",
+            "",
+        ]
     return lines
 
 

@@ -11,7 +11,6 @@ True
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 

@@ -49,7 +49,8 @@ def build_tokenizer(
     >>> build_tokenizer("chars", ["a"])
     Traceback (most recent call last):
     ...
-    seqlab.errors.ConfigError: unknown tokenizer "chars"; did you mean char? (choices: bpe, char, jamo, minilm, morpheme, syllable, word)
+    seqlab.errors.ConfigError: unknown tokenizer "chars"; did you mean char?
+    (choices: bpe, char, jamo, minilm, morpheme, syllable, word)
     """
     if name not in TOKENIZERS:
         raise ConfigError(unknown_choice("tokenizer", name, list(TOKENIZERS)))

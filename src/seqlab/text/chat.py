@@ -182,7 +182,9 @@ class ChatTemplate:
         fields = set(cls.__dataclass_fields__)
         unknown = sorted(set(data) - fields)
         if unknown:
-            raise ConfigError(f"unknown chat template field(s) {', '.join(unknown)}; known: {', '.join(sorted(fields))}")
+            raise ConfigError(
+                f"unknown chat template field(s) {', '.join(unknown)}; known: {', '.join(sorted(fields))}"
+            )
         return cls(**{k: str(v) for k, v in data.items()})
 
 

@@ -294,7 +294,7 @@ class Tokenizer:
         import numpy as np
 
         if mode not in MATRIX_MODES:
-            raise ValueError(f'mode must be one of {", ".join(MATRIX_MODES)} (got {mode!r})')
+            raise ValueError(f"mode must be one of {', '.join(MATRIX_MODES)} (got {mode!r})")
         if self.num_words:
             width = self.num_words
         elif self.word_index:

@@ -92,7 +92,8 @@ class MiniLMTokenizer(BackendTokenizer):
         >>> MiniLMTokenizer.fit([], vocab_size=20000)
         Traceback (most recent call last):
         ...
-        seqlab.errors.ConfigError: data.vocab_size must be 0 with data.tokenizer = "minilm": its 30,522 word pieces are fixed by the pretrained vectors (got 20000)
+        seqlab.errors.ConfigError: data.vocab_size must be 0 with data.tokenizer = "minilm":
+        its 30,522 word pieces are fixed by the pretrained vectors (got 20000)
         """
         if vocab_size != 0:
             raise ConfigError(
@@ -135,7 +136,9 @@ class MiniLMTokenizer(BackendTokenizer):
             if token in vocab:
                 raise DataError(f"token {token!r} appears twice in the vocabulary (ids {vocab[token]} and {i})")
             vocab[token] = i
-        backend = tokenizers.Tokenizer(tokenizers.models.WordPiece(vocab, unk_token="[UNK]", max_input_chars_per_word=100))
+        backend = tokenizers.Tokenizer(
+            tokenizers.models.WordPiece(vocab, unk_token="[UNK]", max_input_chars_per_word=100)
+        )
         backend.normalizer = tokenizers.normalizers.BertNormalizer(lowercase=True)
         backend.pre_tokenizer = tokenizers.pre_tokenizers.BertPreTokenizer()
         backend.decoder = tokenizers.decoders.WordPiece(prefix="##", cleanup=True)

@@ -13,7 +13,6 @@ no BOS or EOS: ids are exactly the ones ``Tokenizer.texts_to_sequences`` gives.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from typing import ClassVar
 

@@ -65,8 +65,7 @@ def plot_confusion_matrix(
     if classes <= _MAX_ANNOTATED:
         if normalize:
             annotations = [
-                [f"{fractions[r, c]:.0%}\n{_count_text(counts[r, c])}" for c in range(classes)]
-                for r in range(classes)
+                [f"{fractions[r, c]:.0%}\n{_count_text(counts[r, c])}" for c in range(classes)] for r in range(classes)
             ]
         else:
             annotations = [[_count_text(counts[r, c]) for c in range(classes)] for r in range(classes)]

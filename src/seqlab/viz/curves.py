@@ -56,10 +56,7 @@ def _series(records: Sequence[Mapping[str, Any]], key: str) -> dict[str, tuple[l
         step = _number(record.get("step"))
         split = str(record.get("split", "train"))
         points.setdefault(split, []).append((index if step is None else step, value))
-    return {
-        split: ([x for x, _ in sorted(pairs)], [y for _, y in sorted(pairs)])
-        for split, pairs in points.items()
-    }
+    return {split: ([x for x, _ in sorted(pairs)], [y for _, y in sorted(pairs)]) for split, pairs in points.items()}
 
 
 def _draw_metric(ax: Axes, records: Sequence[Mapping[str, Any]], key: str) -> None:

@@ -14,13 +14,26 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-_COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink",
-           "tab:gray", "tab:olive", "tab:cyan")
+_COLORS = (
+    "tab:blue",
+    "tab:orange",
+    "tab:green",
+    "tab:red",
+    "tab:purple",
+    "tab:brown",
+    "tab:pink",
+    "tab:gray",
+    "tab:olive",
+    "tab:cyan",
+)
 _LINESTYLES = ("-", "--", ":", "-.")  # after ten colours the styles tell variants apart
 
 
 def _style(index: int) -> dict[str, Any]:
-    return {"color": _COLORS[index % len(_COLORS)], "linestyle": _LINESTYLES[(index // len(_COLORS)) % len(_LINESTYLES)]}
+    return {
+        "color": _COLORS[index % len(_COLORS)],
+        "linestyle": _LINESTYLES[(index // len(_COLORS)) % len(_LINESTYLES)],
+    }
 
 
 def _points(records: Sequence[Mapping[str, Any]], metric: str, split: str) -> dict[float, float]:
@@ -41,7 +54,9 @@ def _plain_log_x(ax: Axes) -> None:
 
     ax.set_xscale("log")
     ax.xaxis.set_major_locator(LogLocator(base=10))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.0e}".replace("e-0", "e-").replace("e+0", "e")))
+    ax.xaxis.set_major_formatter(
+        FuncFormatter(lambda value, _: f"{value:.0e}".replace("e-0", "e-").replace("e+0", "e"))
+    )
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
@@ -102,7 +117,9 @@ def plot_variant_curves(
     if drawn:
         ax.legend(fontsize=8)
     else:
-        ax.text(0.5, 0.5, f"no {split} {metric} recorded", ha="center", va="center", transform=ax.transAxes, color="gray")
+        ax.text(
+            0.5, 0.5, f"no {split} {metric} recorded", ha="center", va="center", transform=ax.transAxes, color="gray"
+        )
     _finish_axes(ax, title=f"{split} {metric}", xlabel="step")
     return apply_font(fig)
 
@@ -176,10 +193,23 @@ def plot_optimization_history(
         for i, v in done:
             best = v if best is None or (v < best if direction == "minimize" else v > best) else best
             line.append((i, best))
-        ax.step([i for i, _ in line], [b for _, b in line], where="post", color="tab:red", linewidth=1.4, label="best so far")
+        ax.step(
+            [i for i, _ in line],
+            [b for _, b in line],
+            where="post",
+            color="tab:red",
+            linewidth=1.4,
+            label="best so far",
+        )
     if pruned:
-        ax.scatter([i for i, _ in pruned], [v for _, v in pruned], color="tab:gray", marker="x", s=25,
-                   label="pruned (last value)")
+        ax.scatter(
+            [i for i, _ in pruned],
+            [v for _, v in pruned],
+            color="tab:gray",
+            marker="x",
+            s=25,
+            label="pruned (last value)",
+        )
     if done or pruned:
         ax.legend(fontsize=8)
     else:
@@ -239,7 +269,9 @@ def plot_lr_find(
     fig = new_figure(6.0, 3.8)
     ax = fig.add_subplot()
     finite = [(lr, loss) for lr, loss in zip(lrs, losses) if math.isfinite(loss)]
-    ax.plot([lr for lr, _ in finite], [loss for _, loss in finite], color="tab:blue", alpha=0.35, linewidth=1, label="loss")
+    ax.plot(
+        [lr for lr, _ in finite], [loss for _, loss in finite], color="tab:blue", alpha=0.35, linewidth=1, label="loss"
+    )
     if smoothed is not None:
         ax.plot(list(lrs)[: len(smoothed)], list(smoothed), color="tab:blue", linewidth=1.8, label="smoothed")
     if suggested is not None:

@@ -35,9 +35,24 @@ _DEBIAN_NANUM_DIRS = (
 )
 # Names of fonts that commonly carry Hangul; only these are opened and checked for glyphs.
 _CJK_NAME_HINTS = (
-    "nanum", "noto sans cjk", "noto serif cjk", "noto sans kr", "noto serif kr",
-    "source han", "malgun", "apple sd gothic", "applegothic", "gulim", "dotum", "batang",
-    "un dotum", "unbatang", "baekmuk", "droid sans fallback", "wenquanyi", "ms gothic",
+    "nanum",
+    "noto sans cjk",
+    "noto serif cjk",
+    "noto sans kr",
+    "noto serif kr",
+    "source han",
+    "malgun",
+    "apple sd gothic",
+    "applegothic",
+    "gulim",
+    "dotum",
+    "batang",
+    "un dotum",
+    "unbatang",
+    "baekmuk",
+    "droid sans fallback",
+    "wenquanyi",
+    "ms gothic",
 )
 _MISSING_FONT_HINT = (
     "no font with Hangul glyphs was found, so Korean text in plots will show as boxes; "

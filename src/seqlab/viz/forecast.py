@@ -55,7 +55,11 @@ def plot_series(
         ax.plot(x, y, color="tab:blue", linewidth=1.0)
     else:
         train_end, val_end = bounds
-        for name, low, high in (("train", 0, train_end), ("val", train_end - 1, val_end), ("test", val_end - 1, len(y))):
+        for name, low, high in (
+            ("train", 0, train_end),
+            ("val", train_end - 1, val_end),
+            ("test", val_end - 1, len(y)),
+        ):
             low = max(low, 0)
             if high - low > 1:
                 ax.plot(x[low:high], y[low:high], color=_SPLIT_COLOURS[name], linewidth=1.0, label=name)
@@ -111,8 +115,9 @@ def plot_forecast(
     ax.plot([past_x[-1], *future_x], [past[-1], *ahead], color="tab:red", linewidth=1.8, label=label)
     for index, (name, values) in enumerate((baselines or {}).items()):
         line = as_array(values, name=f"baseline {name}", ndim=(1,))
-        ax.plot([past_x[-1], *future_x], [past[-1], *line], linestyle=_BASELINE_STYLES[index % 3],
-                linewidth=1.1, label=name)
+        ax.plot(
+            [past_x[-1], *future_x], [past[-1], *line], linestyle=_BASELINE_STYLES[index % 3], linewidth=1.1, label=name
+        )
     ax.axvspan(past_x[-1], future_x[-1], color="tab:red", alpha=0.07, label="horizon")
     ax.axvline(past_x[-1], color="tab:red", linewidth=0.8, alpha=0.5)
     ax.set_title(title, fontsize=11)
@@ -197,7 +202,9 @@ def plot_horizon_errors(errors: Mapping[str, Any], *, title: str = "", ylabel: s
     ax = fig.add_subplot()
     for index, (name, values) in enumerate(errors.items()):
         curve = as_array(values, name=f"errors of {name}", ndim=(1,))
-        style = {"color": "tab:red", "linewidth": 1.8} if index == 0 else {"linestyle": _BASELINE_STYLES[(index - 1) % 3]}
+        style = (
+            {"color": "tab:red", "linewidth": 1.8} if index == 0 else {"linestyle": _BASELINE_STYLES[(index - 1) % 3]}
+        )
         ax.plot(range(1, len(curve) + 1), curve, label=name, **style)
     ax.set_xlabel("steps ahead", fontsize=9)
     ax.set_ylabel(ylabel, fontsize=9)

@@ -86,16 +86,11 @@ def plot_gates(
     if max_units < 1:
         raise DataError(f"max_units must be at least 1 (got {max_units})")
     if not trace:
-        raise DataError(
-            "gate trace is empty; record gates with seqlab.layers.record_gates on a scratch cell"
-        )
+        raise DataError("gate trace is empty; record gates with seqlab.layers.record_gates on a scratch cell")
     length = len(tokens)
     arrays = {str(name): _gate_array(str(name), values, length) for name, values in trace.items()}
 
-    heights = [
-        0.7 + 0.09 * min(array.shape[1], max_units, 32) if array.ndim == 2 else 1.0
-        for array in arrays.values()
-    ]
+    heights = [0.7 + 0.09 * min(array.shape[1], max_units, 32) if array.ndim == 2 else 1.0 for array in arrays.values()]
     width = min(max(0.32 * length + 2.8, 6.0), 16.0)
     fig = new_figure(width, min(sum(heights) + 1.2 + (0.4 if title else 0.0), 24.0))
     grid = fig.add_gridspec(len(arrays), 2, height_ratios=heights, width_ratios=[1.0, 0.025])

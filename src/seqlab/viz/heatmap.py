@@ -119,9 +119,7 @@ def draw_heatmap(
     rows, cols = matrix.shape
     xlabels = _check_labels(xlabels, cols, "xlabels")
     ylabels = _check_labels(ylabels, rows, "ylabels")
-    image = ax.imshow(
-        matrix, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest", origin="upper"
-    )
+    image = ax.imshow(matrix, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest", origin="upper")
     fig = ax.get_figure()
     width, height = fig.get_size_inches()
     box = ax.get_position()

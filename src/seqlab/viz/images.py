@@ -75,8 +75,14 @@ def plot_image_grid(
 
 
 def plot_misclassified(
-    images: Any, true: Sequence[int], predicted: Sequence[int], classes: Sequence[str], *,
-    probabilities: Sequence[float] | None = None, ncols: int = 8, title: str | None = None,
+    images: Any,
+    true: Sequence[int],
+    predicted: Sequence[int],
+    classes: Sequence[str],
+    *,
+    probabilities: Sequence[float] | None = None,
+    ncols: int = 8,
+    title: str | None = None,
 ) -> Figure:
     """A grid of misclassified images captioned "true -> predicted (p)".
 
@@ -94,9 +100,13 @@ def plot_misclassified(
     >>> fig.axes[0].get_title()
     'cat -> dog'
     """
-    captions = [f"{classes[t]} -> {classes[p]}" + (f" ({probabilities[i]:.2f})" if probabilities is not None else "")
-                for i, (t, p) in enumerate(zip(true, predicted))]
-    return plot_image_grid(images, ncols=ncols, titles=captions, title=title or "Misclassified (true -> predicted)", size=1.15)
+    captions = [
+        f"{classes[t]} -> {classes[p]}" + (f" ({probabilities[i]:.2f})" if probabilities is not None else "")
+        for i, (t, p) in enumerate(zip(true, predicted))
+    ]
+    return plot_image_grid(
+        images, ncols=ncols, titles=captions, title=title or "Misclassified (true -> predicted)", size=1.15
+    )
 
 
 def plot_latent_map(points: Any, labels: Sequence[int], classes: Sequence[str], *, title: str | None = None) -> Figure:
@@ -187,9 +197,15 @@ def plot_denoising(noisy: Any, cleaned: Any, clean: Any, *, title: str | None = 
 
 
 def plot_roc_pr(
-    fpr: Any, tpr: Any, precision: Any, recall: Any, *,
-    auc: float, points: Mapping[str, tuple[float, float, float, float]] | None = None,
-    scores: tuple[Any, Any] | None = None, title: str | None = None,
+    fpr: Any,
+    tpr: Any,
+    precision: Any,
+    recall: Any,
+    *,
+    auc: float,
+    points: Mapping[str, tuple[float, float, float, float]] | None = None,
+    scores: tuple[Any, Any] | None = None,
+    title: str | None = None,
 ) -> Figure:
     """ROC and precision-recall curves of an anomaly score, with the chosen thresholds marked.
 
@@ -211,7 +227,13 @@ def plot_roc_pr(
     roc, pr = panels[0], panels[1]
     roc.plot(as_array(fpr, name="fpr", ndim=(1,)), as_array(tpr, name="tpr", ndim=(1,)), color="C0")
     roc.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
-    roc.set(xlabel="false positive rate", ylabel="true positive rate", title=f"ROC (AUC {auc:.3f})", xlim=(0, 1), ylim=(0, 1.01))
+    roc.set(
+        xlabel="false positive rate",
+        ylabel="true positive rate",
+        title=f"ROC (AUC {auc:.3f})",
+        xlim=(0, 1),
+        ylim=(0, 1.01),
+    )
     pr.plot(as_array(recall, name="recall", ndim=(1,)), as_array(precision, name="precision", ndim=(1,)), color="C1")
     pr.set(xlabel="recall", ylabel="precision", title="Precision-recall", xlim=(0, 1), ylim=(0, 1.01))
     for index, (name, (f, t, p, r)) in enumerate((points or {}).items()):
@@ -233,8 +255,13 @@ def plot_roc_pr(
 
 
 def plot_compression(
-    bits: Sequence[float], errors: Sequence[float], *, labels: Sequence[str] | None = None,
-    baseline: tuple[Sequence[float], Sequence[float]] | None = None, raw_bits: float | None = None, title: str | None = None,
+    bits: Sequence[float],
+    errors: Sequence[float],
+    *,
+    labels: Sequence[str] | None = None,
+    baseline: tuple[Sequence[float], Sequence[float]] | None = None,
+    raw_bits: float | None = None,
+    title: str | None = None,
 ) -> Figure:
     """Reconstruction error against code size in bits (with the compression ratio on top).
 

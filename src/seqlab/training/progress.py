@@ -1,6 +1,6 @@
 """The progress bar: loss, a metric, tokens/s and an ETA from whichever budget ends first.
 
-It is an ordinary :class:`~seqlab.train.callbacks.Callback` that draws on the rich ``Console`` it
+It is an ordinary :class:`~seqlab.training.callbacks.Callback` that draws on the rich ``Console`` it
 is given (tests pass ``Console(file=StringIO())``). On a terminal the bar redraws in place; on a
 file or pipe rich prints it once at the end, and each validation pass prints one line.
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from seqlab.train.callbacks import Callback, TrainState
+from seqlab.training.callbacks import Callback, TrainState
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -127,8 +127,12 @@ class ProgressBar(Callback):
         stats.append(f"{self._smooth('tokens_per_s', metrics.get('tokens_per_s', 0.0)):,.0f} tok/s")
         steps_left = (self.config.max_epochs - state.epoch) * state.steps_per_epoch - state.batch_index
         eta = eta_seconds(
-            step=state.step, elapsed=state.elapsed, seconds_per_step=seconds_per_step,
-            max_steps=self.config.max_steps, max_time=self.config.max_time, steps_left_in_epochs=steps_left,
+            step=state.step,
+            elapsed=state.elapsed,
+            seconds_per_step=seconds_per_step,
+            max_steps=self.config.max_steps,
+            max_time=self.config.max_time,
+            steps_left_in_epochs=steps_left,
         )
         done = budget_fraction(state, self.config)
         self._progress.update(self._task, completed=done, step=state.step, stats="  ".join(stats), eta=_clock(eta))

@@ -1,7 +1,7 @@
 """The callback protocol (four methods), the loop's position (``TrainState``) and early stopping.
 
 A callback is any object with these methods; subclass :class:`Callback` and override the ones you
-need. They are called in this order by :func:`seqlab.train.fit`:
+need. They are called in this order by :func:`seqlab.training.fit`:
 
 - ``on_train_start(state)`` once, after a resume has restored the position;
 - ``on_step_end(state, metrics)`` after every optimizer step (``metrics``: this step's loss,
@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from seqlab.train.schedules import monitor_mode
+from seqlab.training.schedules import monitor_mode
 
 
 @dataclass
@@ -97,7 +97,7 @@ def monitor_value(monitor: str, val_metrics: dict[str, float]) -> float | None:
     >>> monitor_value("val_bleu", {"loss": 0.5}) is None
     True
     """
-    name = monitor[len("val_"):] if monitor.startswith("val_") else monitor
+    name = monitor[len("val_") :] if monitor.startswith("val_") else monitor
     value = val_metrics.get(name)
     return None if value is None else float(value)
 

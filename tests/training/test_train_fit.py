@@ -15,8 +15,8 @@ from torch import nn
 
 from seqlab.config import TrainConfig
 from seqlab.errors import ConfigError
-from seqlab.train import Callback, evaluate, fit
-from seqlab.train.progress import eta_seconds
+from seqlab.training import Callback, evaluate, fit
+from seqlab.training.progress import eta_seconds
 
 
 def quiet() -> Console:
@@ -43,10 +43,16 @@ def test_overfits_one_batch(tmp_path):
 
 
 def test_max_steps_and_max_epochs(tmp_path):
-    result = fit(make_model(), ToyTask(), TrainConfig(max_steps=7, max_epochs=10), run_dir=tmp_path / "a", console=quiet())
+    result = fit(
+        make_model(), ToyTask(), TrainConfig(max_steps=7, max_epochs=10), run_dir=tmp_path / "a", console=quiet()
+    )
     assert (result.step, result.stop_reason.split(":")[0]) == (7, "max_steps")
     result = fit(make_model(), ToyTask(), TrainConfig(max_epochs=2), run_dir=tmp_path / "b", console=quiet())
-    assert (result.step, result.epochs, result.stop_reason.split(":")[0]) == (12, 2.0, "max_epochs")  # 6 batches an epoch
+    assert (result.step, result.epochs, result.stop_reason.split(":")[0]) == (
+        12,
+        2.0,
+        "max_epochs",
+    )  # 6 batches an epoch
 
 
 class Sleep(Callback):
@@ -81,11 +87,21 @@ def test_callback_order_and_request_stop(tmp_path):
         def on_train_end(self, state):
             calls.append(("end", state.step))
 
-    result = fit(make_model(), ToyTask(), TrainConfig(eval_every=2), run_dir=tmp_path, console=quiet(), callbacks=[Recorder()])
+    result = fit(
+        make_model(), ToyTask(), TrainConfig(eval_every=2), run_dir=tmp_path, console=quiet(), callbacks=[Recorder()]
+    )
     assert result.stop_reason == "recorder had enough" and result.step == 5
     assert calls == [
-        ("start", 0), ("step", 1), ("step", 2), ("eval", 2), ("step", 3), ("step", 4), ("eval", 4),
-        ("step", 5), ("eval", 5), ("end", 5),
+        ("start", 0),
+        ("step", 1),
+        ("step", 2),
+        ("eval", 2),
+        ("step", 3),
+        ("step", 4),
+        ("eval", 4),
+        ("step", 5),
+        ("eval", 5),
+        ("end", 5),
     ]
 
 
@@ -122,7 +138,9 @@ def test_early_stopping_restores_the_best_weights(tmp_path):
     assert not torch.equal(seen[12]["0.weight"], seen[6]["0.weight"])
     final = load_file(tmp_path / "model.safetensors")
     assert torch.equal(final["0.weight"], seen[6]["0.weight"])
-    assert torch.equal(load_file(tmp_path / "checkpoints" / "step-0000012" / "best.safetensors")["0.weight"], seen[6]["0.weight"])
+    assert torch.equal(
+        load_file(tmp_path / "checkpoints" / "step-0000012" / "best.safetensors")["0.weight"], seen[6]["0.weight"]
+    )
     assert "restored the best weights" in console.file.getvalue()
 
 

@@ -11,13 +11,18 @@ from seqlab_train_toy import one_thread  # noqa: F401 (autouse fixture)
 from torch import nn
 
 from seqlab.config import TrainConfig
-from seqlab.train import build_optimizer, build_schedule, train_step, weight_penalty
-from seqlab.train.schedules import CosineSchedule, PlateauSchedule, Schedule, StepSchedule, monitor_mode
+from seqlab.training import build_optimizer, build_schedule, train_step, weight_penalty
+from seqlab.training.schedules import CosineSchedule, PlateauSchedule, Schedule, StepSchedule, monitor_mode
 
 
 @pytest.mark.parametrize(
     ("name", "cls"),
-    [("adam", torch.optim.Adam), ("adamw", torch.optim.AdamW), ("sgd", torch.optim.SGD), ("rmsprop", torch.optim.RMSprop)],
+    [
+        ("adam", torch.optim.Adam),
+        ("adamw", torch.optim.AdamW),
+        ("sgd", torch.optim.SGD),
+        ("rmsprop", torch.optim.RMSprop),
+    ],
 )
 def test_build_optimizer_names(name, cls):
     opt = build_optimizer(nn.Linear(3, 2), TrainConfig(optimizer=name, lr=0.01, weight_decay=0.1))

@@ -20,8 +20,8 @@ from safetensors.torch import load_file
 from seqlab_train_toy import RESUME_CONFIG, ToyTask, make_model, one_thread  # noqa: F401 (autouse fixture)
 
 from seqlab.errors import CheckpointError
-from seqlab.train import Callback, fit
-from seqlab.train.checkpoint import flatten_optimizer, list_checkpoints, unflatten_optimizer, verify_checkpoint
+from seqlab.training import Callback, fit
+from seqlab.training.checkpoint import flatten_optimizer, list_checkpoints, unflatten_optimizer, verify_checkpoint
 
 HERE = Path(__file__).parent
 SRC = HERE.parents[1] / "src"
@@ -53,7 +53,10 @@ def _script(run_dir: Path, *args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), str(HERE), os.environ.get("PYTHONPATH", "")])}
     return subprocess.Popen(
         [sys.executable, str(HERE / "seqlab_train_toy.py"), str(run_dir), *args],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -121,7 +124,14 @@ def test_checkpoint_layout_and_manifest(reference):
     assert [f.name for f in folders] == ["step-0000040", "step-0000035"]  # keep_checkpoints = 2
     newest = folders[0]
     names = {p.name for p in newest.iterdir()}
-    assert names == {"model.safetensors", "optimizer.safetensors", "rng.safetensors", "best.safetensors", "state.json", "manifest.json"}
+    assert names == {
+        "model.safetensors",
+        "optimizer.safetensors",
+        "rng.safetensors",
+        "best.safetensors",
+        "state.json",
+        "manifest.json",
+    }
     manifest = json.loads((newest / "manifest.json").read_text())
     for name, info in manifest["files"].items():
         assert hashlib.sha256((newest / name).read_bytes()).hexdigest() == info["sha256"]

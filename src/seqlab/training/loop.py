@@ -4,7 +4,7 @@ Read :func:`fit` top to bottom: it prepares (or resumes) the run, then each step
 ``train_step`` (loss -> penalty -> backward -> clip -> ``optimizer.step()``), a train row in
 ``metrics.jsonl``, a validation pass every ``eval_every`` steps, the budgets, and a checkpoint
 every ``checkpoint_every`` steps and at the end. The only hooks are the four methods of
-:class:`~seqlab.train.callbacks.Callback`.
+:class:`~seqlab.training.callbacks.Callback`.
 
 Budgets: ``max_epochs`` always, ``max_steps`` and ``max_time`` (seconds, validation included)
 when not 0; the run stops after the step on which the first one runs out, validates, writes a
@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from seqlab.errors import CheckpointError, ConfigError, DataError
-from seqlab.train.callbacks import Callback, EarlyStopping, TrainState, monitor_value
-from seqlab.train.checkpoint import (
+from seqlab.training.callbacks import Callback, EarlyStopping, TrainState, monitor_value
+from seqlab.training.checkpoint import (
     latest_good_checkpoint,
     list_checkpoints,
     load_checkpoint,
@@ -33,11 +33,11 @@ from seqlab.train.checkpoint import (
     save_weights,
     state_tensors,
 )
-from seqlab.train.metrics import MetricsLog, log_every, save_curves
-from seqlab.train.optim import build_optimizer, weight_penalty
-from seqlab.train.progress import ProgressBar
-from seqlab.train.schedules import Schedule, build_schedule
-from seqlab.train.task import Task
+from seqlab.training.metrics import MetricsLog, log_every, save_curves
+from seqlab.training.optim import build_optimizer, weight_penalty
+from seqlab.training.progress import ProgressBar
+from seqlab.training.schedules import Schedule, build_schedule
+from seqlab.training.task import Task
 
 if TYPE_CHECKING:
     import torch
@@ -124,7 +124,7 @@ def train_step(
         model: the module, put in training mode.
         task: supplies ``loss(model, batch)``.
         batch: one item of ``task.train_batches(epoch)``.
-        optimizer: from :func:`~seqlab.train.optim.build_optimizer`.
+        optimizer: from :func:`~seqlab.training.optim.build_optimizer`.
         lr: the learning rate for this step (from the schedule).
         config: reads ``l1``, ``l2``, ``clip_norm``.
 
@@ -176,10 +176,10 @@ def fit(
 
     Args:
         model: the module to train (already initialised; the caller seeds its initialisation).
-        task: batches, loss and metrics (:class:`~seqlab.train.task.Task`).
+        task: batches, loss and metrics (:class:`~seqlab.training.task.Task`).
         config: the ``[train]`` settings.
         run_dir: where ``checkpoints/``, ``metrics.jsonl``, ``curves.png`` and ``model.safetensors`` go.
-        callbacks: extra :class:`~seqlab.train.callbacks.Callback` objects, called after the progress bar.
+        callbacks: extra :class:`~seqlab.training.callbacks.Callback` objects, called after the progress bar.
         console: rich console for progress and messages (default: stderr).
         resume: continue from the newest good checkpoint in ``run_dir``; without one, start at step 0.
 
@@ -226,8 +226,10 @@ def fit(
             started = time.perf_counter()
             metrics = train_step(model, task, batch, run.optimizer, lr=state.lr, config=config)
             if not math.isfinite(metrics["loss"]):
-                state.request_stop(f"non-finite loss: {metrics['loss']} at step {state.step + 1}; "
-                                   f"lower train.lr (now {config.lr:g}) or set train.clip_norm")
+                state.request_stop(
+                    f"non-finite loss: {metrics['loss']} at step {state.step + 1}; "
+                    f"lower train.lr (now {config.lr:g}) or set train.clip_norm"
+                )
                 continue
             state.step, state.batch_index, state.elapsed = state.step + 1, state.batch_index + 1, run.clock()
             tokens, seconds = task.count_tokens(batch), max(time.perf_counter() - started, 1e-9)
@@ -313,15 +315,22 @@ def _planned_steps(task: Task, config: TrainConfig) -> int:
 def _prepare(
     model: torch.nn.Module, task: Task, config: TrainConfig, run_dir: Path, console: Console, *, resume: bool
 ) -> _Run:
-    missing = [name for name in ("train_batches", "val_batches", "loss", "evaluate", "count_tokens")
-               if not callable(getattr(task, name, None))]
+    missing = [
+        name
+        for name in ("train_batches", "val_batches", "loss", "evaluate", "count_tokens")
+        if not callable(getattr(task, name, None))
+    ]
     if missing:
-        raise TypeError(f"{type(task).__name__} is not a seqlab.train.Task: it lacks {', '.join(missing)}")
+        raise TypeError(f"{type(task).__name__} is not a seqlab.training.Task: it lacks {', '.join(missing)}")
     _seed(config)
     val = task.val_batches()
     count = min(len(val), config.eval_batches or len(val))
     run = _Run(
-        model=model, task=task, config=config, run_dir=run_dir, console=console,
+        model=model,
+        task=task,
+        config=config,
+        run_dir=run_dir,
+        console=console,
         optimizer=build_optimizer(model, config),
         schedule=build_schedule(config, total_steps=_planned_steps(task, config)),
         stopper=EarlyStopping(config.monitor, patience=config.early_stopping),
@@ -347,8 +356,12 @@ def _prepare(
         return run
     saved, run.best = load_checkpoint(path, model=model, optimizer=run.optimizer)
     run.state = TrainState(
-        step=saved["step"], epoch=saved["epoch"], batch_index=saved["batch_index"],
-        elapsed=saved["elapsed"], lr=saved["lr"], stop_reason=saved["stop_reason"],
+        step=saved["step"],
+        epoch=saved["epoch"],
+        batch_index=saved["batch_index"],
+        elapsed=saved["elapsed"],
+        lr=saved["lr"],
+        stop_reason=saved["stop_reason"],
     )
     run.schedule.load_state_dict(saved["schedule"])
     run.stopper.load_state_dict(saved["early_stopping"])
@@ -390,8 +403,13 @@ def _validate(run: _Run, hooks: Sequence[Callback]) -> None:
     run.last_val = metrics
     tokens = sum(run.task.count_tokens(batch) for batch in run.val_batches)
     run.log.write(
-        step=state.step, epoch=state.epochs_done, time=state.elapsed, split="val",
-        metrics=metrics, lr=state.lr, tokens_per_s=tokens / seconds,
+        step=state.step,
+        epoch=state.epochs_done,
+        time=state.elapsed,
+        split="val",
+        metrics=metrics,
+        lr=state.lr,
+        tokens_per_s=tokens / seconds,
     )
     if time.perf_counter() - run.last_plot >= CURVES_EVERY:
         _plot(run)
@@ -412,15 +430,26 @@ def _plot(run: _Run) -> None:
 def _checkpoint(run: _Run) -> None:
     state = run.state
     saved = {
-        "step": state.step, "epoch": state.epoch, "batch_index": state.batch_index,
-        "elapsed": run.clock(), "lr": state.lr, "stop_reason": state.stop_reason,
-        "schedule": run.schedule.state_dict(), "early_stopping": run.stopper.state_dict(),
-        "metrics_log": run.log.state_dict(), "last_val": run.last_val,
+        "step": state.step,
+        "epoch": state.epoch,
+        "batch_index": state.batch_index,
+        "elapsed": run.clock(),
+        "lr": state.lr,
+        "stop_reason": state.stop_reason,
+        "schedule": run.schedule.state_dict(),
+        "early_stopping": run.stopper.state_dict(),
+        "metrics_log": run.log.state_dict(),
+        "last_val": run.last_val,
         "train_config": run.config.model_dump(mode="json"),
     }
     save_checkpoint(
-        run.run_dir / "checkpoints", step=state.step, model=run.model, optimizer=run.optimizer,
-        state=saved, best=run.best if run.config.early_stopping else None, keep=run.config.keep_checkpoints,
+        run.run_dir / "checkpoints",
+        step=state.step,
+        model=run.model,
+        optimizer=run.optimizer,
+        state=saved,
+        best=run.best if run.config.early_stopping else None,
+        keep=run.config.keep_checkpoints,
     )
     run.saved_step = state.step
 
@@ -435,9 +464,15 @@ def _final_weights(run: _Run) -> None:
 def _result(run: _Run) -> FitResult:
     state = run.state
     return FitResult(
-        step=state.step, epochs=state.epochs_done, elapsed=run.clock(), stop_reason=state.stop_reason or "",
-        metrics=dict(run.last_val), best=run.stopper.best, best_step=run.stopper.best_step,
-        monitor=run.config.monitor, resumed_from=run.resumed_from,
+        step=state.step,
+        epochs=state.epochs_done,
+        elapsed=run.clock(),
+        stop_reason=state.stop_reason or "",
+        metrics=dict(run.last_val),
+        best=run.stopper.best,
+        best_step=run.stopper.best_step,
+        monitor=run.config.monitor,
+        resumed_from=run.resumed_from,
     )
 
 

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from seqlab.config import TrainConfig
-from seqlab.train import Callback, fit
+from seqlab.training import Callback, fit
 
 
 class ToyTask:
@@ -26,13 +26,13 @@ class ToyTask:
         x = torch.randn(n + n_val, 8, generator=g)
         y = (x @ torch.randn(8, 3, generator=g)).argmax(dim=1)
         self.x, self.y, self.n = x[:n], y[:n], n
-        self.val = [(x[n + i: n + i + batch_size], y[n + i: n + i + batch_size]) for i in range(0, n_val, batch_size)]
+        self.val = [(x[n + i : n + i + batch_size], y[n + i : n + i + batch_size]) for i in range(0, n_val, batch_size)]
         self.batch_size, self.seed = batch_size, seed
 
     def train_batches(self, epoch: int):
         order = torch.randperm(self.n, generator=torch.Generator().manual_seed(1000 * self.seed + epoch))
         return [
-            (self.x[order[i: i + self.batch_size]], self.y[order[i: i + self.batch_size]])
+            (self.x[order[i : i + self.batch_size]], self.y[order[i : i + self.batch_size]])
             for i in range(0, self.n, self.batch_size)
         ]
 
@@ -76,9 +76,20 @@ def make_model(seed: int = 0) -> nn.Module:
 # the config of the kill-and-resume test: mid-epoch checkpoints (6 batches per epoch), plateau
 # schedule, early stopping, L2, clipping: every kind of state a resume must restore
 RESUME_CONFIG = TrainConfig(
-    optimizer="adam", lr=0.02, max_steps=40, max_epochs=100, checkpoint_every=5, eval_every=4,
-    keep_checkpoints=2, schedule="plateau", gamma=0.5, early_stopping=50, l2=1e-3, clip_norm=1.0,
-    threads=1, seed=3,
+    optimizer="adam",
+    lr=0.02,
+    max_steps=40,
+    max_epochs=100,
+    checkpoint_every=5,
+    eval_every=4,
+    keep_checkpoints=2,
+    schedule="plateau",
+    gamma=0.5,
+    early_stopping=50,
+    l2=1e-3,
+    clip_norm=1.0,
+    threads=1,
+    seed=3,
 )
 
 
@@ -96,7 +107,14 @@ def main(argv: list[str]) -> None:
     run_dir = Path(argv[0])
     resume = "--resume" in argv
     sleep = float(argv[argv.index("--sleep") + 1]) if "--sleep" in argv else 0.0
-    fit(make_model(), ToyTask(), RESUME_CONFIG, run_dir=run_dir, resume=resume, callbacks=[Sleep(sleep)] if sleep else ())
+    fit(
+        make_model(),
+        ToyTask(),
+        RESUME_CONFIG,
+        run_dir=run_dir,
+        resume=resume,
+        callbacks=[Sleep(sleep)] if sleep else (),
+    )
 
 
 if __name__ == "__main__":

@@ -71,7 +71,12 @@ class MetricsLog:
             return None
         means = {name: total / self._steps for name, total in self._sums.items()}
         row = self.write(
-            step=step, epoch=epoch, time=time, split="train", metrics=means, lr=lr,
+            step=step,
+            epoch=epoch,
+            time=time,
+            split="train",
+            metrics=means,
+            lr=lr,
             tokens_per_s=self._tokens / self._seconds if self._seconds > 0 else 0.0,
         )
         self._sums, self._steps, self._tokens, self._seconds = {}, 0, 0, 0.0

@@ -193,7 +193,10 @@ def build_schedule(config: TrainConfig, *, total_steps: int) -> Schedule:
         "step": lambda: StepSchedule(config.lr, step_size=config.step_size, gamma=config.gamma, warmup_steps=warmup),
         "cosine": lambda: CosineSchedule(config.lr, total_steps=total_steps, warmup_steps=warmup),
         "plateau": lambda: PlateauSchedule(
-            config.lr, gamma=config.gamma, patience=PLATEAU_PATIENCE, mode=monitor_mode(config.monitor),
+            config.lr,
+            gamma=config.gamma,
+            patience=PLATEAU_PATIENCE,
+            mode=monitor_mode(config.monitor),
             warmup_steps=warmup,
         ),
     }
