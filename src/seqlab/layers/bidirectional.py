@@ -53,7 +53,7 @@ class Bidirectional(nn.Module):
         self.forward_layer = layer
         config = layer.config()
         config["go_backwards"] = not layer.go_backwards
-        reference = layer.weight_ih_l0
+        reference = next(layer.parameters())
         # fresh weights, as Keras builds the backward twin from the config; same dtype and device
         self.backward_layer = type(layer)(**config).to(device=reference.device, dtype=reference.dtype)
 

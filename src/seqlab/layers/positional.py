@@ -48,6 +48,8 @@ class SinusoidalPositions(nn.Module):
     torch.Size([2, 5, 8])
     """
 
+    table: Tensor  # (max_len, E), a buffer
+
     def __init__(self, embed_dim: int, *, max_len: int = 4096) -> None:
         super().__init__()
         self.max_len = max_len

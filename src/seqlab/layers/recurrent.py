@@ -39,6 +39,7 @@ Inside ``with record_gates(model)`` every layer runs its scratch cells, whatever
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
 import torch
@@ -53,7 +54,7 @@ Impl = Literal["fused", "scratch"]
 IMPLS = ("fused", "scratch")
 
 # cell name -> torch's fused kernel (the same calls nn.RNN / nn.LSTM / nn.GRU make)
-_KERNELS = {"rnn": _VF.rnn_tanh, "lstm": _VF.lstm, "gru": _VF.gru}
+_KERNELS: dict[str, Callable[..., Any]] = {"rnn": _VF.rnn_tanh, "lstm": _VF.lstm, "gru": _VF.gru}
 
 
 class _Reading:
@@ -139,12 +140,12 @@ class RecurrentLayer(nn.Module):
     ) -> None:
         super().__init__()
         name = type(self).__name__
-        for arg, value in (("input_size", input_size), ("units", units), ("num_layers", num_layers)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"{name} {arg} must be a positive integer (got {value!r})")
-        for arg, value in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
-            if not 0.0 <= value < 1.0:
-                raise ConfigError(f"{name} {arg} must be in [0, 1) (got {value!r})")
+        for arg, size in (("input_size", input_size), ("units", units), ("num_layers", num_layers)):
+            if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+                raise ConfigError(f"{name} {arg} must be a positive integer (got {size!r})")
+        for arg, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if not 0.0 <= rate < 1.0:
+                raise ConfigError(f"{name} {arg} must be in [0, 1) (got {rate!r})")
         if impl not in IMPLS:
             raise ConfigError(unknown_choice(f"{name} impl", str(impl), IMPLS))
         self.input_size = input_size
@@ -383,6 +384,7 @@ class RecurrentLayer(nn.Module):
         lengths = reading.lengths.clamp(min=1).cpu()  # an empty row runs one zero step, undone below
         packed = pack_padded_sequence(steps, lengths, batch_first=True, enforce_sorted=False)
         order, unorder = packed.sorted_indices, packed.unsorted_indices
+        assert order is not None and unorder is not None  # enforce_sorted=False always sets both
         rows = None
         if input_masks is not None:
             # row of each packed element: time-major, the first batch_sizes[t] sorted rows

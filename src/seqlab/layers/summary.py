@@ -11,7 +11,7 @@ block (``b_ih`` and ``b_hh``), Keras's SimpleRNN and LSTM keep one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
@@ -27,7 +27,8 @@ _GATES = {
 _CELL_NAMES = {"rnn": "rnn", "simplernn": "rnn", "lstm": "lstm", "gru": "gru"}
 
 
-class ParameterFormula(NamedTuple):
+@dataclass(frozen=True)
+class ParameterFormula:
     """A parameter count and the arithmetic that gives it."""
 
     count: int
@@ -183,7 +184,8 @@ def summary(
         for module, mode in modes.items():
             module.training = mode
 
-    called, not_called = [], []
+    called: list[tuple[int, SummaryRow, nn.Module]] = []
+    not_called: list[tuple[int, SummaryRow, nn.Module]] = []
     for path, module, whole in nodes:
         params = list(module.parameters(recurse=whole))
         info = seen.get(id(module))

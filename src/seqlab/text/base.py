@@ -222,7 +222,7 @@ class SavedAsJson:
         write_text_atomic(path, self.to_json())
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.to_json() == self.to_json()  # type: ignore[attr-defined]
+        return isinstance(other, SavedAsJson) and type(other) is type(self) and other.to_json() == self.to_json()
 
     def __hash__(self) -> int:
         return hash(self.to_json())
@@ -350,6 +350,7 @@ class VocabTokenizer(SavedAsJson):
             add_eos: put EOS (3) last.
         """
         unk = self.unk_id
+        assert unk is not None  # a vocabulary tokenizer always has UNK (1)
         ids = [self.stoi.get(token, unk) for token in self.tokenize(text)]
         return with_specials(ids, self, add_bos=add_bos, add_eos=add_eos)
 

@@ -11,6 +11,7 @@ import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Protocol
 
 from seqlab.errors import ConfigError, DataError, unknown_choice
 from seqlab.text.base import TextTokenizer
@@ -20,7 +21,16 @@ from seqlab.text.korean import JamoTokenizer, MorphemeTokenizer, SyllableTokeniz
 from seqlab.text.minilm import MiniLMTokenizer
 from seqlab.text.word import WordTokenizer
 
-TOKENIZERS: dict[str, type] = {
+
+class TokenizerClass(Protocol):
+    """What the table below needs of a tokenizer class: fit one on texts, or read one back."""
+
+    def fit(self, texts: str | Iterable[str], *, vocab_size: int = 0, lowercase: bool = False) -> TextTokenizer: ...
+
+    def from_json(self, text: str) -> TextTokenizer: ...
+
+
+TOKENIZERS: dict[str, TokenizerClass] = {
     "char": CharTokenizer,
     "word": WordTokenizer,
     "bpe": BPETokenizer,
