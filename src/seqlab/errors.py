@@ -15,6 +15,8 @@ model.cell must be one of rnn, lstm, gru (got "lstn")
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 class SeqlabError(Exception):
@@ -62,19 +64,35 @@ def unknown_choice(what: str, name: str, choices: list[str] | tuple[str, ...]) -
     return f'unknown {what} "{name}"{did_you_mean} (choices: {", ".join(sorted(choices))})'
 
 
-def require_extra(module: str, extra: str):
-    """Import an optional module, or raise a MissingExtraError naming the extra to install.
+@contextmanager
+def needs_extra(extra: str) -> Iterator[None]:
+    """Around an optional import: a missing module becomes a MissingExtraError naming the extra to install.
+
+    The import stays a plain ``import`` statement that readers and tools see (no import by name).
 
     Args:
-        module: the module to import, e.g. ``"fastapi"``.
-        extra: the seqlab extra that provides it, e.g. ``"serve"``.
+        extra: the seqlab extra that provides what the block imports, e.g. ``"serve"``.
 
-    >>> require_extra("json", "dev").__name__
-    'json'
+    >>> with needs_extra("dev"):
+    ...     import json
+    >>> with needs_extra("serve"):
+    ...     import not_a_real_module_for_this_doctest
+    Traceback (most recent call last):
+    ...
+    seqlab.errors.MissingExtraError: not_a_real_module_for_this_doctest is not installed;
+    install it with: pip install 'seqlab[serve]'
     """
+    try:
+        yield
+    except ImportError as err:
+        missing = err.name or "a module"
+        if missing == "seqlab" or missing.startswith("seqlab."):  # our own import failing is a bug, not an extra
+            raise
+        raise MissingExtraError(f"{missing} is not installed; install it with: pip install 'seqlab[{extra}]'") from err
+
+
+def require_extra(module: str, extra: str):  # TEMPORARY until the serve call sites move to needs_extra
     import importlib
 
-    try:
+    with needs_extra(extra):
         return importlib.import_module(module)
-    except ImportError as err:
-        raise MissingExtraError(f"{module} is not installed; install it with: pip install 'seqlab[{extra}]'") from err

@@ -35,7 +35,7 @@ from typing import Any
 from rich.console import Console
 
 from seqlab.config import Config, to_toml, with_overrides
-from seqlab.errors import ConfigError, MissingExtraError, SeqlabError
+from seqlab.errors import ConfigError, MissingExtraError, SeqlabError, needs_extra
 from seqlab.experiments.report import (
     Code,
     Heading,
@@ -77,10 +77,8 @@ class SweepResult:
 
 
 def _optuna() -> Any:
-    try:
+    with needs_extra("sweep"):
         import optuna
-    except ImportError as err:
-        raise MissingExtraError("optuna is not installed; install it with: pip install 'seqlab[sweep]'") from err
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
 

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from seqlab.errors import require_extra
+from seqlab.errors import needs_extra
 from seqlab.text.base import SPECIALS, VocabTokenizer, as_texts, check_vocab_size, most_frequent
 from seqlab.text.char import CharTokenizer
 
@@ -234,7 +234,8 @@ def _kiwi_instance(kiwi_class: Any) -> Any:
 
 
 def _kiwi() -> Any:
-    kiwipiepy = require_extra("kiwipiepy", "ko")
+    with needs_extra("ko"):
+        import kiwipiepy
     return _kiwi_instance(kiwipiepy.Kiwi)
 
 
