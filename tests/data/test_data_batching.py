@@ -8,7 +8,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seqlab.data import bucket_batches, pad_batch, split_corpus, split_indices
-from seqlab.data.miniyaml import parse
 from seqlab.errors import DataError
 
 
@@ -56,15 +55,3 @@ def test_split_indices_deterministic_disjoint_and_stratified():
     assert (train, val, test) == split_indices(100, 0.2, 0.1, 7, stratify=labels)
     assert sum(labels[i] for i in val) == 2 and sum(labels[i] for i in test) == 1
     assert split_indices(100, 0.2, 0.1, 8) != split_indices(100, 0.2, 0.1, 7)
-
-
-def test_small_yaml_reader_matches_pyyaml():
-    yaml = pytest.importorskip("yaml")
-    doc = (
-        "\ufeffcategories:\n- demo\nconversations:\n"
-        "- - Hello # not a comment inside? it is\n  - 'It''s me'\n"
-        '- - a plain scalar that\n    continues here\n\n    and after a blank\n  - "quoted \\"x\\" \\u00e9"\n'
-        "- - |\n    code:\n        indented\n\n    end\n  - |-\n    no newline\n"
-        "- not a list\n  - '22'\n"
-    )
-    assert parse(doc) == yaml.safe_load(doc)

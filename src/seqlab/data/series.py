@@ -14,8 +14,8 @@ The pipeline every forecaster (and the window autoencoder) uses, in NumPy, no to
    forecast time), never the other way round.
 
 :func:`prepare_windows` does 2-4 in one call; baselines (:func:`naive`,
-:func:`seasonal_naive`, :func:`moving_average`) and :func:`forecast_metrics` (MAE, RMSE, MAPE,
-sMAPE) work on the original scale.
+:func:`seasonal_naive`, :func:`moving_average`) work on the original scale and are scored by
+:func:`seqlab.metrics.forecast_metrics` (MAE, RMSE, MAPE, sMAPE).
 
 >>> import numpy as np
 >>> series = Series.from_values(np.arange(20.0))
@@ -390,7 +390,7 @@ def load_series(
     seqlab.errors.DataError: unknown series "no-such-series" (choices: air-passengers, co2, electricity, sunspots);
     or give a path to a .csv or .tsv file
     """
-    from seqlab.data.catalog import CATALOG, fetch
+    from seqlab.data.fetching.catalog import CATALOG, fetch
 
     name = str(name_or_path)
     if isinstance(name_or_path, str) and name in CATALOG:
@@ -670,7 +670,7 @@ def prepare_windows(
     return PreparedSeries(series, scaled, scaler, (train_end, val_end), windows, targets)
 
 
-# ----------------------------------------------------------------------------- baselines and metrics
+# ----------------------------------------------------------------------------- baselines
 
 
 def naive(values: np.ndarray, starts: np.ndarray, horizon: int) -> np.ndarray:
@@ -717,30 +717,6 @@ def moving_average(values: np.ndarray, starts: np.ndarray, horizon: int, window:
     lows = np.maximum(starts - window, 0)
     means = (cumulative[starts] - cumulative[lows]) / (starts - lows)[:, None]
     return np.repeat(means[:, None, :], horizon, axis=1)
-
-
-def forecast_metrics(truth: np.ndarray, forecast: np.ndarray) -> dict[str, float]:
-    """MAE, RMSE, MAPE (%) and sMAPE (%) over every window, step and column.
-
-    MAPE skips targets that are exactly 0 (a ratio to 0 is undefined; sunspot counts have them)
-    and is NaN when all are; sMAPE counts 0 against 0 as no error.
-
-    >>> forecast_metrics(np.array([100.0, 200.0]), np.array([110.0, 180.0]))
-    {'mae': 15.0, 'rmse': 15.811388300841896, 'mape': 10.0, 'smape': 10.025062656641603}
-    """
-    truth = np.asarray(truth, dtype=np.float64)
-    forecast = np.asarray(forecast, dtype=np.float64)
-    error = forecast - truth
-    nonzero = truth != 0
-    mape = float(np.mean(np.abs(error[nonzero] / truth[nonzero])) * 100) if nonzero.any() else float("nan")
-    denominator = np.abs(truth) + np.abs(forecast)
-    ratio = np.divide(2 * np.abs(error), denominator, out=np.zeros_like(error), where=denominator > 0)
-    return {
-        "mae": float(np.mean(np.abs(error))),
-        "rmse": float(np.sqrt(np.mean(error**2))),
-        "mape": mape,
-        "smape": float(np.mean(ratio) * 100),
-    }
 
 
 def decompose(values: np.ndarray, season: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -791,6 +767,5 @@ __all__ = [
     "naive",
     "seasonal_naive",
     "moving_average",
-    "forecast_metrics",
     "decompose",
 ]

