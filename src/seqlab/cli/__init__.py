@@ -6,6 +6,9 @@ non-zero exit code. ``--debug`` shows the traceback instead.
 
 Commands import their heavy dependencies (torch, matplotlib) inside the command function, so
 ``seqlab --help`` stays fast.
+
+Every table goes through :mod:`seqlab.cli.output`: a rich table in a terminal, plain aligned rows
+when standard output is a pipe or a file, JSON with ``--json``.
 """
 
 from __future__ import annotations
@@ -46,17 +49,9 @@ def _root(
     """seqlab: sequence models on real data."""
 
 
-def _register() -> None:
-    # A literal list of the command modules (no directory scanning): each adds its commands to `app`.
-    for name in ("data", "train", "serve", "experiments", "forecast", "images"):
-        try:
-            __import__(f"seqlab.cli.{name}")
-        except ModuleNotFoundError as err:  # an area not built yet
-            if err.name != f"seqlab.cli.{name}":
-                raise
-
-
-_register()
+# The command modules, a literal list: each adds its commands to `app` when imported, so they come
+# after `app` exists (they import it from here). None imports torch at module level: --help stays fast.
+from seqlab.cli import data, experiments, forecast, images, serve, train  # noqa: E402, F401
 
 
 def err_console() -> Console:

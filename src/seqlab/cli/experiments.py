@@ -3,18 +3,46 @@
 from __future__ import annotations
 
 import shlex
+from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from seqlab.cli import app
+from seqlab.cli.output import JSON_OPTION, Column, Rows, print_json, print_rows
 from seqlab.errors import ConfigError
 
+if TYPE_CHECKING:
+    from seqlab.experiments import Comparison
 
-def _console() -> Console:
-    return Console(highlight=False)
+
+def _console(*, stderr: bool = False) -> Console:
+    # with --json, progress goes to stderr so that standard output is the JSON alone
+    return Console(highlight=False, soft_wrap=True, stderr=stderr)
+
+
+def _comparison_rows(comparison: Comparison) -> Rows:
+    """One row per variant: the ranking metric's mean and spread over its finished runs."""
+    from seqlab.experiments.report import mean_spread, read_study
+
+    rows = []
+    for entry in read_study(comparison.folder)["variants"]:
+        results = [run["result"] for run in entry["runs"] if run["result"] is not None]
+        values = [r["metrics"][comparison.metric] for r in results if comparison.metric in r.get("metrics", {})]
+        mean, spread = mean_spread(values) if values else (None, None)
+        rows.append([entry["name"], mean, spread, len(results), entry["name"] == comparison.best])
+    columns = ["variant", Column(comparison.metric, format=".4g"), Column("std", format=".2g"), "runs", "best"]
+    return Rows(columns, rows, title=f"variants by {comparison.metric}")
+
+
+def _print_comparison(comparison: Comparison, *, as_json: bool) -> None:
+    rows = _comparison_rows(comparison)
+    if as_json:
+        print_json({**asdict(comparison), "variants": rows.records()}, console=_console())
+    else:
+        print_rows(rows, console=_console())
 
 
 def _command(*parts: str, options: list[tuple[str, list[str]]]) -> str:
@@ -44,8 +72,12 @@ def compare(
         None, "--out", "-o", help="Report folder (default compare/<name>-<keys>); rerun to resume."
     ),
     metric: str | None = typer.Option(None, "--metric", help="Rank variants by this (default train.monitor)."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
-    """Train each variant side by side and write a report: metrics, size, speed, curves, best variant."""
+    """Train each variant side by side and write a report: metrics, size, speed, curves, best variant.
+
+    Works for a recipe of any task; the variants are ranked by the metric, mean ± std over repeats.
+    """
     from seqlab.config import load_config
     from seqlab.experiments import compare as run_compare
     from seqlab.experiments.space import grid, slugify
@@ -65,7 +97,7 @@ def compare(
             ("--out", [str(folder)]),
         ],
     )
-    run_compare(
+    comparison = run_compare(
         config,
         variants,
         out_dir=folder,
@@ -73,8 +105,9 @@ def compare(
         budget=_budget(budget),
         metric=metric,
         command=command,
-        console=_console(),
+        console=_console(stderr=as_json),
     )
+    _print_comparison(comparison, as_json=as_json)
 
 
 @app.command()
@@ -89,20 +122,26 @@ def study(
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Report folder (default studies/<study>-<recipe>); rerun to resume."
     ),
+    as_json: bool = JSON_OPTION,
 ) -> None:
-    """Run a built-in study (the classic exercises: cells, learning rate, batch size, dropout...) into a report."""
+    """Run a built-in study (the classic exercises: cells, learning rate, batch size, dropout...) into a report.
+
+    With no NAME, list the studies. RECIPE runs a study on a recipe or config of your own.
+    """
     from seqlab.config import load_config
     from seqlab.experiments import compare as run_compare
     from seqlab.experiments.studies import STUDIES, get_study
 
-    console = _console()
     if name is None:
-        table = Table(title="built-in studies (seqlab study NAME [RECIPE])")
-        for column in ("study", "recipe", "varies", "budget per run"):
-            table.add_column(column)
-        for key, item in STUDIES.items():
-            table.add_row(key, item.recipe, ", ".join(v.name for v in item.variants), item.budget or "recipe's")
-        console.print(table)
+        rows = Rows(
+            ["study", "recipe", "varies", "budget per run"],
+            [
+                [key, s.recipe, ", ".join(v.name for v in s.variants), s.budget or "recipe's"]
+                for key, s in STUDIES.items()
+            ],
+            title="built-in studies (seqlab study NAME [RECIPE])",
+        )
+        print_rows(rows, console=_console(), as_json=as_json)
         return
     item = get_study(name)
     recipe = recipe or item.recipe
@@ -120,7 +159,7 @@ def study(
             ("--out", [str(folder)]),
         ],
     )
-    run_compare(
+    comparison = run_compare(
         config,
         item.variants,
         out_dir=folder,
@@ -129,8 +168,9 @@ def study(
         title=f"{item.title} ({config.name})",
         description=item.question,
         command=command,
-        console=console,
+        console=_console(stderr=as_json),
     )
+    _print_comparison(comparison, as_json=as_json)
 
 
 @app.command()
@@ -141,9 +181,7 @@ def sweep(
         [], "--space", help="section.key=log(lo,hi) | uniform(lo,hi) | int(lo,hi) | logint(lo,hi) | choice(a,b,...)."
     ),
     set_: list[str] = typer.Option([], "--set", "-s", help="Override a setting of every trial: section.key=value."),
-    budget: str | None = typer.Option(
-        None, "--budget", "-b", help='Per trial: steps ("500") or time ("90s", "5m").'
-    ),
+    budget: str | None = typer.Option(None, "--budget", "-b", help='Per trial: steps ("500") or time ("90s", "5m").'),
     storage: str | None = typer.Option(
         None,
         "--storage",
@@ -153,15 +191,15 @@ def sweep(
         None, "--study-name", help="Study name in the storage (default <name>-sweep)."
     ),
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Local worker processes sharing the study."),
-    out: Path | None = typer.Option(
-        None, "--out", "-o", help="Sweep folder (default sweeps/<name>); rerun to resume."
-    ),
-    metric: str | None = typer.Option(
-        None, "--metric", help="Validation metric to optimise (default train.monitor)."
-    ),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Sweep folder (default sweeps/<name>); rerun to resume."),
+    metric: str | None = typer.Option(None, "--metric", help="Validation metric to optimise (default train.monitor)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the TPE sampler."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
-    """Search hyperparameters with Optuna (TPE, median pruning); resumable, shareable, with a report."""
+    """Search hyperparameters with Optuna (TPE, median pruning); resumable, shareable, with a report.
+
+    Works for a recipe of any task; the trials optimise a validation metric.
+    """
     from seqlab.config import load_config
     from seqlab.experiments import sweep as run_sweep
     from seqlab.experiments.space import parse_space
@@ -184,7 +222,7 @@ def sweep(
             ("--out", [str(folder)]),
         ],
     )
-    run_sweep(
+    result = run_sweep(
         config,
         params,
         trials=trials,
@@ -196,8 +234,10 @@ def sweep(
         metric=metric,
         seed=seed,
         command=command,
-        console=_console(),
+        console=_console(stderr=as_json),
     )
+    if as_json:
+        print_json(asdict(result), console=_console())
 
 
 @app.command("lr-find")
@@ -209,7 +249,10 @@ def lr_find(
     steps: int = typer.Option(100, "--steps", min=2, help="Steps from --min-lr to --max-lr."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Report folder (default lr-find/<name>)."),
 ) -> None:
-    """Learning-rate range test: loss against an exponentially growing rate, a plot and a suggested rate."""
+    """Learning-rate range test: loss against an exponentially growing rate, a plot and a suggested rate.
+
+    Works for a recipe of any task trained by the generic loop.
+    """
     from seqlab.config import load_config
     from seqlab.experiments import lr_find as run_lr_find
 

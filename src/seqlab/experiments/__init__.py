@@ -16,12 +16,18 @@ Importing this package is cheap: torch, matplotlib and optuna load inside the fu
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from seqlab.errors import ConfigError
 from seqlab.experiments.compare import Comparison, compare
+from seqlab.experiments.compare import render as render_compare
 from seqlab.experiments.lr_find import LRFindResult, lr_find
-from seqlab.experiments.report import render_folder
+from seqlab.experiments.lr_find import render as render_lr_find
+from seqlab.experiments.report import STUDY_FILE, read_study
 from seqlab.experiments.space import Param, Variant, grid, parse_budget, parse_space
 from seqlab.experiments.studies import STUDIES, Study, get_study
 from seqlab.experiments.sweep import SweepResult, sweep
+from seqlab.experiments.sweep import render as render_sweep
 
 __all__ = [
     "compare",
@@ -40,3 +46,18 @@ __all__ = [
     "Study",
     "get_study",
 ]
+
+
+def render_folder(folder: str | Path) -> list[Path]:
+    """Re-render a report folder (plots, report.md, report.html) from its study.json.
+
+    Here rather than in :mod:`~seqlab.experiments.report`: each renderer imports that module.
+
+    Args:
+        folder: written by compare, study, sweep or lr-find.
+    """
+    renderers = {"compare": render_compare, "sweep": render_sweep, "lr-find": render_lr_find}
+    kind = read_study(folder).get("kind")
+    if kind not in renderers:
+        raise ConfigError(f'{Path(folder) / STUDY_FILE} has an unknown kind "{kind}" (choices: {", ".join(renderers)})')
+    return renderers[kind](Path(folder))

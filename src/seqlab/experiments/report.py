@@ -4,7 +4,7 @@ A study (comparison, sweep, LR range test) keeps what it measured in ``study.jso
 ``render`` function turns that into blocks (headings, paragraphs, tables, images, code), and
 :func:`write_report` writes both files: Markdown that links the PNGs next to it, and HTML with
 the same PNGs embedded as base64, so the one file can be mailed or uploaded. ``seqlab report DIR``
-re-renders a folder from its ``study.json`` (:func:`render_folder`).
+re-renders a folder from its ``study.json`` (:func:`seqlab.experiments.render_folder`).
 
 >>> import tempfile
 >>> folder = Path(tempfile.mkdtemp())
@@ -205,27 +205,6 @@ def read_study(folder: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path} is not valid JSON ({err})") from None
 
 
-def render_folder(folder: str | Path) -> list[Path]:
-    """Re-render a report folder (plots, report.md, report.html) from its study.json.
-
-    Args:
-        folder: written by compare, study, sweep or lr-find.
-    """
-    import importlib
-
-    study = read_study(folder)
-    # the package exports functions named like these modules, so import the modules by path
-    renderers = {
-        "compare": "seqlab.experiments.compare",
-        "sweep": "seqlab.experiments.sweep",
-        "lr-find": "seqlab.experiments.lr_find",
-    }
-    kind = study.get("kind")
-    if kind not in renderers:
-        raise ConfigError(f'{Path(folder) / STUDY_FILE} has an unknown kind "{kind}" (choices: {", ".join(renderers)})')
-    return importlib.import_module(renderers[kind]).render(Path(folder))
-
-
 # ----------------------------------------------------------------------------- formatting
 
 
@@ -298,7 +277,6 @@ __all__ = [
     "write_report",
     "write_study",
     "read_study",
-    "render_folder",
     "mean_spread",
     "fmt",
     "fmt_spread",
