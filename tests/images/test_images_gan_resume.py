@@ -1,4 +1,4 @@
-"""The GAN's own training loop resumes exactly: a crash after step 5, then `resume`, equals an uninterrupted run."""
+"""A GAN run (fit with the two-player step) resumes exactly: a crash after step 6, then `resume`, equals a whole run."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ TINY = [
 
 
 def crash_after_step_6(monkeypatch):
-    """The GAN's loop takes no callbacks; its progress bar sees every step, so it crashes there."""
+    """The progress bar is the first callback of every run and sees every step, so it crashes there."""
     original = ProgressBar.on_step_end
 
     def on_step_end(self, state, metrics):

@@ -290,3 +290,71 @@ def test_a_task_missing_methods_is_named(tmp_path):
 
     with pytest.raises(TypeError, match="lacks val_batches, loss, evaluate, count_tokens"):
         fit(make_model(), Half(), TrainConfig(), run_dir=tmp_path, console=quiet())
+
+
+class HalfStep:
+    """A step of its own: SGD at half the schedule's rate, counting its calls (state a resume must restore)."""
+
+    def __init__(self, model):
+        self.model, self.calls = model, 0
+        self.optimizer = torch.optim.SGD(model.parameters(), lr=0.0, momentum=0.9)
+
+    def __call__(self, batch, *, lr):
+        self.calls += 1
+        x, y = batch
+        loss = nn.functional.cross_entropy(self.model(x), y)
+        self.optimizer.zero_grad()
+        loss.backward()
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr / 2
+        self.optimizer.step()
+        return {"loss": loss.item(), "half_lr": lr / 2}
+
+    def state_dict(self):
+        return self.optimizer.state_dict()
+
+    def load_state_dict(self, state):
+        self.optimizer.load_state_dict(state)
+
+
+def test_fit_takes_the_step_and_the_schedule_as_arguments(tmp_path):
+    from seqlab.training import ExponentialSchedule
+
+    model = make_model()
+    step = HalfStep(model)
+    config = TrainConfig(max_steps=4, eval_every=1, checkpoint_every=2)
+    schedule = ExponentialSchedule(1e-3, 1e-1, steps=3)
+    result = fit(model, ToyTask(), config, run_dir=tmp_path, step=step, schedule=schedule, console=quiet())
+    assert result.step == 4 and step.calls == 4
+    train_rows = [row for row in rows(tmp_path) if row["split"] == "train"]
+    assert [row["lr"] for row in train_rows] == pytest.approx([1e-3, 1e-2, 1e-1, 1.0])
+    assert [row["half_lr"] for row in train_rows] == pytest.approx([5e-4, 5e-3, 5e-2, 0.5])
+
+
+def test_a_step_of_its_own_resumes_exactly(tmp_path):
+    config = TrainConfig(max_steps=8, eval_every=3, checkpoint_every=3)
+
+    class CrashAt5(Callback):
+        def on_step_end(self, state, metrics):
+            if state.step == 5:
+                raise RuntimeError("simulated crash")
+
+    whole = make_model()
+    fit(whole, ToyTask(), config, run_dir=tmp_path / "whole", step=HalfStep(whole), console=quiet())
+    crashed = make_model()
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        fit(
+            crashed,
+            ToyTask(),
+            config,
+            run_dir=tmp_path / "b",
+            step=HalfStep(crashed),
+            callbacks=[CrashAt5()],
+            console=quiet(),
+        )
+    resumed = make_model(seed=1)  # the checkpoint at step 3 brings the weights and the momentum back
+    fit(resumed, ToyTask(), config, run_dir=tmp_path / "b", step=HalfStep(resumed), console=quiet(), resume=True)
+    assert all(torch.equal(a, b) for a, b in zip(whole.state_dict().values(), resumed.state_dict().values()))
+    assert [{k: v for k, v in r.items() if k not in ("time", "tokens_per_s")} for r in rows(tmp_path / "b")] == [
+        {k: v for k, v in r.items() if k not in ("time", "tokens_per_s")} for r in rows(tmp_path / "whole")
+    ]

@@ -11,8 +11,16 @@ from seqlab_train_toy import one_thread  # noqa: F401 (autouse fixture)
 from torch import nn
 
 from seqlab.config import TrainConfig
-from seqlab.training import build_optimizer, build_schedule, train_step, weight_penalty
-from seqlab.training.schedules import CosineSchedule, PlateauSchedule, Schedule, StepSchedule, monitor_mode
+from seqlab.errors import ConfigError
+from seqlab.training import build_optimizer, build_schedule, train_step, update, weight_penalty
+from seqlab.training.schedules import (
+    CosineSchedule,
+    ExponentialSchedule,
+    PlateauSchedule,
+    Schedule,
+    StepSchedule,
+    monitor_mode,
+)
 
 
 @pytest.mark.parametrize(
@@ -167,3 +175,36 @@ def test_train_step_sets_the_learning_rate():
     opt = torch.optim.SGD(model.parameters(), lr=123.0)
     train_step(model, _SumTask(), torch.ones(1, 1), opt, lr=0.001, config=TrainConfig())
     assert model.weight.item() == pytest.approx(1.0 - 0.001 * 100)
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_betas_reach_adam_and_adamw(name):
+    opt = build_optimizer(nn.Linear(3, 2), TrainConfig(optimizer=name, betas=(0.5, 0.99)))
+    assert all(g["betas"] == (0.5, 0.99) for g in opt.param_groups)
+    default = build_optimizer(nn.Linear(3, 2), TrainConfig(optimizer=name))
+    assert all(g["betas"] == (0.9, 0.999) for g in default.param_groups)  # torch's own default
+
+
+def test_betas_out_of_range_name_the_key():
+    with pytest.raises(ConfigError, match=r"train.betas must be two numbers in \[0, 1\)"):
+        build_optimizer(nn.Linear(3, 2), TrainConfig(betas=(0.9, 1.0)))
+
+
+def test_the_exponential_schedule_rises_evenly_on_a_log_scale():
+    schedule = ExponentialSchedule(1e-5, 1.0, steps=6)
+    rates = [schedule.lr(s) for s in range(6)]
+    assert rates == pytest.approx([1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0])
+    assert schedule.state_dict() == {}  # a pure function of the step: nothing to checkpoint
+    with pytest.raises(ConfigError, match="0 < min_lr < max_lr"):
+        ExponentialSchedule(1.0, 1e-3, steps=5)
+
+
+def test_update_penalises_and_clips_only_the_module_it_is_given():
+    a, b = nn.Linear(4, 4), nn.Linear(4, 1)
+    opt = torch.optim.SGD(b.parameters(), lr=0.0)
+    loss = b(a(torch.ones(2, 4))).sum() * 100
+    row = update(b, loss, opt, lr=0.0, config=TrainConfig(clip_norm=0.5, l1=0.1))
+    assert set(row) == {"penalty", "grad_norm"}
+    assert row["penalty"] == pytest.approx(0.1 * b.weight.abs().sum().item())
+    assert torch.nn.utils.clip_grad_norm_(b.parameters(), float("inf")) <= 0.5 + 1e-6
+    assert torch.nn.utils.clip_grad_norm_(a.parameters(), float("inf")) > 0.5  # a's gradient is left alone

@@ -6,6 +6,11 @@ loss blows up. The suggested rate is where the smoothed loss falls fastest per d
 at most a tenth of the rate where the loss is lowest (past the minimum the steps are already
 too large). The plot and the numbers go to a report folder.
 
+The training is :func:`seqlab.training.fit` with a rising schedule
+(:class:`~seqlab.training.schedules.ExponentialSchedule`) and one callback,
+:class:`RangeTest`, that records the curve and stops the run when the loss diverges; the
+checkpoints and weights ``fit`` writes go to a temporary folder.
+
 >>> lrs = exponential_rates(1e-4, 1e-1, steps=4)
 >>> [f"{lr:.0e}" for lr in lrs]
 ['1e-04', '1e-03', '1e-02', '1e-01']
@@ -17,6 +22,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -34,6 +40,10 @@ from seqlab.experiments.report import (
     write_report,
     write_study,
 )
+from seqlab.training.callbacks import Callback, TrainState
+
+if TYPE_CHECKING:
+    from seqlab.sections import TrainConfig
 
 BLOW_UP = 4.0  # stop once the smoothed loss exceeds this multiple of its best value
 
@@ -104,6 +114,46 @@ def suggest(lrs: Sequence[float], smoothed: Sequence[float]) -> tuple[float, flo
     return min(lrs[steepest], min_lr / 10), min_lr
 
 
+class RangeTest(Callback):
+    """Record each step's rate and loss; stop the run once the smoothed loss exceeds ``BLOW_UP`` x its best.
+
+    >>> test = RangeTest()
+    >>> state = TrainState()
+    >>> for step, loss in enumerate([3.0] * 11 + [1e6]):
+    ...     test.on_step_end(state, {"loss": loss, "lr": 10.0**step})
+    >>> len(test.lrs), state.stop_reason.split(":")[0]
+    (12, 'the loss diverged')
+    """
+
+    def __init__(self) -> None:
+        self.lrs: list[float] = []
+        self.losses: list[float] = []
+        self.smoothed: list[float] = []
+
+    def on_step_end(self, state: TrainState, metrics: dict[str, float]) -> None:
+        self.lrs.append(metrics["lr"])
+        self.losses.append(metrics["loss"])
+        self.smoothed = smooth(self.losses)
+        if len(self.losses) > 10 and self.smoothed[-1] > BLOW_UP * min(self.smoothed):
+            state.request_stop(f"the loss diverged: {self.smoothed[-1]:.4g} at lr {self.lrs[-1]:.3g}")
+
+
+def range_test_config(train: TrainConfig, *, steps: int) -> TrainConfig:
+    """``[train]`` for a range test: ``steps`` steps at most, one validation pass and checkpoint at the end.
+
+    The optimizer, its settings and clipping stay; the schedule is replaced by the rising rate and
+    early stopping is off.
+
+    >>> from seqlab.sections import TrainConfig
+    >>> quick = range_test_config(TrainConfig(max_time=60, early_stopping=3), steps=100)
+    >>> quick.max_steps, quick.max_time, quick.early_stopping
+    (100, 0.0, 0)
+    """
+    budget = {"max_steps": steps, "max_epochs": steps, "max_time": 0.0}  # each epoch has at least one step
+    quiet = {"eval_every": steps, "eval_batches": 1, "checkpoint_every": steps, "keep_checkpoints": 1}
+    return train.model_copy(update={**budget, **quiet, "early_stopping": 0, "schedule": "constant"})
+
+
 def lr_find(
     config: Config,
     *,
@@ -128,40 +178,34 @@ def lr_find(
     Returns:
         An :class:`LRFindResult`.
     """
+    import tempfile
+
     import torch
 
     from seqlab.tasks import get_task
-    from seqlab.training import build_optimizer, train_step
+    from seqlab.training import ExponentialSchedule, fit
 
     console = console or Console()
-    rates = exponential_rates(min_lr, max_lr, steps=steps)
-    binding = get_task(config.task)
+    exponential_rates(min_lr, max_lr, steps=steps)  # checks the range
+    task = get_task(config.task)
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
     torch.manual_seed(config.train.seed)
     with console.status("reading data and fitting the tokenizer..."):
-        tokenizer, task, meta = binding.prepare(config)
-    model = binding.build_model(config, tokenizer, meta)
-    optimizer = build_optimizer(model, config.train)
-    lrs, losses, smoothed = [], [], []
-    epoch, batches, index = 0, task.train_batches(0), 0
-    if len(batches) == 0:
-        raise ConfigError("the task has no training batches; the data is smaller than one batch (check data.limit)")
-    with console.status("range test...") as status:
-        for step, lr in enumerate(rates):
-            if index == len(batches):
-                epoch, index = epoch + 1, 0
-                batches = task.train_batches(epoch)
-            loss = train_step(model, task, batches[index], optimizer, lr=lr, config=config.train)["loss"]
-            index += 1
-            if not math.isfinite(loss):
-                break
-            lrs.append(lr)
-            losses.append(loss)
-            smoothed = smooth(losses)
-            status.update(f"range test: step {step + 1}/{steps}, lr {lr:.2e}, loss {smoothed[-1]:.4f}")
-            if step >= 10 and smoothed[-1] > BLOW_UP * min(smoothed):
-                break
+        prepared = task.prepare(config)
+    model = task.build_model(config, prepared.meta, preprocessing=prepared.preprocessing)
+    test = RangeTest()
+    with tempfile.TemporaryDirectory(prefix="seqlab-lr-find-") as scratch:
+        fit(
+            model,
+            prepared.data,
+            range_test_config(config.train, steps=steps),
+            run_dir=scratch,
+            schedule=ExponentialSchedule(min_lr, max_lr, steps=steps),
+            callbacks=[test],
+            console=console,
+        )
+    lrs, losses, smoothed = test.lrs, test.losses, test.smoothed
     if len(lrs) < 3:
         raise ConfigError(
             f"the loss diverged within {len(lrs)} steps of the range test; lower --min-lr (now {min_lr:g})"
@@ -230,4 +274,13 @@ def render(folder: str | Path) -> list[Path]:
     return write_report(folder, doc.blocks)
 
 
-__all__ = ["lr_find", "LRFindResult", "render", "suggest", "smooth", "exponential_rates"]
+__all__ = [
+    "lr_find",
+    "LRFindResult",
+    "RangeTest",
+    "range_test_config",
+    "render",
+    "suggest",
+    "smooth",
+    "exponential_rates",
+]

@@ -4,7 +4,7 @@ Generator: z (B, Z) [+ class embedding] -> Linear -> (B, 2C, 7, 7) -> ConvTransp
 -> ConvTranspose -> (B, 1, 28, 28), BatchNorm and ReLU between, tanh out (pixels in [-1, 1]).
 Discriminator: (B, 1 [+1 class map], 28, 28) -> strided Conv -> (B, C, 14, 14) -> strided Conv ->
 (B, 2C, 7, 7) -> Linear -> one logit; LeakyReLU(0.2), BatchNorm on the inner layer, no pooling.
-The two-player training step is in :func:`seqlab.tasks.gan.fit`, not here: models compute.
+The two-player training step is :class:`seqlab.tasks.gan.GANStep`, not here: models compute.
 """
 
 from __future__ import annotations

@@ -1,43 +1,62 @@
-"""GANs on 28x28 images: the DCGAN's two-player training step, written out in :func:`fit`.
+"""GANs on 28x28 images: the DCGAN's two-player training step, written out in :class:`GANStep`.
 
-The generic loop trains one model on one loss; a GAN trains two networks against each other
-with two optimizers, so it gets its own loop here (STYLE.md item 5). Each step:
+The generic loop trains with a step of one optimizer; a GAN trains two networks against each
+other with two optimizers, so it hands :func:`seqlab.training.fit` a step of its own (STYLE.md
+item 5) and keeps the loop's budgets, resume, logging and checkpoints. Each step:
 
 1. discriminator: push D(x) on real images to 1 and D(G(z)) on generated ones to 0
    (binary cross-entropy; the fakes are detached so G is not updated);
 2. generator, non-saturating loss (Goodfellow et al., 2014): maximise log D(G(z)) instead of
    minimising log(1 - D(G(z))), which gives G gradients when D wins early.
 
-It reuses seqlab.training's checkpoints (safetensors, atomic, exact resume), metrics.jsonl,
-curves and progress bar. Every epoch it saves the grid of the same 64 noise vectors
+Both optimizers are built from ``[train]`` (optimizer, lr, betas, momentum, weight_decay); the
+schedule's rate (with its warmup), ``clip_norm`` and the L1/L2 penalty apply to each player; the
+budgets, seed, threads, validation, checkpoint and monitor settings work as for every task, since
+``fit`` reads them. ``early_stopping`` and ``schedule = "plateau"`` are refused
+(:func:`check_train`): they wait for a validation metric to stop improving, and a GAN's losses do
+not measure its samples.
+
+Every epoch :class:`SampleGrids` saves the grid of the same 64 noise vectors
 (``samples/epoch-NNN.png``). Sample quality is judged by an MLP classifier trained on the real
 images before the GAN starts: the share of samples it classifies confidently, the number of
 classes it finds among them (coverage), and the spread (normalised entropy) of its predicted
-classes, which falls towards 0 when the generator collapses onto a few modes.
+classes, which falls towards 0 when the generator collapses onto a few modes. The step logs D's
+mean outputs on real and generated images (``d_real``, ``d_fake``) over time.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqlab.config import Config, TrainConfig
-from seqlab.data.images import ImageBatch, from_tensor
+from seqlab.data.images import ImageBatch, class_index, from_tensor
 from seqlab.errors import ConfigError
 from seqlab.models.gan import GAN
 from seqlab.models.mlp import MLP
+from seqlab.sections import GANConfig, ImageDataConfig
+from seqlab.tasks.base import Prepared, Preprocessing, SplitData, SummaryPart, Task
 from seqlab.tasks.image_classification import ImageTask, image_splits
+from seqlab.training.callbacks import Callback, TrainState
+from seqlab.training.loop import update
+from seqlab.training.optim import build_optimizer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from seqlab.config import Config
+    from seqlab.run import Run
+    from seqlab.sections import TrainConfig
 
 NAME = "gan"
 JUDGE_SEED = 4321  # the judge's samples are the same at every evaluation
+GRID = 64  # images in each sample grid (8 x 8)
 
 
 # ----------------------------------------------------------------------------- the judge
@@ -99,7 +118,7 @@ def judge_samples(
     return out
 
 
-# ----------------------------------------------------------------------------- the task
+# ----------------------------------------------------------------------------- the training contract
 
 
 class GANTask(ImageTask):
@@ -121,7 +140,7 @@ class GANTask(ImageTask):
         *,
         batch_size: int,
         seed: int,
-        options: Any,
+        options: GANConfig,
         num_classes: int,
         judge: nn.Module | None,
         eval_batches: int = 0,
@@ -151,12 +170,14 @@ class GANTask(ImageTask):
         }
 
     def loss(self, model: nn.Module, batch: ImageBatch) -> tuple[Tensor, dict[str, float]]:
-        """The generator's loss (the Task protocol; training itself uses :func:`fit`)."""
+        """The generator's loss (the Task protocol; training itself uses :class:`GANStep`)."""
+        assert isinstance(model, GAN)
         parts = self.losses(model, batch)
         return parts["loss_g"], {name: float(v) for name, v in parts.items() if name != "loss_g"}
 
     @torch.no_grad()
     def evaluate(self, model: nn.Module, batches: Sequence[ImageBatch]) -> dict[str, float]:
+        assert isinstance(model, GAN)
         sums: dict[str, float] = {}
         count = 0
         generator = torch.Generator().manual_seed(JUDGE_SEED)
@@ -182,45 +203,29 @@ class GANTask(ImageTask):
         )
 
 
-# ----------------------------------------------------------------------------- binding
+# ----------------------------------------------------------------------------- the two-player step
 
 
-def prepare(config: Config, *, tokenizer: Any = None) -> tuple[None, GANTask, dict[str, Any]]:
-    """Read the images scaled to [-1, 1] (the generator ends in tanh), train the judge, build the task."""
-    if config.data.scale != "symmetric":
+def check_train(train: TrainConfig) -> None:
+    """Refuse the ``[train]`` settings a GAN cannot honour, naming the key and why.
+
+    >>> from seqlab.sections import TrainConfig
+    >>> check_train(TrainConfig(early_stopping=3))
+    Traceback (most recent call last):
+    ...
+    seqlab.errors.ConfigError: train.early_stopping does not apply to a GAN (got 3): ...
+    """
+    if train.early_stopping:
         raise ConfigError(
-            f'a GAN generates pixels in [-1, 1] (tanh): set data.scale = "symmetric" (got "{config.data.scale}")'
+            f"train.early_stopping does not apply to a GAN (got {train.early_stopping}): the two players "
+            "trade their losses, so no validation metric says when the samples stop improving; set it to 0 "
+            "and read the judge's verdict in summary.md"
         )
-    splits, meta = image_splits(config)
-    if tuple(meta["image_shape"]) != (28, 28):
-        raise ConfigError(f"the DCGAN makes 28x28 images; {config.data.dataset} holds {tuple(meta['image_shape'])}")
-    num_classes = len(meta["classes"])
-    judge = None
-    if config.model.judge_steps:
-        judge = train_judge(
-            *splits["train"], num_classes=num_classes, steps=config.model.judge_steps, seed=config.train.seed
+    if train.schedule == "plateau":
+        raise ConfigError(
+            'train.schedule = "plateau" does not apply to a GAN: it waits for train.monitor to stop improving, '
+            'and a GAN\'s validation losses do not measure its samples; use "constant", "step" or "cosine"'
         )
-        test_x, test_y = splits["test"] if len(splits["test"][1]) else splits["val"]
-        with torch.no_grad():
-            meta["judge_accuracy"] = (
-                float((judge(test_x).argmax(-1) == test_y).double().mean()) if len(test_y) else float("nan")
-            )
-    task = GANTask(
-        splits,
-        batch_size=config.train.batch_size,
-        seed=config.train.seed,
-        options=config.model,
-        num_classes=num_classes,
-        judge=judge,
-        eval_batches=config.train.eval_batches,
-    )
-    return None, task, {"task": NAME, **meta}
-
-
-def build_model(config: Config, tokenizer: Any, meta: dict[str, Any]) -> GAN:
-    """The GAN a config describes, with fresh (DCGAN-initialised) weights."""
-    m = config.model
-    return GAN(m.noise_dim, channels=m.channels, num_classes=len(meta["classes"]) if m.conditional else 0)
 
 
 class OptimizerPair:
@@ -261,6 +266,69 @@ class OptimizerPair:
         )
 
 
+class GANStep:
+    """One two-player step: the discriminator, then the generator, each with its own optimizer.
+
+    The :class:`~seqlab.training.loop.Step` that :func:`seqlab.training.fit` calls once per batch;
+    its state (both optimizers) goes into the checkpoints.
+
+    Args:
+        model: the :class:`~seqlab.models.gan.GAN`.
+        task: the :class:`GANTask` (labels of a conditional GAN, label smoothing).
+        config: the ``[train]`` settings; each player gets the optimizer they name.
+
+    >>> from seqlab.sections import TrainConfig
+    >>> splits = {s: (torch.rand(8, 1, 28, 28) * 2 - 1, torch.arange(8) % 2) for s in ("train", "val", "test")}
+    >>> task = GANTask(splits, batch_size=4, seed=0, options=GANConfig(channels=4), num_classes=2, judge=None)
+    >>> step = GANStep(GAN(8, channels=4), task, TrainConfig(lr=2e-4, clip_norm=1.0))
+    >>> sorted(step(task.train_batches(0)[0], lr=2e-4))
+    ['d_fake', 'd_real', 'grad_norm_d', 'grad_norm_g', 'loss', 'loss_d', 'loss_g']
+    """
+
+    def __init__(self, model: GAN, task: GANTask, config: TrainConfig) -> None:
+        check_train(config)
+        self.model, self.task, self.config = model, task, config
+        self.opt_d = build_optimizer(model.discriminator, config)
+        self.opt_g = build_optimizer(model.generator, config)
+        self.optimizers = OptimizerPair(self.opt_d, self.opt_g)
+
+    def __call__(self, batch: ImageBatch, *, lr: float) -> dict[str, float]:
+        model, labels = self.model, self.task.labels_for(batch)
+        smooth = 1.0 - self.task.options.label_smoothing
+        model.train()
+        # 1. discriminator: real -> 1 (or 1 - smoothing), fake -> 0; G(z) detached
+        fake = model.generator(model.noise(len(batch)), labels)  # (B, 1, 28, 28)
+        real_logits = model.discriminator(batch.images, labels)  # (B,)
+        fake_logits = model.discriminator(fake.detach(), labels)  # (B,)
+        loss_d = F.binary_cross_entropy_with_logits(
+            real_logits, torch.full_like(real_logits, smooth)
+        ) + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+        if not torch.isfinite(loss_d):
+            return {"loss": loss_d.item()}
+        row_d = update(model.discriminator, loss_d, self.opt_d, lr=lr, config=self.config)
+        # 2. generator, non-saturating: make D call the fakes real (D's grads from here are cleared in step 1)
+        gen_logits = model.discriminator(fake, labels)  # (B,)
+        loss_g = F.binary_cross_entropy_with_logits(gen_logits, torch.ones_like(gen_logits))
+        if not torch.isfinite(loss_g):
+            return {"loss": loss_g.item()}
+        row_g = update(model.generator, loss_g, self.opt_g, lr=lr, config=self.config)
+        return {
+            "loss": loss_d.item() + loss_g.item(),
+            "loss_d": loss_d.item(),
+            "loss_g": loss_g.item(),
+            "d_real": float(torch.sigmoid(real_logits.detach()).mean()),
+            "d_fake": float(torch.sigmoid(fake_logits.detach()).mean()),
+            **{f"{name}_d": value for name, value in row_d.items()},
+            **{f"{name}_g": value for name, value in row_g.items()},
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.optimizers.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.optimizers.load_state_dict(state)
+
+
 def _save_grid(model: GAN, noise: Tensor, labels: Tensor | None, path: Path, title: str) -> None:
     from seqlab.viz import save_figure
     from seqlab.viz.images import plot_image_grid
@@ -273,205 +341,165 @@ def _save_grid(model: GAN, noise: Tensor, labels: Tensor | None, path: Path, tit
     save_figure(plot_image_grid(images, ncols=8, title=title, size=0.8), path)
 
 
-def fit(
-    model: GAN,
-    task: GANTask,
-    config: TrainConfig,
-    *,
-    run_dir: str | Path,
-    console: Any = None,
-    resume: bool = False,
-    callbacks: Sequence[Any] = (),
-) -> dict[str, Any]:
-    """Train the GAN: the two-player step, with checkpoints, metrics, curves and a sample grid each epoch.
+class SampleGrids(Callback):
+    """The generator's images of the same 64 noise vectors: ``samples/epoch-NNN.png``, then ``samples.png``.
 
-    The two-player loop has no callback hooks; ``callbacks`` exists so every task's ``fit`` takes
-    the same arguments, and a non-empty one (a sweep's pruning) is refused with a clear message.
+    The noise comes from its own generator (seeded with ``seed``), so drawing the grids leaves the
+    training's random numbers, and so an exact resume, alone.
 
     Args:
-        model: the :class:`~seqlab.models.gan.GAN`.
-        task: the :class:`GANTask` (batches, judge, evaluation).
-        config: the ``[train]`` settings (budgets, seed, eval_every, checkpoint_every, ...);
-            the learning rates and Adam's beta1 come from the ``[model]`` section.
-        run_dir: where checkpoints, metrics.jsonl, curves.png, samples/ and model.safetensors go.
-        console: rich console for progress.
-        resume: continue from the newest good checkpoint in ``run_dir``.
-
-    Returns:
-        ``{"step", "stop_reason", "metrics"}``.
+        model: the GAN being trained.
+        run_dir: the run folder.
+        seed: fixes the noise (``train.seed``).
     """
-    if callbacks:
-        raise ConfigError("GAN training takes no callbacks: sweeps and pruning are not supported for the gan task")
-    from rich.console import Console
 
-    from seqlab.training.callbacks import TrainState
-    from seqlab.training.checkpoint import (
-        latest_good_checkpoint,
-        list_checkpoints,
-        load_checkpoint,
-        save_checkpoint,
-        save_weights,
-        state_tensors,
-    )
-    from seqlab.training.metrics import MetricsLog, log_every, save_curves
-    from seqlab.training.progress import ProgressBar
+    def __init__(self, model: GAN, run_dir: Path, *, seed: int) -> None:
+        self.model, self.run_dir = model, Path(run_dir)
+        self.noise = model.noise(GRID, generator=torch.Generator().manual_seed(seed))  # (64, Z)
+        self.labels = torch.arange(GRID) % model.num_classes if model.num_classes else None
 
-    console = console if console is not None else Console(stderr=True)
-    run_dir = Path(run_dir)
-    options = task.options
-    torch.manual_seed(config.seed)
-    opt_d = torch.optim.Adam(model.discriminator.parameters(), lr=options.lr_d, betas=(options.beta1, 0.999))
-    opt_g = torch.optim.Adam(model.generator.parameters(), lr=options.lr_g, betas=(options.beta1, 0.999))
-    optimizers = OptimizerPair(opt_d, opt_g)
-    log, state = MetricsLog(run_dir / "metrics.jsonl"), TrainState()
-    folder = run_dir / "checkpoints"
-    if not resume and list_checkpoints(folder):
-        from seqlab.errors import CheckpointError
+    def on_train_start(self, state: TrainState) -> None:
+        (self.run_dir / "samples").mkdir(parents=True, exist_ok=True)
 
-        raise CheckpointError(
-            f"{run_dir} already holds checkpoints; resume it (`seqlab train --resume`) or use a new run directory"
-        )
-    found = latest_good_checkpoint(folder, console=console) if resume else None
-    if found is not None:
-        saved, _ = load_checkpoint(found, model=model, optimizer=optimizers)
-        state = TrainState(
-            step=saved["step"],
-            epoch=saved["epoch"],
-            batch_index=saved["batch_index"],
-            elapsed=saved["elapsed"],
-            stop_reason=saved["stop_reason"],
-        )
-        log.load_state_dict(saved["metrics_log"])
-        log.truncate_after(saved["step"])
-        if state.stop_reason is None:
-            console.print(
-                f"resuming from {found.name} (step {state.step}, epoch {state.epoch}, batch {state.batch_index})"
+    def on_step_end(self, state: TrainState, metrics: dict[str, float]) -> None:
+        if state.batch_index == state.steps_per_epoch:  # the last batch of an epoch
+            done = state.epoch + 1
+            path = self.run_dir / "samples" / f"epoch-{done:03d}.png"
+            _save_grid(self.model, self.noise, self.labels, path, f"epoch {done}, step {state.step}")
+
+    def on_train_end(self, state: TrainState) -> None:
+        title = f"{self.run_dir.name}: step {state.step}"
+        _save_grid(self.model, self.noise, self.labels, self.run_dir / "samples.png", title)
+
+
+# ----------------------------------------------------------------------------- the task
+
+
+class ImageGeneration(Task):
+    """Generate 28x28 images with a DCGAN (optionally of a class asked for), judged by a classifier of real ones.
+
+    >>> from seqlab.config import load_config
+    >>> ImageGeneration().describe(load_config("fashion-cgan"))
+    'conditional DCGAN, 32 channels, noise 64'
+    """
+
+    name = NAME
+    data_config = ImageDataConfig
+    model_configs = {"dcgan": GANConfig}
+    preprocessing_file = None  # the generator makes pixels in [-1, 1]; nothing fitted to save
+
+    def prepare(self, config: Config, *, preprocessing: Preprocessing | None = None) -> Prepared:
+        """Read the images scaled to [-1, 1] (the generator ends in tanh), train the judge, build the task."""
+        check_train(config.train)
+        _, options = _sections(config)
+        splits, meta = _read(config)
+        num_classes = len(meta["classes"])
+        judge = None
+        if options.judge_steps:
+            judge = train_judge(
+                *splits["train"], num_classes=num_classes, steps=options.judge_steps, seed=config.train.seed
             )
-    else:
-        log.path.unlink(missing_ok=True)
-    fixed = torch.Generator().manual_seed(config.seed)
-    fixed_noise = model.noise(64, generator=fixed)  # the same z every epoch
-    fixed_labels = torch.arange(64) % model.num_classes if model.num_classes else None
-    (run_dir / "samples").mkdir(parents=True, exist_ok=True)
-    smooth = 1.0 - options.label_smoothing
-    bar = ProgressBar(console, config)
-    every = log_every(config.eval_every)
-    val = list(task.val_batches())
-    started, before = time.perf_counter(), state.elapsed
-    last_val: dict[str, float] = {}
+            test_x, test_y = splits["test"] if len(splits["test"][1]) else splits["val"]
+            with torch.no_grad():
+                meta["judge_accuracy"] = (
+                    float((judge(test_x).argmax(-1) == test_y).double().mean()) if len(test_y) else float("nan")
+                )
+        task = GANTask(
+            splits,
+            batch_size=config.train.batch_size,
+            seed=config.train.seed,
+            options=options,
+            num_classes=num_classes,
+            judge=judge,
+            eval_batches=config.train.eval_batches,
+        )
+        return Prepared(None, task, {"task": self.name, **meta})
 
-    def checkpoint() -> None:
-        saved = {
-            "step": state.step,
-            "epoch": state.epoch,
-            "batch_index": state.batch_index,
-            "elapsed": state.elapsed,
-            "lr": options.lr_g,
-            "stop_reason": state.stop_reason,
-            "metrics_log": log.state_dict(),
-            "last_val": last_val,
-        }
-        save_checkpoint(
-            folder, step=state.step, model=model, optimizer=optimizers, state=saved, keep=config.keep_checkpoints
+    def build_model(self, config: Config, meta: dict[str, Any], *, preprocessing: Any = None) -> GAN:
+        """The GAN a config describes, with fresh (DCGAN-initialised) weights."""
+        _, m = _sections(config)
+        return GAN(m.noise_dim, channels=m.channels, num_classes=len(meta["classes"]) if m.conditional else 0)
+
+    def fit(
+        self,
+        model: nn.Module,
+        data: SplitData,
+        train_config: TrainConfig,
+        *,
+        run_dir: Path,
+        console: Console,
+        resume: bool = False,
+        callbacks: Sequence[Callback] = (),
+    ) -> Any:
+        """The generic loop with the two-player :class:`GANStep`, and the sample grids of :class:`SampleGrids`."""
+        from seqlab.training import fit
+
+        assert isinstance(model, GAN) and isinstance(data, GANTask)
+        grids = SampleGrids(model, Path(run_dir), seed=train_config.seed)
+        return fit(
+            model,
+            data,
+            train_config,
+            run_dir=run_dir,
+            step=GANStep(model, data, train_config),
+            callbacks=[grids, *callbacks],
+            console=console,
+            resume=resume,
         )
 
-    def validate() -> None:
-        nonlocal last_val
-        if not val:
-            return
-        model.eval()
-        last_val = task.evaluate(model, val)
-        model.train()
-        log.write(
-            step=state.step,
-            epoch=state.epochs_done,
-            time=state.elapsed,
-            split="val",
-            metrics=last_val,
-            lr=options.lr_g,
-            tokens_per_s=0.0,
+    def summary_inputs(self, config: Config) -> tuple[Any, dict[str, Any], str]:
+        """The classes and image size from the data, without training the judge."""
+        _, meta = _read(config)
+        return None, {"task": self.name, **meta}, ""
+
+    def example_input(self, config: Config, model: nn.Module, meta: dict[str, Any]) -> list[SummaryPart]:
+        _, m = _sections(config)
+        assert isinstance(model, GAN)
+        noise = torch.zeros(2, m.noise_dim)  # (B, Z)
+        labels = (torch.zeros(2, dtype=torch.long),) if m.conditional else ()  # (B,)
+        images = torch.zeros(2, 1, *meta.get("image_shape", (28, 28)))  # (B, 1, 28, 28)
+        return [
+            SummaryPart("generator", model.generator, (noise, *labels)),
+            SummaryPart("discriminator", model.discriminator, (images, *labels)),
+        ]
+
+    def describe(self, config: Config) -> str:
+        _, m = _sections(config)
+        return f"{'conditional ' if m.conditional else ''}DCGAN, {m.channels} channels, noise {m.noise_dim}"
+
+    def report(self, run: Run, data: SplitData, *, console: Console) -> list[str]:
+        """The sample grid, the judge's verdict, and the per-epoch grids, as Markdown."""
+        assert isinstance(data, GANTask)
+        return _report(run, data, console=console)
+
+    def generate(self, run: Run, num: int, *, label: str | None = None, seed: int | None = None) -> np.ndarray:
+        """``num`` images (num, 28, 28) in [0, 1]; of class ``label`` (name or index) for a conditional GAN."""
+        labels = [class_index(run.meta["classes"], label)] * num if label is not None else None
+        return sample_images(run, num, labels=labels, seed=seed)
+
+
+def _sections(config: Config) -> tuple[ImageDataConfig, GANConfig]:
+    data, model = config.data, config.model
+    assert isinstance(data, ImageDataConfig) and isinstance(model, GANConfig), "sections_for gives a gan these"
+    return data, model
+
+
+def _read(config: Config) -> tuple[dict[str, tuple[Tensor, Tensor]], dict[str, Any]]:
+    data, _ = _sections(config)
+    if data.scale != "symmetric":
+        raise ConfigError(
+            f'a GAN generates pixels in [-1, 1] (tanh): set data.scale = "symmetric" (got "{data.scale}")'
         )
-        bar.on_eval_end(state, last_val)
-
-    bar.on_train_start(state)
-    model.train()
-    try:
-        while state.stop_reason is None:
-            batches = task.train_batches(state.epoch)
-            state.steps_per_epoch = len(batches)
-            while state.batch_index < len(batches) and state.stop_reason is None:
-                batch = batches[state.batch_index]
-                labels = task.labels_for(batch)
-                tick = time.perf_counter()
-                # 1. discriminator: real -> 1 (or 1 - smoothing), fake -> 0; G(z) detached
-                fake = model.generator(model.noise(len(batch)), labels)  # (B, 1, 28, 28)
-                real_logits = model.discriminator(batch.images, labels)  # (B,)
-                fake_logits = model.discriminator(fake.detach(), labels)  # (B,)
-                loss_d = F.binary_cross_entropy_with_logits(
-                    real_logits, torch.full_like(real_logits, smooth)
-                ) + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
-                opt_d.zero_grad(set_to_none=True)
-                loss_d.backward()
-                opt_d.step()
-                # 2. generator, non-saturating: make D call the fakes real (D's grads from here are cleared in step 1)
-                gen_logits = model.discriminator(fake, labels)  # (B,)
-                loss_g = F.binary_cross_entropy_with_logits(gen_logits, torch.ones_like(gen_logits))
-                opt_g.zero_grad(set_to_none=True)
-                loss_g.backward()
-                opt_g.step()
-
-                metrics = {
-                    "loss": loss_d.item() + loss_g.item(),
-                    "loss_d": loss_d.item(),
-                    "loss_g": loss_g.item(),
-                    "d_real": float(torch.sigmoid(real_logits.detach()).mean()),
-                    "d_fake": float(torch.sigmoid(fake_logits.detach()).mean()),
-                }
-                state.step, state.batch_index = state.step + 1, state.batch_index + 1
-                state.elapsed = before + time.perf_counter() - started
-                seconds = max(time.perf_counter() - tick, 1e-9)
-                log.add(metrics, tokens=len(batch), seconds=seconds)
-                bar.on_step_end(state, {**metrics, "lr": options.lr_g, "tokens_per_s": len(batch) / seconds})
-                if not math.isfinite(metrics["loss"]):
-                    state.stop_reason = f"non-finite loss at step {state.step}; lower model.lr_d / model.lr_g"
-                elif config.max_steps and state.step >= config.max_steps:
-                    state.stop_reason = f"max_steps: {config.max_steps} steps done"
-                elif config.max_time and state.elapsed >= config.max_time:
-                    state.stop_reason = f"max_time: {config.max_time:g} s spent"
-                evaluating = state.step % config.eval_every == 0 or state.stop_reason is not None
-                if evaluating or state.step % every == 0:
-                    log.write_train(step=state.step, epoch=state.epochs_done, time=state.elapsed, lr=options.lr_g)
-                if evaluating:
-                    validate()
-                if state.batch_index == len(batches):  # end of an epoch: the fixed-noise grid
-                    state.epoch, state.batch_index = state.epoch + 1, 0
-                    _save_grid(
-                        model,
-                        fixed_noise,
-                        fixed_labels,
-                        run_dir / "samples" / f"epoch-{state.epoch:03d}.png",
-                        f"epoch {state.epoch}, step {state.step}",
-                    )
-                    if state.epoch >= config.max_epochs and state.stop_reason is None:
-                        state.stop_reason = f"max_epochs: {config.max_epochs} epochs done"
-                        validate()
-                if state.stop_reason is not None or state.step % config.checkpoint_every == 0:
-                    checkpoint()
-    finally:
-        bar.stop()
-    _save_grid(model, fixed_noise, fixed_labels, run_dir / "samples.png", f"{run_dir.name}: step {state.step}")
-    save_weights(state_tensors(model), run_dir / "model.safetensors")
-    try:
-        save_curves(log.records(), run_dir / "curves.png")
-    except ValueError as err:  # a metric the curve plot does not know how to draw must not lose the run
-        console.print(f"[yellow]curves.png not written: {err}[/]")
-    console.print(f"stopped at step {state.step} ({state.stop_reason})")
-    return {"step": state.step, "stop_reason": state.stop_reason, "metrics": last_val}
+    splits, meta = image_splits(config)
+    if tuple(meta["image_shape"]) != (28, 28):
+        raise ConfigError(f"the DCGAN makes 28x28 images; {data.dataset} holds {tuple(meta['image_shape'])}")
+    return splits, meta
 
 
-def sample_images(run: Any, num: int, *, labels: Sequence[int] | None = None, seed: int | None = None) -> np.ndarray:
+def sample_images(run: Run, num: int, *, labels: Sequence[int] | None = None, seed: int | None = None) -> np.ndarray:
     """Generate ``num`` images (num, 28, 28) in [0, 1] from a GAN run (class labels for a conditional one)."""
-    model: GAN = run.model
+    model = run.model
+    assert isinstance(model, GAN)
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
     tensor_labels = None
     if model.num_classes:
@@ -483,10 +511,12 @@ def sample_images(run: Any, num: int, *, labels: Sequence[int] | None = None, se
     return from_tensor(model.sample(num, labels=tensor_labels, generator=generator), scale="symmetric")
 
 
-def report(run: Any, task: GANTask, *, console: Any) -> list[str]:
+def _report(run: Run, task: GANTask, *, console: Console) -> list[str]:
     """The sample grid, the judge's verdict, and the per-epoch grids, as Markdown."""
     lines = ["## Samples (fixed noise)", "", "![samples](samples.png)", ""]
-    judged = task.judge_model(run.model.eval())
+    model = run.model
+    assert isinstance(model, GAN)
+    judged = task.judge_model(model.eval())
     if judged:
         accuracy = run.meta.get("judge_accuracy", float("nan"))
         lines += [
@@ -505,13 +535,13 @@ def report(run: Any, task: GANTask, *, console: Any) -> list[str]:
 
 __all__ = [
     "NAME",
+    "ImageGeneration",
     "GANTask",
+    "GANStep",
+    "SampleGrids",
     "OptimizerPair",
+    "check_train",
     "train_judge",
     "judge_samples",
-    "prepare",
-    "build_model",
-    "fit",
     "sample_images",
-    "report",
 ]

@@ -32,7 +32,7 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from seqlab.errors import CheckpointError
 
@@ -44,6 +44,18 @@ FORMAT = 1
 _NAME = re.compile(r"step-(\d{7,})")
 TMP_PREFIX = ".tmp-"
 REQUIRED = ("model.safetensors", "optimizer.safetensors", "rng.safetensors", "state.json")
+
+
+class Stateful(Protocol):
+    """What a checkpoint saves as ``optimizer``: a torch optimizer, or a training step holding several."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """``{"state": {param id: {name: value}}, "param_groups": [...]}``, as ``torch.optim.Optimizer`` has it."""
+        ...
+
+    def load_state_dict(self, state_dict: dict[str, Any], /) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        ...
 
 
 def checkpoint_name(step: int) -> str:
@@ -151,7 +163,7 @@ def _load_into(model: torch.nn.Module, tensors: dict[str, torch.Tensor], *, wher
 # ----------------------------------------------------------------------------- optimizer
 
 
-def flatten_optimizer(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+def flatten_optimizer(optimizer: Stateful) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Split ``optimizer.state_dict()`` into safetensors-ready tensors and a JSON-able rest.
 
     >>> import torch
@@ -203,7 +215,9 @@ def rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     import torch
 
     version, internal, gauss = random.getstate()
-    name, keys, pos, has_gauss, cached = np.random.get_state()
+    legacy = np.random.get_state(legacy=True)
+    assert isinstance(legacy, tuple)  # legacy=True: (name, keys, pos, has_gauss, cached)
+    name, keys, pos, has_gauss, cached = legacy
     return (
         {"torch": torch.get_rng_state()},
         {"python": [version, list(internal), gauss], "numpy": [name, keys.tolist(), pos, has_gauss, cached]},
@@ -232,7 +246,7 @@ def save_checkpoint(
     *,
     step: int,
     model: torch.nn.Module,
-    optimizer: torch.optim.Optimizer,
+    optimizer: Stateful,
     state: dict[str, Any],
     best: dict[str, torch.Tensor] | None = None,
     keep: int = 2,
@@ -243,7 +257,8 @@ def save_checkpoint(
         directory: ``run_dir/checkpoints``.
         step: optimizer steps taken; names the folder.
         model: its weights go to ``model.safetensors``.
-        optimizer: its state goes to ``optimizer.safetensors`` + ``state.json``.
+        optimizer: its state goes to ``optimizer.safetensors`` + ``state.json`` (an optimizer, or the
+            :class:`~seqlab.training.loop.Step` that holds the optimizers).
         state: JSON-able training state (position, schedule, ...), saved in ``state.json``.
         best: best weights so far, if early stopping tracks them.
         keep: how many checkpoints to keep.
@@ -384,14 +399,14 @@ def latest_good_checkpoint(directory: str | os.PathLike[str], *, console: Consol
 
 
 def load_checkpoint(
-    path: str | os.PathLike[str], *, model: torch.nn.Module, optimizer: torch.optim.Optimizer
+    path: str | os.PathLike[str], *, model: torch.nn.Module, optimizer: Stateful
 ) -> tuple[dict[str, Any], dict[str, torch.Tensor] | None]:
     """Load a verified checkpoint into ``model`` and ``optimizer`` and restore the RNG states.
 
     Args:
         path: a checkpoint folder.
         model: receives the weights.
-        optimizer: receives its state (built for the same model, same config).
+        optimizer: receives its state (built for the same model, same config; an optimizer or a step).
 
     Returns:
         ``(state, best)``: the JSON training state and the best weights (or None).

@@ -1,10 +1,16 @@
-"""The training loop: ``fit`` (train, validate, checkpoint, resume) and ``evaluate``.
+"""The training loop: ``fit`` (train, validate, checkpoint, resume), its ``Step`` and ``evaluate``.
 
-Read :func:`fit` top to bottom: it prepares (or resumes) the run, then each step is
-``train_step`` (loss -> penalty -> backward -> clip -> ``optimizer.step()``), a train row in
-``metrics.jsonl``, a validation pass every ``eval_every`` steps, the budgets, and a checkpoint
-every ``checkpoint_every`` steps and at the end. The only hooks are the four methods of
+Read :func:`fit` top to bottom: it prepares (or resumes) the run, then each step is a
+:class:`Step` on one batch at the schedule's learning rate, a train row in ``metrics.jsonl``, a
+validation pass every ``eval_every`` steps, the budgets, and a checkpoint every
+``checkpoint_every`` steps and at the end. The only hooks are the four methods of
 :class:`~seqlab.training.callbacks.Callback`.
+
+The step is what changes between regimes; the bookkeeping around it is written once. The default,
+:class:`OptimizerStep`, is :func:`train_step` (loss, then :func:`update`: penalty -> backward ->
+clip -> ``optimizer.step()``) with one optimizer; the GAN hands ``fit`` its two-player step
+(:class:`seqlab.tasks.gan.GANStep`), and the learning-rate range test a rising schedule
+(:mod:`seqlab.experiments.lr_find`).
 
 Budgets: ``max_epochs`` always, ``max_steps`` and ``max_time`` (seconds, validation included)
 when not 0; the run stops after the step on which the first one runs out, validates, writes a
@@ -20,7 +26,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from seqlab.errors import CheckpointError, ConfigError, DataError
 from seqlab.training.callbacks import Callback, EarlyStopping, TrainState, monitor_value
@@ -33,7 +39,7 @@ from seqlab.training.checkpoint import (
     save_weights,
     state_tensors,
 )
-from seqlab.training.metrics import MetricsLog, log_every, save_curves
+from seqlab.training.log import MetricsLog, log_every, save_curves
 from seqlab.training.optim import build_optimizer, weight_penalty
 from seqlab.training.progress import ProgressBar
 from seqlab.training.schedules import Schedule, build_schedule
@@ -43,7 +49,7 @@ if TYPE_CHECKING:
     import torch
     from rich.console import Console
 
-    from seqlab.config import TrainConfig
+    from seqlab.sections import TrainConfig
 
 CURVES_EVERY = 10.0  # seconds: redraw curves.png at a validation pass at most this often (always at the end)
 
@@ -133,7 +139,7 @@ def train_step(
         ``grad_norm`` (before clipping) when those are on. A non-finite loss skips the update.
 
     >>> import torch
-    >>> from seqlab.config import TrainConfig
+    >>> from seqlab.sections import TrainConfig
     >>> class Zero:  # pull every output towards 0
     ...     def loss(self, model, batch): return model(batch).pow(2).mean(), {}
     >>> model = torch.nn.Linear(2, 1)
@@ -148,18 +154,101 @@ def train_step(
     if not torch.isfinite(loss):
         return {"loss": loss.item()}
     row = {"loss": loss.item(), **{name: float(value) for name, value in metrics.items()}}
+    return {**row, **update(model, loss, optimizer, lr=lr, config=config)}
+
+
+def update(
+    module: torch.nn.Module, loss: torch.Tensor, optimizer: torch.optim.Optimizer, *, lr: float, config: TrainConfig
+) -> dict[str, float]:
+    """Take one optimizer step down ``loss``: + L1/L2 penalty -> backward -> clip -> ``optimizer.step()`` at ``lr``.
+
+    Args:
+        module: the parameters ``optimizer`` updates (their weights are penalised, their gradient clipped).
+        loss: a scalar with grad.
+        optimizer: built for ``module``'s parameters.
+        lr: the learning rate for this step.
+        config: reads ``l1``, ``l2``, ``clip_norm``.
+
+    Returns:
+        ``penalty`` and ``grad_norm`` (before clipping) when those are on.
+
+    >>> import torch
+    >>> from seqlab.sections import TrainConfig
+    >>> layer = torch.nn.Linear(2, 1)
+    >>> opt = torch.optim.SGD(layer.parameters(), lr=0.1)
+    >>> sorted(update(layer, layer(torch.ones(1, 2)).sum(), opt, lr=0.1, config=TrainConfig(l2=0.1)))
+    ['penalty']
+    """
+    import torch
+
+    row: dict[str, float] = {}
     if config.l1 or config.l2:
-        penalty = weight_penalty(model, l1=config.l1, l2=config.l2)
+        penalty = weight_penalty(module, l1=config.l1, l2=config.l2)
         row["penalty"] = penalty.item()
         loss = loss + penalty
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if config.clip_norm > 0:
-        row["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm))
+        row["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(module.parameters(), config.clip_norm))
     for group in optimizer.param_groups:
         group["lr"] = lr
     optimizer.step()
     return row
+
+
+class Step(Protocol):
+    """One update of the model on one batch, plus the optimizer state a checkpoint keeps.
+
+    A step is built for one model (it holds that model's optimizers); :func:`fit` calls it once
+    per batch with the schedule's learning rate, and saves and restores its state with the
+    checkpoints. :class:`OptimizerStep` is the usual one; the GAN's two-player step is another.
+    """
+
+    def __call__(self, batch: Any, *, lr: float) -> dict[str, float]:
+        """Update on ``batch`` at ``lr``; return ``loss`` and other metrics as floats.
+
+        A non-finite ``loss`` means the update was skipped; :func:`fit` then stops.
+        """
+        ...
+
+    def state_dict(self) -> dict[str, Any]:
+        """The optimizer state, in ``torch.optim.Optimizer.state_dict`` form (``state``, ``param_groups``)."""
+        ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        ...
+
+
+class OptimizerStep:
+    """The usual step: :func:`train_step` with one optimizer (``train.optimizer``) over all parameters.
+
+    Args:
+        model: the module to train.
+        task: supplies ``loss(model, batch)``.
+        config: the ``[train]`` settings (optimizer, weight decay, L1/L2, clipping).
+
+    >>> import torch
+    >>> from seqlab.sections import TrainConfig
+    >>> class Zero:  # pull every output towards 0
+    ...     def loss(self, model, batch): return model(batch).pow(2).mean(), {}
+    >>> step = OptimizerStep(torch.nn.Linear(2, 1), Zero(), TrainConfig(optimizer="sgd"))
+    >>> sorted(step(torch.ones(4, 2), lr=0.1)), len(step.state_dict()["param_groups"])
+    (['loss'], 2)
+    """
+
+    def __init__(self, model: torch.nn.Module, task: Task, config: TrainConfig) -> None:
+        self.model, self.task, self.config = model, task, config
+        self.optimizer = build_optimizer(model, config)
+
+    def __call__(self, batch: Any, *, lr: float) -> dict[str, float]:
+        return train_step(self.model, self.task, batch, self.optimizer, lr=lr, config=self.config)
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.optimizer.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state)
 
 
 def fit(
@@ -168,6 +257,8 @@ def fit(
     config: TrainConfig,
     *,
     run_dir: str | Path,
+    step: Step | None = None,
+    schedule: Schedule | None = None,
     callbacks: Sequence[Callback] = (),
     console: Console | None = None,
     resume: bool = False,
@@ -179,6 +270,8 @@ def fit(
         task: batches, loss and metrics (:class:`~seqlab.training.task.Task`).
         config: the ``[train]`` settings.
         run_dir: where ``checkpoints/``, ``metrics.jsonl``, ``curves.png`` and ``model.safetensors`` go.
+        step: the update on one batch (default :class:`OptimizerStep` of ``model``, ``task``, ``config``).
+        schedule: the learning rate of each step (default :func:`~seqlab.training.schedules.build_schedule`).
         callbacks: extra :class:`~seqlab.training.callbacks.Callback` objects, called after the progress bar.
         console: rich console for progress and messages (default: stderr).
         resume: continue from the newest good checkpoint in ``run_dir``; without one, start at step 0.
@@ -190,7 +283,7 @@ def fit(
         CheckpointError: ``run_dir`` has checkpoints but ``resume`` is False, or none of them is usable.
 
     >>> import tempfile, torch
-    >>> from seqlab.config import TrainConfig
+    >>> from seqlab.sections import TrainConfig
     >>> class Line:  # learn y = 2x
     ...     x = torch.linspace(-1, 1, 16).unsqueeze(1)
     ...     def train_batches(self, epoch): return [(self.x, 2 * self.x)]
@@ -208,7 +301,7 @@ def fit(
     from rich.console import Console
 
     console = console if console is not None else Console(stderr=True)
-    run = _prepare(model, task, config, Path(run_dir), console, resume=resume)
+    run = _prepare(model, task, config, Path(run_dir), console, step=step, schedule=schedule, resume=resume)
     state = run.state
     if state.stop_reason is not None:
         return _already_finished(run)
@@ -224,7 +317,7 @@ def fit(
             batch = batches[state.batch_index]
             state.lr = run.schedule.lr(state.step)
             started = time.perf_counter()
-            metrics = train_step(model, task, batch, run.optimizer, lr=state.lr, config=config)
+            metrics = run.step(batch, lr=state.lr)
             if not math.isfinite(metrics["loss"]):
                 state.request_stop(
                     f"non-finite loss: {metrics['loss']} at step {state.step + 1}; "
@@ -264,7 +357,7 @@ class _Run:
     config: TrainConfig
     run_dir: Path
     console: Console
-    optimizer: torch.optim.Optimizer
+    step: Step
     schedule: Schedule
     stopper: EarlyStopping
     log: MetricsLog
@@ -313,7 +406,15 @@ def _planned_steps(task: Task, config: TrainConfig) -> int:
 
 
 def _prepare(
-    model: torch.nn.Module, task: Task, config: TrainConfig, run_dir: Path, console: Console, *, resume: bool
+    model: torch.nn.Module,
+    task: Task,
+    config: TrainConfig,
+    run_dir: Path,
+    console: Console,
+    *,
+    step: Step | None,
+    schedule: Schedule | None,
+    resume: bool,
 ) -> _Run:
     missing = [
         name
@@ -331,8 +432,8 @@ def _prepare(
         config=config,
         run_dir=run_dir,
         console=console,
-        optimizer=build_optimizer(model, config),
-        schedule=build_schedule(config, total_steps=_planned_steps(task, config)),
+        step=step if step is not None else OptimizerStep(model, task, config),
+        schedule=schedule if schedule is not None else build_schedule(config, total_steps=_planned_steps(task, config)),
         stopper=EarlyStopping(config.monitor, patience=config.early_stopping),
         log=MetricsLog(run_dir / "metrics.jsonl"),
         val_batches=[val[i] for i in range(count)],
@@ -354,7 +455,7 @@ def _prepare(
             console.print(f"no checkpoint in {folder}; starting from step 0")
         run.log.path.unlink(missing_ok=True)
         return run
-    saved, run.best = load_checkpoint(path, model=model, optimizer=run.optimizer)
+    saved, run.best = load_checkpoint(path, model=model, optimizer=run.step)
     run.state = TrainState(
         step=saved["step"],
         epoch=saved["epoch"],
@@ -446,7 +547,7 @@ def _checkpoint(run: _Run) -> None:
         run.run_dir / "checkpoints",
         step=state.step,
         model=run.model,
-        optimizer=run.optimizer,
+        optimizer=run.step,
         state=saved,
         best=run.best if run.config.early_stopping else None,
         keep=run.config.keep_checkpoints,
@@ -478,7 +579,7 @@ def _result(run: _Run) -> FitResult:
 
 def _finish(run: _Run, hooks: Sequence[Callback]) -> FitResult:
     state = run.state
-    if run.saved_step != state.step or state.stop_reason.startswith("non-finite"):
+    if run.saved_step != state.step or (state.stop_reason or "").startswith("non-finite"):
         # stopped before the step's own checkpoint (a non-finite loss): record the last good state
         run.log.write_train(step=state.step, epoch=state.epochs_done, time=state.elapsed, lr=state.lr)
         _validate(run, hooks)

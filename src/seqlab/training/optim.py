@@ -5,11 +5,11 @@ recurrent weight matrices, embeddings, convolution kernels). Biases and normalis
 shifts (one dimension) get neither weight decay nor the L1/L2 penalty, as in Keras, where
 ``kernel_regularizer`` and ``bias_regularizer`` are separate and biases are usually left alone.
 
-Everything not in :class:`~seqlab.config.TrainConfig` keeps PyTorch's default (Adam betas and
-eps, RMSprop alpha, ...).
+Everything not in :class:`~seqlab.sections.TrainConfig` keeps PyTorch's default (Adam's eps,
+RMSprop's alpha, ...).
 
 >>> import torch
->>> from seqlab.config import TrainConfig
+>>> from seqlab.sections import TrainConfig
 >>> model = torch.nn.Linear(3, 2)
 >>> opt = build_optimizer(model, TrainConfig(optimizer="sgd", lr=0.1, weight_decay=1e-4))
 >>> type(opt).__name__, [g["weight_decay"] for g in opt.param_groups]
@@ -25,7 +25,7 @@ from seqlab.errors import ConfigError, unknown_choice
 if TYPE_CHECKING:
     import torch
 
-    from seqlab.config import TrainConfig
+    from seqlab.sections import TrainConfig
 
 
 def split_parameters(model: torch.nn.Module) -> tuple[list[torch.nn.Parameter], list[torch.nn.Parameter]]:
@@ -39,7 +39,8 @@ def split_parameters(model: torch.nn.Module) -> tuple[list[torch.nn.Parameter], 
     >>> [tuple(p.shape) for p in weights], [tuple(p.shape) for p in others]
     ([(2, 3)], [(2,), (2,), (2,)])
     """
-    weights, others = [], []
+    weights: list[torch.nn.Parameter] = []
+    others: list[torch.nn.Parameter] = []
     for param in model.parameters():
         if param.requires_grad:
             (weights if param.ndim >= 2 else others).append(param)
@@ -51,15 +52,15 @@ def build_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.
 
     Two parameter groups: weight matrices with ``config.weight_decay``, everything else with none.
     ``adam`` adds the decay to the gradient (classic L2 decay, as torch.optim.Adam does); ``adamw``
-    decouples it (Loshchilov & Hutter, 2019); ``sgd`` uses ``config.momentum``; ``rmsprop`` uses
-    torch defaults (alpha 0.99, no momentum).
+    decouples it (Loshchilov & Hutter, 2019); both use ``config.betas``. ``sgd`` uses
+    ``config.momentum``; ``rmsprop`` uses torch defaults (alpha 0.99, no momentum).
 
     Args:
         model: the module to train.
-        config: reads ``optimizer``, ``lr``, ``momentum``, ``weight_decay``.
+        config: reads ``optimizer``, ``lr``, ``betas``, ``momentum``, ``weight_decay``.
 
     >>> import torch
-    >>> from seqlab.config import TrainConfig
+    >>> from seqlab.sections import TrainConfig
     >>> type(build_optimizer(torch.nn.Linear(2, 2), TrainConfig(optimizer="adamw"))).__name__
     'AdamW'
     """
@@ -73,9 +74,12 @@ def build_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.
     ]
     if not groups:
         raise ConfigError(f"{type(model).__name__} has no trainable parameters; nothing to optimise")
+    betas = tuple(config.betas)
+    if len(betas) != 2 or not all(0.0 <= beta < 1.0 for beta in betas):
+        raise ConfigError(f"train.betas must be two numbers in [0, 1), e.g. [0.9, 0.999] (got {list(betas)})")
     makers = {
-        "adam": lambda: torch.optim.Adam(groups, lr=config.lr),
-        "adamw": lambda: torch.optim.AdamW(groups, lr=config.lr),
+        "adam": lambda: torch.optim.Adam(groups, lr=config.lr, betas=(betas[0], betas[1])),
+        "adamw": lambda: torch.optim.AdamW(groups, lr=config.lr, betas=(betas[0], betas[1])),
         "sgd": lambda: torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum),
         "rmsprop": lambda: torch.optim.RMSprop(groups, lr=config.lr),
     }

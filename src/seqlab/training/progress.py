@@ -16,8 +16,9 @@ from seqlab.training.callbacks import Callback, TrainState
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import Progress, TaskID
 
-    from seqlab.config import TrainConfig
+    from seqlab.sections import TrainConfig
 
 
 def eta_seconds(
@@ -48,7 +49,7 @@ def eta_seconds(
 def budget_fraction(state: TrainState, config: TrainConfig) -> float:
     """How much of the run is done (0..1): the largest fraction of any budget used.
 
-    >>> from seqlab.config import TrainConfig
+    >>> from seqlab.sections import TrainConfig
     >>> budget_fraction(TrainState(step=50, steps_per_epoch=1000), TrainConfig(max_steps=100, max_epochs=1))
     0.5
     """
@@ -76,7 +77,7 @@ class ProgressBar(Callback):
 
     >>> from io import StringIO
     >>> from rich.console import Console
-    >>> from seqlab.config import TrainConfig
+    >>> from seqlab.sections import TrainConfig
     >>> out = StringIO()
     >>> bar = ProgressBar(Console(file=out, width=120), TrainConfig(max_steps=2))
     >>> state = TrainState(steps_per_epoch=10)
@@ -93,8 +94,8 @@ class ProgressBar(Callback):
         self.console = console
         self.config = config
         self.smoothing = smoothing
-        self._progress = None
-        self._task = None
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
         self._averages: dict[str, float] = {}
         self._last_elapsed = 0.0
 
@@ -106,15 +107,16 @@ class ProgressBar(Callback):
     def on_train_start(self, state: TrainState) -> None:
         from rich.progress import BarColumn, Progress, TextColumn
 
-        self._progress = Progress(
+        progress = Progress(
             TextColumn("[bold]train"),
             BarColumn(),
             TextColumn("{task.percentage:>3.0f}%  step {task.fields[step]}  {task.fields[stats]}"),
             TextColumn("ETA {task.fields[eta]}"),
             console=self.console,
         )
-        self._progress.start()
-        self._task = self._progress.add_task("train", total=1.0, step=state.step, stats="", eta="-:--")
+        progress.start()
+        self._progress = progress
+        self._task = progress.add_task("train", total=1.0, step=state.step, stats="", eta="-:--")
         self._last_elapsed = state.elapsed
 
     def on_step_end(self, state: TrainState, metrics: dict[str, float]) -> None:
@@ -135,6 +137,7 @@ class ProgressBar(Callback):
             steps_left_in_epochs=steps_left,
         )
         done = budget_fraction(state, self.config)
+        assert self._progress is not None and self._task is not None, "on_train_start comes first"
         self._progress.update(self._task, completed=done, step=state.step, stats="  ".join(stats), eta=_clock(eta))
 
     def on_eval_end(self, state: TrainState, metrics: dict[str, float]) -> None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from seqlab.errors import ConfigError, unknown_choice
 
 if TYPE_CHECKING:
-    from seqlab.config import TrainConfig
+    from seqlab.sections import TrainConfig
 
 # metric names where smaller is better; any other metric (accuracy, bleu, ...) is maximised
 _SMALLER_IS_BETTER = ("loss", "perplexity", "ppl", "error", "mae", "mse", "rmse", "cer", "wer")
@@ -171,6 +171,34 @@ class PlateauSchedule(Schedule):
         self.best, self.bad_passes, self.factor = state["best"], state["bad_passes"], state["factor"]
 
 
+class ExponentialSchedule(Schedule):
+    """A rate that rises from ``min_lr`` to ``max_lr`` in ``steps`` steps, evenly on a log scale (the range test).
+
+    Step ``s`` uses ``min_lr * (max_lr / min_lr) ** (s / (steps - 1))``; past the last step it keeps rising.
+
+    Args:
+        min_lr: the rate of step 0.
+        max_lr: the rate of step ``steps - 1``.
+        steps: how many steps the rise takes (at least 2).
+
+    >>> s = ExponentialSchedule(1e-4, 1e-1, steps=4)
+    >>> [f"{s.lr(k):.0e}" for k in range(4)]
+    ['1e-04', '1e-03', '1e-02', '1e-01']
+    """
+
+    def __init__(self, min_lr: float, max_lr: float, *, steps: int) -> None:
+        if not 0 < min_lr < max_lr:
+            raise ConfigError(f"a rising rate needs 0 < min_lr < max_lr (got {min_lr:g} and {max_lr:g})")
+        if steps < 2:
+            raise ConfigError(f"a rising rate needs at least 2 steps (got {steps})")
+        super().__init__(min_lr)
+        self.max_lr = max_lr
+        self.steps = steps
+
+    def lr(self, step: int) -> float:
+        return self.base_lr * (self.max_lr / self.base_lr) ** (step / (self.steps - 1))
+
+
 PLATEAU_PATIENCE = 2  # validation passes; TrainConfig has no field for it
 
 
@@ -183,7 +211,7 @@ def build_schedule(config: TrainConfig, *, total_steps: int) -> Schedule:
             ``max_epochs * batches per epoch``, whichever is smaller. A time budget is not known
             in steps, so a cosine run stopped by ``max_time`` ends before its lr reaches 0.
 
-    >>> from seqlab.config import TrainConfig
+    >>> from seqlab.sections import TrainConfig
     >>> type(build_schedule(TrainConfig(schedule="plateau"), total_steps=100)).__name__
     'PlateauSchedule'
     """
