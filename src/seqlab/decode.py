@@ -19,20 +19,25 @@ token 1: the prompt is read once, then each step reads only the newest token.
 ...         logits = torch.full((ids.shape[0], ids.shape[1], 10), -1e9)
 ...         logits.scatter_(2, ((ids + 1) % 10).unsqueeze(-1), 0.0)
 ...         return logits, state
->>> list(generate(Counter(), [3], max_tokens=4, temperature=0.0))
+>>> list(generate(Counter(), [3], SamplingParams(max_tokens=4, temperature=0.0)))
 [4, 5, 6, 7]
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor
 
+from seqlab.errors import SeqlabError
 
+
+@runtime_checkable
 class Steppable(Protocol):
     """What a model must offer to be decoded."""
 
@@ -41,40 +46,128 @@ class Steppable(Protocol):
     def step(self, ids: Tensor, state: Any) -> tuple[Tensor, Any]: ...
 
 
-@dataclass(frozen=True)
-class SamplingParams:
-    """How the next token is chosen.
+@runtime_checkable
+class EncoderDecoder(Protocol):
+    """What a seq2seq model offers: ``start`` reads the source once; its state is decoded through
+    :class:`Conditioned`."""
+
+    def start(self, src: Tensor, src_mask: Tensor) -> Any: ...
+
+    def step(self, ids: Tensor, state: Any) -> tuple[Tensor, Any]: ...
+
+    def reorder_state(self, state: Any, index: Tensor) -> Any: ...
+
+
+class Detokenizer(Protocol):
+    """What :func:`decode_stream` needs from a tokenizer (every seqlab tokenizer has it)."""
+
+    def decode(self, ids: Sequence[int]) -> str: ...
+
+
+class SamplingError(SeqlabError, ValueError):
+    """A sampling setting is out of range; ``field`` names it (the server's ``param``).
 
     Args:
+        field: the :class:`SamplingParams` field at fault.
+        message: what is wrong and what would be right.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """How a reply is generated: its length, how each token is chosen, and what ends it.
+
+    The one form these settings take from the CLI, the HTTP request and :meth:`seqlab.run.Run.sample`
+    down to :func:`generate`; a bad value fails here, once, with the field, the value and the range.
+
+    Args:
+        max_tokens: the most new tokens.
         temperature: divides the logits; 0 means greedy (argmax).
         top_k: keep only the k most likely tokens; 0 keeps all.
         top_p: keep the smallest set of tokens whose probability adds up to at least p (nucleus).
+        seed: makes sampling reproducible (a private generator; the global RNG is untouched).
+        stop: strings that end the text (not included); a list is kept as a tuple. They act on
+            text, so :func:`decode_stream` applies them, not :func:`generate`.
         frequency_penalty: subtracted from a token's logit once per time it was already generated
             (OpenAI's meaning, -2 to 2); positive values discourage repeating words.
         presence_penalty: subtracted once from the logit of every token generated so far.
+
+    >>> SamplingParams(max_tokens=20, temperature=0.0).top_p
+    1.0
+    >>> SamplingParams(top_p=1.5)
+    Traceback (most recent call last):
+    ...
+    seqlab.decode.SamplingError: top_p must be in (0, 1] (got 1.5)
     """
 
+    max_tokens: int = 256
     temperature: float = 1.0
     top_k: int = 0
     top_p: float = 1.0
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
     frequency_penalty: float = 0.0
     presence_penalty: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.temperature < 0:
-            raise ValueError(f"temperature must be >= 0 (got {self.temperature})")
-        if self.top_k < 0:
-            raise ValueError(f"top_k must be >= 0 (got {self.top_k})")
-        if not 0.0 < self.top_p <= 1.0:
-            raise ValueError(f"top_p must be in (0, 1] (got {self.top_p})")
+        def bad(field: str, expected: str) -> SamplingError:
+            return SamplingError(field, f"{field} must be {expected} (got {getattr(self, field)!r})")
+
+        if not _is_int(self.max_tokens) or self.max_tokens < 1:
+            raise bad("max_tokens", "an integer >= 1")
+        if not _is_number(self.temperature) or not self.temperature >= 0:
+            raise bad("temperature", "a finite number >= 0")
+        if not _is_int(self.top_k) or self.top_k < 0:
+            raise bad("top_k", "an integer >= 0")
+        if not _is_number(self.top_p) or not 0.0 < self.top_p <= 1.0:
+            raise bad("top_p", "in (0, 1]")
+        if self.seed is not None and not _is_int(self.seed):
+            raise bad("seed", "an integer or None")
         for name in ("frequency_penalty", "presence_penalty"):
-            if not -2.0 <= getattr(self, name) <= 2.0:
-                raise ValueError(f"{name} must be in [-2, 2] (got {getattr(self, name)})")
+            if not _is_number(getattr(self, name)) or not -2.0 <= getattr(self, name) <= 2.0:
+                raise bad(name, "in [-2, 2]")
+        if isinstance(self.stop, str) or not all(isinstance(s, str) and s for s in self.stop):
+            raise bad("stop", "a sequence of non-empty strings")
+        object.__setattr__(self, "stop", tuple(self.stop))
 
     @property
     def penalised(self) -> bool:
         """True when either repetition penalty is set."""
         return bool(self.frequency_penalty or self.presence_penalty)
+
+
+@contextlib.contextmanager
+def evaluating(model: object) -> Iterator[None]:
+    """Put a torch module in eval mode (no dropout) while decoding, and back in training mode after.
+
+    >>> layer = torch.nn.Dropout(0.5)
+    >>> with evaluating(layer):
+    ...     layer.training
+    False
+    >>> layer.training
+    True
+    """
+    if not (isinstance(model, torch.nn.Module) and model.training):
+        yield
+        return
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train()
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    """A real, finite number (NaN and infinity are refused)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def penalise(logits: Tensor, counts: Tensor, params: SamplingParams) -> Tensor:
@@ -135,49 +228,33 @@ def choose_next(logits: Tensor, params: SamplingParams, generator: torch.Generat
 
 @torch.no_grad()
 def generate(
-    model: Steppable,
-    prompt_ids: Sequence[int],
-    *,
-    max_tokens: int,
-    temperature: float = 1.0,
-    top_k: int = 0,
-    top_p: float = 1.0,
-    seed: int | None = None,
-    stop_ids: Sequence[int] = (),
-    frequency_penalty: float = 0.0,
-    presence_penalty: float = 0.0,
+    model: Steppable, prompt_ids: Sequence[int], params: SamplingParams, *, stop_ids: Sequence[int] = ()
 ) -> Iterator[int]:
-    """Yield up to ``max_tokens`` new token ids after ``prompt_ids``, one at a time.
+    """Yield up to ``params.max_tokens`` new token ids after ``prompt_ids``, one at a time.
 
     Args:
         model: anything with ``init_state`` and ``step`` (see the module docstring).
         prompt_ids: the ids to condition on; at least one (use BOS for an empty prompt).
-        max_tokens: the most new tokens to produce.
-        temperature, top_k, top_p: see :class:`SamplingParams`; temperature 0 is greedy.
-        seed: makes sampling reproducible (a private generator; global RNG untouched).
+        params: how to choose each token (temperature 0 is greedy) and how many; the repetition
+            penalties count the tokens generated here, not the prompt's (greedy decoding is
+            penalised too). ``params.stop`` holds strings, which :func:`decode_stream` applies.
         stop_ids: ids that end generation; the stop id itself is not yielded.
-        frequency_penalty, presence_penalty: see :class:`SamplingParams`; they count the tokens
-            generated here, not the prompt's (greedy decoding is penalised too).
+
+    >>> class Up(torch.nn.Module):
+    ...     def init_state(self, batch_size): return None
+    ...     def step(self, ids, state): return torch.nn.functional.one_hot((ids + 1) % 5, 5).float(), state
+    >>> list(generate(Up(), [0], SamplingParams(max_tokens=9, temperature=0.0), stop_ids=[4]))
+    [1, 2, 3]
     """
     if len(prompt_ids) == 0:
         raise ValueError("prompt_ids must hold at least one id (use the BOS id for an empty prompt)")
-    params = SamplingParams(
-        temperature=temperature,
-        top_k=top_k,
-        top_p=top_p,
-        frequency_penalty=frequency_penalty,
-        presence_penalty=presence_penalty,
-    )
-    generator = torch.Generator().manual_seed(seed) if seed is not None else None
-    was_training = getattr(model, "training", False)
-    if was_training:
-        model.eval()
-    try:
+    generator = torch.Generator().manual_seed(params.seed) if params.seed is not None else None
+    with evaluating(model):
         state = model.init_state(1)
         logits, state = model.step(torch.tensor([list(prompt_ids)], dtype=torch.long), state)  # read the prompt once
         stops = set(stop_ids)
         counts = torch.zeros_like(logits[:, -1]) if params.penalised else None  # (1, V)
-        for _ in range(max_tokens):
+        for _ in range(params.max_tokens):
             scores = logits[:, -1] if counts is None else penalise(logits[:, -1], counts, params)
             token = int(choose_next(scores, params, generator)[0])
             if token in stops:
@@ -186,12 +263,9 @@ def generate(
                 counts[0, token] += 1
             yield token
             logits, state = model.step(torch.tensor([[token]], dtype=torch.long), state)  # one step per token
-    finally:
-        if was_training:
-            model.train()
 
 
-def decode_stream(tokenizer: Any, ids: Iterator[int], *, stop: Sequence[str] = ()) -> Iterator[str]:
+def decode_stream(tokenizer: Detokenizer, ids: Iterator[int], *, stop: Sequence[str] = ()) -> Iterator[str]:
     """Turn a stream of token ids into a stream of text pieces.
 
     The text is decoded from all ids so far and only the new suffix is yielded, so tokenizers
@@ -248,7 +322,7 @@ class Conditioned:
     >>> class Echo:
     ...     def step(self, ids, state):
     ...         return torch.nn.functional.one_hot(state.expand(ids.shape[0], ids.shape[1]), 5).float(), state
-    >>> list(generate(Conditioned(Echo(), torch.tensor([[4]])), [0], max_tokens=2, temperature=0.0))
+    >>> list(generate(Conditioned(Echo(), torch.tensor([[4]])), [0], SamplingParams(max_tokens=2, temperature=0.0)))
     [4, 4]
     """
 
@@ -339,10 +413,7 @@ def beam_search(
     if not prompt_ids or len({len(p) for p in prompt_ids}) != 1 or len(prompt_ids[0]) == 0:
         raise ValueError("prompt_ids must be one or more non-empty prompts of equal length")
     B, K = len(prompt_ids), beam_width
-    was_training = getattr(model, "training", False)
-    if was_training:
-        model.eval()
-    try:
+    with evaluating(model):
         state = model.init_state(B)
         logits, state = model.step(torch.tensor([list(p) for p in prompt_ids], dtype=torch.long), state)
         # every row starts with K copies of its one hypothesis; only the first may expand at step 0
@@ -409,9 +480,6 @@ def beam_search(
             pool.sort(key=lambda h: h.score, reverse=True)
             results.append(pool[:n_best])
         return results
-    finally:
-        if was_training:
-            model.train()
 
 
 def beam_generate(
@@ -468,10 +536,7 @@ def greedy_batch(
     if not prompt_ids or len({len(p) for p in prompt_ids}) != 1 or len(prompt_ids[0]) == 0:
         raise ValueError("prompt_ids must be one or more non-empty prompts of equal length")
     B = len(prompt_ids)
-    was_training = getattr(model, "training", False)
-    if was_training:
-        model.eval()
-    try:
+    with evaluating(model):
         state = model.init_state(B)
         logits, state = model.step(torch.tensor([list(p) for p in prompt_ids], dtype=torch.long), state)
         outputs: list[list[int]] = [[] for _ in range(B)]
@@ -488,6 +553,3 @@ def greedy_batch(
                 break
             logits, state = model.step(chosen.unsqueeze(1), state)
         return outputs
-    finally:
-        if was_training:
-            model.train()

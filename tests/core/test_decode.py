@@ -33,10 +33,10 @@ def test_top_k_and_top_p_keep_the_right_tokens():
 
 def test_seeded_sampling_is_reproducible_and_greedy_is_argmax():
     model = Bigram()
-    a = list(generate(model, [1], max_tokens=30, temperature=1.0, seed=7))
-    b = list(generate(model, [1], max_tokens=30, temperature=1.0, seed=7))
+    a = list(generate(model, [1], SamplingParams(max_tokens=30, temperature=1.0, seed=7)))
+    b = list(generate(model, [1], SamplingParams(max_tokens=30, temperature=1.0, seed=7)))
     assert a == b and len(a) == 30
-    greedy = list(generate(model, [1], max_tokens=5, temperature=0.0))
+    greedy = list(generate(model, [1], SamplingParams(max_tokens=5, temperature=0.0)))
     expected, token = [], 1
     for _ in range(5):
         token = int(model.table[token].argmax())
@@ -46,14 +46,14 @@ def test_seeded_sampling_is_reproducible_and_greedy_is_argmax():
 
 def test_each_new_token_costs_one_step():
     model = Bigram()
-    list(generate(model, [1, 2, 3], max_tokens=10, temperature=1.0, seed=0))
+    list(generate(model, [1, 2, 3], SamplingParams(max_tokens=10, temperature=1.0, seed=0)))
     assert model.tokens_read == 3 + 10  # the prompt once, then one token per step
 
 
 def test_stop_ids_end_generation():
     model = Bigram()
-    first = list(generate(model, [1], max_tokens=1, temperature=0.0))[0]
-    assert list(generate(model, [1], max_tokens=10, temperature=0.0, stop_ids=[first])) == []
+    first = list(generate(model, [1], SamplingParams(max_tokens=1, temperature=0.0)))[0]
+    assert list(generate(model, [1], SamplingParams(max_tokens=10, temperature=0.0), stop_ids=[first])) == []
 
 
 def test_bad_sampling_params():
@@ -70,3 +70,34 @@ def test_decode_stream_waits_for_whole_characters():
 
     pieces = list(decode_stream(Bytes(), iter("한a".encode())))
     assert pieces == ["한", "a"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("temperature", float("nan"), "temperature must be a finite number >= 0 (got nan)"),
+        ("temperature", float("inf"), "temperature must be a finite number >= 0 (got inf)"),
+        ("top_p", float("nan"), "top_p must be in (0, 1] (got nan)"),
+        ("frequency_penalty", float("-inf"), "frequency_penalty must be in [-2, 2] (got -inf)"),
+        ("presence_penalty", float("nan"), "presence_penalty must be in [-2, 2]"),
+        ("max_tokens", 0, "max_tokens must be an integer >= 1 (got 0)"),
+        ("max_tokens", 2.5, "max_tokens must be an integer >= 1"),
+        ("top_k", -1, "top_k must be an integer >= 0 (got -1)"),
+        ("seed", "7", "seed must be an integer or None"),
+        ("stop", ("",), "stop must be a sequence of non-empty strings"),
+        ("stop", "\n", "stop must be a sequence of non-empty strings"),
+    ],
+)
+def test_sampling_params_refuse_bad_values_naming_the_field(field, value, says):
+    from seqlab.decode import SamplingError
+    from seqlab.errors import SeqlabError
+
+    with pytest.raises(SamplingError) as err:
+        SamplingParams(**{field: value})
+    assert says in str(err.value) and err.value.field == field
+    assert isinstance(err.value, SeqlabError) and isinstance(err.value, ValueError)  # the CLI prints it; a 400
+
+
+def test_sampling_params_keep_stop_strings_as_a_tuple():
+    params = SamplingParams(stop=["\n", "User:"])
+    assert params.stop == ("\n", "User:") and hash(params) == hash(SamplingParams(stop=("\n", "User:")))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from seqlab.decode import Conditioned, beam_search, generate, greedy_batch
+from seqlab.decode import Conditioned, SamplingParams, beam_search, generate, greedy_batch
 from seqlab.models.seq2seq import RecurrentSeq2Seq
 from seqlab.models.transformer import TransformerLM, TransformerSeq2Seq, UncachedLM
 
@@ -32,7 +32,7 @@ def test_beam_width_one_equals_greedy():
     for model in _models():
         for row in range(3):
             one = Conditioned(model, model.start(src[row : row + 1], mask[row : row + 1]))
-            greedy = list(generate(one, [BOS], max_tokens=8, temperature=0.0, stop_ids=[EOS]))
+            greedy = list(generate(one, [BOS], SamplingParams(max_tokens=8, temperature=0.0), stop_ids=[EOS]))
             one = Conditioned(model, model.start(src[row : row + 1], mask[row : row + 1]))
             beam = beam_search(one, [[BOS]], beam_width=1, max_tokens=8, eos_id=EOS)[0][0]
             assert list(beam.ids) == greedy, type(model).__name__
@@ -81,19 +81,19 @@ def test_kv_cached_lm_generates_the_same_tokens_as_uncached():
     torch.manual_seed(0)
     lm = TransformerLM(30, embed_dim=16, num_heads=2, num_layers=2, block_size=64, dropout=0.0).eval()
     for seed in (0,):
-        cached = list(generate(lm, [5, 6, 7], max_tokens=30, temperature=1.0, seed=seed))
-        plain = list(generate(UncachedLM(lm), [5, 6, 7], max_tokens=30, temperature=1.0, seed=seed))
+        cached = list(generate(lm, [5, 6, 7], SamplingParams(max_tokens=30, temperature=1.0, seed=seed)))
+        plain = list(generate(UncachedLM(lm), [5, 6, 7], SamplingParams(max_tokens=30, temperature=1.0, seed=seed)))
         assert cached == plain and len(cached) == 30
-    assert list(generate(lm, [5], max_tokens=20, temperature=0.0)) == list(
-        generate(UncachedLM(lm), [5], max_tokens=20, temperature=0.0)
+    assert list(generate(lm, [5], SamplingParams(max_tokens=20, temperature=0.0))) == list(
+        generate(UncachedLM(lm), [5], SamplingParams(max_tokens=20, temperature=0.0))
     )
 
 
 def test_kv_cached_lm_runs_past_its_block_size_and_beam_reorders_the_cache():
     torch.manual_seed(0)
     lm = TransformerLM(30, embed_dim=16, num_heads=2, num_layers=1, block_size=16).eval()
-    assert len(list(generate(lm, [5, 6], max_tokens=60, temperature=1.0, seed=0))) == 60
-    greedy = list(generate(lm, [5, 6], max_tokens=8, temperature=0.0))
+    assert len(list(generate(lm, [5, 6], SamplingParams(max_tokens=60, temperature=1.0, seed=0)))) == 60
+    greedy = list(generate(lm, [5, 6], SamplingParams(max_tokens=8, temperature=0.0)))
     assert list(beam_search(lm, [[5, 6]], beam_width=1, max_tokens=8, eos_id=None)[0][0].ids) == greedy
     assert len(beam_search(lm, [[5, 6], [7, 8]], beam_width=3, max_tokens=8, eos_id=None, n_best=2)[1]) == 2
 
@@ -122,10 +122,20 @@ class Fixed:
 
 
 def test_repetition_penalties_follow_openai_semantics():
-    assert list(generate(Fixed(), [0], max_tokens=4, temperature=0.0)) == [4, 4, 4, 4]
+    assert list(generate(Fixed(), [0], SamplingParams(max_tokens=4, temperature=0.0))) == [4, 4, 4, 4]
     # presence: 4 loses 1 once generated (0.5 < 1.0 -> 5), then 5 too (0.0), and 4's 0.5 leads again
-    assert list(generate(Fixed(), [0], max_tokens=4, temperature=0.0, presence_penalty=1.0)) == [4, 5, 4, 4]
+    assert list(generate(Fixed(), [0], SamplingParams(max_tokens=4, temperature=0.0, presence_penalty=1.0))) == [
+        4,
+        5,
+        4,
+        4,
+    ]
     # frequency: 4 loses 0.3 per use: 1.5, 1.2, 0.9 < 1.0 -> 5
-    assert list(generate(Fixed(), [0], max_tokens=4, temperature=0.0, frequency_penalty=0.3)) == [4, 4, 5, 4]
+    assert list(generate(Fixed(), [0], SamplingParams(max_tokens=4, temperature=0.0, frequency_penalty=0.3))) == [
+        4,
+        4,
+        5,
+        4,
+    ]
     with pytest.raises(ValueError, match=r"frequency_penalty must be in \[-2, 2\]"):
-        list(generate(Fixed(), [0], max_tokens=1, frequency_penalty=2.5))
+        list(generate(Fixed(), [0], SamplingParams(max_tokens=1, frequency_penalty=2.5)))

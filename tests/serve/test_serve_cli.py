@@ -6,7 +6,7 @@ from io import StringIO
 
 from rich.console import Console
 
-from seqlab.serve.engine import Generation
+from seqlab.generation import Generation
 from seqlab.serve.terminal import chat_loop
 
 
@@ -68,3 +68,29 @@ def test_serve_refuses_other_addresses_without_a_key(chat_run_dir, cli, monkeypa
 def test_serve_names_runs_apart(chat_run_dir, cli):
     result = cli("serve", f"a={chat_run_dir}", f"a={chat_run_dir}")
     assert result.code == 1 and 'two runs are named "a"' in result.err
+
+
+def test_slash_commands_change_the_one_sampling_params_and_it_checks_them():
+    from seqlab.decode import SamplingParams
+
+    seen: list[SamplingParams] = []
+
+    class Recorder:
+        name, task, has_chat_template = "rec", "language-model", True
+
+        def chat(self, messages, params):
+            seen.append(params)
+            return Generation(iter(["ok"]), prompt_tokens=1)
+
+    out = StringIO()
+    reads = iter(["/top-k 40", "/top-p 0", "/max-tokens 12", "/temperature 0", "hi", "/quit"])
+    chat_loop(Recorder(), read=lambda p: next(reads), console=Console(file=out, width=100), params=SamplingParams())
+    assert seen == [SamplingParams(top_k=40, max_tokens=12, temperature=0.0)]
+    assert "top-k 40" in out.getvalue() and "top_p must be in (0, 1] (got 0.0)" in out.getvalue()
+
+
+def test_chat_refuses_bad_sampling_options_with_a_message(chat_run_dir, cli):
+    result = cli("chat", str(chat_run_dir), "--top-p", "0")
+    assert result.code == 1 and "top_p must be in (0, 1] (got 0.0)" in result.err
+    result = cli("chat", str(chat_run_dir), "--presence-penalty", "nan")
+    assert result.code == 1 and "presence_penalty must be in [-2, 2] (got nan)" in result.err

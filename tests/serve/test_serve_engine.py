@@ -8,14 +8,9 @@ import time
 
 import pytest
 
-from seqlab.serve.engine import (
-    Engine,
-    Generation,
-    GenerationParams,
-    LanguageModelAdapter,
-    PromptTooLongError,
-    adapter_for,
-)
+from seqlab.decode import SamplingParams
+from seqlab.generation import Generation
+from seqlab.serve.engine import Engine, LanguageModelAdapter, PromptTooLongError, adapter_for
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +21,7 @@ def adapter(chat_run_dir):
 
 
 def test_chat_reply_is_one_turn_and_counts_are_exact(adapter):
-    gen = adapter.chat([{"role": "user", "content": "hello"}], GenerationParams(max_tokens=50, temperature=0.0))
+    gen = adapter.chat([{"role": "user", "content": "hello"}], SamplingParams(max_tokens=50, temperature=0.0))
     reply = "".join(gen)
     assert "\n" not in reply and gen.finish_reason in ("stop", "length")
     assert gen.prompt_tokens == len("User: hello\nBot: ")
@@ -34,7 +29,7 @@ def test_chat_reply_is_one_turn_and_counts_are_exact(adapter):
 
 
 def test_completion_runs_to_max_tokens_and_seed_reproduces(adapter):
-    params = GenerationParams(max_tokens=30, temperature=1.0, seed=3)
+    params = SamplingParams(max_tokens=30, temperature=1.0, seed=3)
     first, second = adapter.complete("User:", params), adapter.complete("User:", params)
     assert "".join(first) == "".join(second)
     assert first.completion_tokens == 30 and first.finish_reason == "length"
@@ -42,7 +37,7 @@ def test_completion_runs_to_max_tokens_and_seed_reproduces(adapter):
 
 def test_over_long_prompts_are_refused(adapter):
     with pytest.raises(PromptTooLongError, match="context length is 200 tokens"):
-        adapter.complete("x" * 190, GenerationParams(max_tokens=20))
+        adapter.complete("x" * 190, SamplingParams(max_tokens=20))
 
 
 def test_runs_that_cannot_generate_are_refused():
@@ -162,7 +157,7 @@ def test_a_bpe_model_is_prompted_without_the_lone_trailing_space():
     model = Seen()
     run = SimpleNamespace(task="language-model", meta={}, tokenizer=tok, model=model)
     gen = LanguageModelAdapter(run, name="bpe").chat(
-        [{"role": "user", "content": "hi"}], GenerationParams(max_tokens=5, temperature=0)
+        [{"role": "user", "content": "hi"}], SamplingParams(max_tokens=5, temperature=0)
     )
     assert "".join(gen) == "I"
     assert tok.decode(model.prompt) == "User: hi\nBot:" and gen.prompt_tokens == len(model.prompt)

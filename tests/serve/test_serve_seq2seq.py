@@ -11,7 +11,8 @@ import openai
 import pytest
 from rich.console import Console
 
-from seqlab.serve.engine import GenerationParams, PromptError, Seq2SeqAdapter, adapter_for
+from seqlab.decode import SamplingParams
+from seqlab.serve.engine import PromptError, Seq2SeqAdapter, adapter_for
 
 PAIRS = [("hello", "hi there"), ("how are you?", "i am fine"), ("안녕하세요", "반가워요"), ("good night", "sleep well")]
 KEY = "s2s-key"
@@ -61,7 +62,7 @@ def adapter(s2s_run_dir):
 
 def test_the_reply_answers_the_last_user_message_only(adapter):
     assert isinstance(adapter, Seq2SeqAdapter)
-    greedy = GenerationParams(max_tokens=30, temperature=0.0)
+    greedy = SamplingParams(max_tokens=30, temperature=0.0)
     for source, target in PAIRS:
         gen = adapter.chat([{"role": "user", "content": source}], greedy)
         assert "".join(gen) == target and gen.finish_reason == "stop"

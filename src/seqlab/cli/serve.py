@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -13,6 +14,9 @@ from rich.markup import escape
 
 from seqlab.cli import app
 from seqlab.errors import ConfigError
+
+if TYPE_CHECKING:
+    from seqlab.serve.engine import Adapter
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -53,12 +57,12 @@ def check_bind(host: str, api_key: str | None) -> None:
         )
 
 
-def load_adapters(runs: list[str], *, context_length: int) -> list:
+def load_adapters(runs: list[str], *, context_length: int) -> list[Adapter]:
     """Load each run and wrap it in the adapter for its task."""
     from seqlab.run import load
     from seqlab.serve.engine import adapter_for
 
-    adapters = []
+    adapters: list[Adapter] = []
     for text in runs:
         name, folder = parse_run_arg(text)
         if any(a.name == name for a in adapters):
@@ -69,7 +73,9 @@ def load_adapters(runs: list[str], *, context_length: int) -> list:
 
 @app.command()
 def serve(
-    runs: list[str] = typer.Argument(..., help="Run directories to serve (NAME=RUN to choose the model id)."),
+    runs: list[str] = typer.Argument(
+        ..., help="Language-model or seq2seq run directories to serve (NAME=RUN to choose the model id)."
+    ),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; anything but loopback needs an API key."),
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port to listen on."),
     api_key: str | None = typer.Option(
@@ -85,7 +91,10 @@ def serve(
     workers: int = typer.Option(64, "--workers", min=1, help="Generations that run at the same time."),
     threads: int = typer.Option(1, "--threads", min=0, help="torch threads per generation step (0 = torch's default)."),
 ) -> None:
-    """Serve runs over an OpenAI-compatible HTTP API (chat completions, completions, SSE streaming)."""
+    """Serve runs over an OpenAI-compatible HTTP API (chat completions, completions, SSE streaming).
+
+    Language-model runs continue a prompt or a chat; seq2seq runs answer (or translate) the last message.
+    """
     from seqlab.errors import require_extra
 
     uvicorn = require_extra("uvicorn", "serve")
@@ -114,22 +123,39 @@ def serve(
 
 @app.command()
 def chat(
-    run: Path = typer.Argument(..., help="A language-model run directory."),
-    temperature: float = typer.Option(0.8, "--temperature", "-t", min=0.0, max=2.0, help="0 is greedy."),
-    top_p: float = typer.Option(1.0, "--top-p", min=0.0, max=1.0, help="Nucleus sampling mass (1 = off)."),
-    max_tokens: int = typer.Option(200, "--max-tokens", "-n", min=1, help="Longest reply, in tokens."),
-    system: str = typer.Option("", "--system", help="A system message to start with."),
+    run: Path = typer.Argument(..., help="A language-model or seq2seq run directory."),
+    temperature: float = typer.Option(0.8, "--temperature", "-t", help="0 is greedy; higher is more random."),
+    top_k: int = typer.Option(0, "--top-k", help="Sample among the k most likely tokens (0 = all)."),
+    top_p: float = typer.Option(1.0, "--top-p", help="Nucleus sampling mass, in (0, 1] (1 = off)."),
+    max_tokens: int = typer.Option(200, "--max-tokens", "-n", help="Longest reply, in tokens."),
+    frequency_penalty: float = typer.Option(
+        0.0, "--frequency-penalty", help="-2 to 2: lowers a token's odds each time the reply repeats it."
+    ),
+    presence_penalty: float = typer.Option(
+        0.0, "--presence-penalty", help="-2 to 2: lowers the odds of every token the reply already holds."
+    ),
     seed: int | None = typer.Option(None, "--seed", help="Make replies reproducible."),
+    system: str = typer.Option("", "--system", help="A system message to start with."),
 ) -> None:
-    """Chat with a run in the terminal: streaming replies, /reset, /temperature 0.8, Ctrl-C stops a reply."""
+    """Chat with a run in the terminal: streaming replies, /reset, /temperature 0.8, Ctrl-C stops a reply.
+
+    Language-model runs read the whole conversation; seq2seq runs answer the last message.
+    """
+    from seqlab.decode import SamplingParams
     from seqlab.run import load
-    from seqlab.serve.engine import GenerationParams, adapter_for
+    from seqlab.serve.engine import adapter_for
     from seqlab.serve.terminal import chat_loop
 
-    if top_p <= 0:
-        raise ConfigError(f"--top-p must be in (0, 1] (got {top_p})")
+    params = SamplingParams(
+        max_tokens=max_tokens,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        seed=seed,
+        frequency_penalty=frequency_penalty,
+        presence_penalty=presence_penalty,
+    )
     adapter = adapter_for(load(run), name=parse_run_arg(str(run))[0])
-    params = GenerationParams(max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed)
     chat_loop(adapter, read=input, console=_console(), params=params, system=system)
 
 

@@ -7,18 +7,21 @@
 * :mod:`seqlab.serve.terminal`: the terminal chat (``seqlab chat``);
 * :mod:`seqlab.serve.ui_app`: the Streamlit chat page (``seqlab ui``).
 
+Replies are sampled with :class:`seqlab.decode.SamplingParams` and come back as a
+:class:`seqlab.generation.Generation`, made by :func:`seqlab.generation.generate_text` (the path
+:meth:`seqlab.run.Run.sample` takes too).
+
 Importing this package imports neither FastAPI nor torch.
 
->>> from seqlab.serve import GenerationParams
->>> GenerationParams(max_tokens=5).max_tokens
-5
+>>> from seqlab.serve import Generation
+>>> list(Generation(iter(["a", "b"]), prompt_tokens=1))
+['a', 'b']
 """
 
+from seqlab.generation import Generation
 from seqlab.serve.engine import (
     ADAPTERS,
     Engine,
-    Generation,
-    GenerationParams,
     LanguageModelAdapter,
     PromptError,
     PromptTooLongError,
@@ -30,7 +33,6 @@ __all__ = [
     "ADAPTERS",
     "Engine",
     "Generation",
-    "GenerationParams",
     "LanguageModelAdapter",
     "PromptError",
     "PromptTooLongError",

@@ -1,12 +1,15 @@
 """The OpenAI-compatible HTTP API (FastAPI): health, models, chat completions, completions.
 
 ``create_app`` builds the app from adapters (:mod:`seqlab.serve.engine`); ``seqlab serve`` runs
-it with uvicorn. Replies stream as server-sent events exactly as OpenAI sends them: one
-``chat.completion.chunk`` per piece of text with ``choices[0].delta``, a last chunk carrying
-``finish_reason``, a usage chunk if ``stream_options.include_usage`` asked for one, then
-``data: [DONE]``. Errors use OpenAI's JSON shape (``{"error": {"message", "type", "param",
-"code"}}``): 400 for a bad field (named in ``param``) or an over-long prompt, 401 for a missing or
-wrong API key, 404 for an unknown model.
+it with uvicorn. The route handlers are the module's functions: each reads what it serves from
+``request.app.state.served`` (a :class:`Served`). Replies stream as server-sent events exactly as
+OpenAI sends them: one chunk per piece of text (``choices[0].delta`` for chat), a last chunk
+carrying ``finish_reason``, a usage chunk if ``stream_options.include_usage`` asked for one, then
+``data: [DONE]``; one generator (:func:`sse_events`) streams both endpoints. Errors use OpenAI's
+JSON shape (``{"error": {"message", "type", "param", "code"}}``): 400 for a bad field (named in
+``param``) or an over-long prompt, 401 for a missing or wrong API key, 404 for an unknown model.
+
+This module needs the ``serve`` extra (FastAPI); ``seqlab serve`` checks for it before importing it.
 
 >>> from fastapi.testclient import TestClient
 >>> client = TestClient(create_app([]))
@@ -17,33 +20,37 @@ wrong API key, 404 for an unknown model.
 404
 """
 
-# no `from __future__ import annotations`: FastAPI reads the handlers' annotations at runtime, and
-# Request is imported inside create_app (FastAPI is an optional extra)
+from __future__ import annotations
+
 import asyncio
 import contextlib
 import json
 import secrets
-from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
 
-from seqlab.errors import require_extra
-from seqlab.serve.engine import Adapter, Engine, Generation, GenerationParams, PromptError
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.exceptions import HTTPException
+from starlette.types import Receive, Scope, Send
+
+from seqlab.decode import SamplingError, SamplingParams
+from seqlab.generation import Generation
+from seqlab.serve.engine import Adapter, Engine, PromptError
 from seqlab.serve.protocol import (
     ChatCompletionRequest,
     CompletionRequest,
-    chat_chunk,
-    chat_completion,
+    Reply,
     error_body,
     model_card,
-    new_id,
     now,
-    text_completion,
     usage,
-    usage_chunk,
 )
 
-DEFAULT_CHAT_TOKENS = 256
 _TYPE_NAMES = {"str", "int", "float", "bool", "list", "dict"}
+DONE = "data: [DONE]\n\n"
 
 
 class APIError(Exception):
@@ -69,7 +76,39 @@ class APIError(Exception):
         self.status, self.message, self.param, self.code, self.type = status, message, param, code, type_
 
 
-def create_app(models: Sequence[Adapter], *, api_key: str | None = None, engine: Engine | None = None) -> Any:
+@dataclass
+class Served:
+    """What the handlers serve: the models by name, the engine, the API key, the start time.
+
+    Args:
+        models: the adapters by the name clients ask for.
+        engine: runs generations off the event loop.
+        api_key: if set, every ``/v1`` request needs ``Authorization: Bearer <api_key>``.
+    """
+
+    models: dict[str, Adapter]
+    engine: Engine
+    api_key: str | None = None
+    started: int = field(default_factory=now)
+
+    def find(self, name: str) -> Adapter:
+        """The model called ``name``, or a 404 that lists the served ones."""
+        if name not in self.models:
+            served = ", ".join(sorted(self.models)) or "none"
+            raise APIError(
+                404,
+                f'the model "{name}" does not exist; served models: {served}',
+                param="model",
+                code="model_not_found",
+            )
+        return self.models[name]
+
+    def card(self, model: Adapter) -> dict[str, Any]:
+        """The model's entry in ``/v1/models``."""
+        return model_card(model.name, self.started, task=model.task, chat=model.has_chat_template)
+
+
+def create_app(models: Sequence[Adapter], *, api_key: str | None = None, engine: Engine | None = None) -> FastAPI:
     """The FastAPI app serving ``models``.
 
     Args:
@@ -77,235 +116,237 @@ def create_app(models: Sequence[Adapter], *, api_key: str | None = None, engine:
         api_key: if set, every ``/v1`` request needs ``Authorization: Bearer <api_key>``.
         engine: runs generations off the event loop (a fresh :class:`Engine` by default).
     """
-    fastapi = require_extra("fastapi", "serve")
-    from fastapi import Depends, Request
-    from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse, StreamingResponse
-    from starlette.exceptions import HTTPException
-
     by_name = {m.name: m for m in models}
     if len(by_name) != len(models):
         raise ValueError("two served models have the same name; give each run its own name (NAME=RUN)")
-    engine = engine or Engine()
-    started = now()
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Any) -> AsyncIterator[None]:
-        yield
-        engine.shutdown()
-
-    app = fastapi.FastAPI(title="seqlab", description="OpenAI-compatible API for seqlab runs", lifespan=lifespan)
-    app.state.engine = engine
-
-    @app.exception_handler(APIError)
-    async def _api_error(request: Request, err: APIError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if err.status == 401 else None
-        return JSONResponse(
-            error_body(err.message, type_=err.type, param=err.param, code=err.code),
-            status_code=err.status,
-            headers=headers,
-        )
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, err: RequestValidationError) -> JSONResponse:
-        problem = err.errors()[0]
-        # a union (str | list) puts its member's type in the path; only field names and indexes matter
-        loc = [
-            str(part)
-            for part in problem.get("loc", ())
-            if part != "body" and str(part) not in _TYPE_NAMES and not any(c in str(part) for c in "[(")
-        ]
-        if problem.get("type") == "json_invalid":
-            param, message = None, f"the request body is not valid JSON: {problem.get('msg')}"
-        else:
-            param = ".".join(loc) or None
-            text = str(problem.get("msg", "")).removeprefix("Value error, ")
-            got = problem.get("input")
-            shown = (
-                f" (got {got!r})"
-                if problem.get("type") != "missing" and not isinstance(got, dict) and "(got" not in text
-                else ""
-            )
-            message = f"{param or 'request body'}: {text}{shown}"
-        return JSONResponse(error_body(message, param=param, code="invalid_value"), status_code=400)
-
-    @app.exception_handler(HTTPException)
-    async def _http(request: Request, err: HTTPException) -> JSONResponse:
-        message = (
-            "not found: see /v1/models, /v1/chat/completions, /v1/completions, /health"
-            if err.status_code == 404
-            else str(err.detail)
-        )
-        return JSONResponse(error_body(message, code=None), status_code=err.status_code)
-
-    async def check_key(request: Request) -> None:
-        if api_key is None:
-            return
-        header = request.headers.get("authorization", "")
-        scheme, _, given = header.partition(" ")
-        if not header:
-            raise APIError(
-                401,
-                "missing API key: send the header `Authorization: Bearer <key>` "
-                "(the key given to `seqlab serve --api-key` or SEQLAB_API_KEY)",
-                code="invalid_api_key",
-            )
-        if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip().encode(), api_key.encode()):
-            raise APIError(401, "incorrect API key", code="invalid_api_key")
-
-    def find(name: str) -> Adapter:
-        if name not in by_name:
-            served = ", ".join(sorted(by_name)) or "none"
-            raise APIError(
-                404,
-                f'the model "{name}" does not exist; served models: {served}',
-                param="model",
-                code="model_not_found",
-            )
-        return by_name[name]
-
-    def card(model: Adapter) -> dict[str, Any]:
-        return model_card(model.name, started, task=model.task, chat=model.has_chat_template)
-
-    @app.get("/health")
-    async def health() -> dict[str, Any]:
-        stats = engine.stats
-        return {
-            "status": "ok",
-            "models": sorted(by_name),
-            "active_generations": stats.active,
-            "finished": stats.finished,
-            "cancelled": stats.cancelled,
-            "failed": stats.failed,
-        }
-
-    @app.get("/v1/models", dependencies=[Depends(check_key)])
-    async def list_models() -> dict[str, Any]:
-        return {"object": "list", "data": [card(m) for m in by_name.values()]}
-
-    @app.get("/v1/models/{name}", dependencies=[Depends(check_key)])
-    async def get_model(name: str) -> dict[str, Any]:
-        return card(find(name))
-
-    async def start(make: Any) -> Generation:
-        # tokenizing a long prompt is real work; it runs off the loop like generation does
-        try:
-            return await asyncio.to_thread(make)
-        except PromptError as err:
-            raise APIError(400, str(err), param="messages", code=err.code) from None
-
-    @app.post("/v1/chat/completions", dependencies=[Depends(check_key)])
-    async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any:
-        model = find(body.model)
-        params = _params(body, body.token_limit or DEFAULT_CHAT_TOKENS)
-        messages = [m.as_template_message() for m in body.messages]
-        generation = await start(lambda: model.chat(messages, params))
-        id_, created = new_id("chatcmpl"), now()
-        if not body.stream:
-            text = await _collect_unless_disconnected(engine, generation, request)
-            counts = usage(generation.prompt_tokens, generation.completion_tokens)
-            return chat_completion(id_, model.name, created, text, generation.finish_reason or "stop", counts)
-
-        with_usage = body.include_usage
-
-        async def events() -> AsyncIterator[str]:
-            yield _sse(
-                chat_chunk(
-                    id_, model.name, created, {"role": "assistant", "content": ""}, None, with_usage_field=with_usage
-                )
-            )
-            async with contextlib.aclosing(engine.stream(generation)) as pieces:
-                try:
-                    async for piece in pieces:
-                        yield _sse(
-                            chat_chunk(id_, model.name, created, {"content": piece}, None, with_usage_field=with_usage)
-                        )
-                except Exception as err:  # the stream has started: report in-band, as OpenAI does
-                    yield _sse(error_body(f"generation failed: {err}", type_="server_error"))
-                    yield "data: [DONE]\n\n"
-                    return
-            yield _sse(
-                chat_chunk(
-                    id_, model.name, created, {}, generation.finish_reason or "stop", with_usage_field=with_usage
-                )
-            )
-            if with_usage:
-                counts = usage(generation.prompt_tokens, generation.completion_tokens)
-                yield _sse(usage_chunk(id_, model.name, created, counts, object_="chat.completion.chunk"))
-            yield "data: [DONE]\n\n"
-
-        return _event_stream(StreamingResponse, events())
-
-    @app.post("/v1/completions", dependencies=[Depends(check_key)])
-    async def completions(body: CompletionRequest, request: Request) -> Any:
-        model = find(body.model)
-        params = _params(body, body.token_limit)
-        prompt = body.prompt_text
-        try:
-            generation = await start(lambda: model.complete(prompt, params))
-        except APIError as err:
-            err.param = "prompt" if err.code == "context_length_exceeded" else err.param
-            raise
-        id_, created = new_id("cmpl"), now()
-        prefix = prompt if body.echo else ""
-        if not body.stream:
-            text = await _collect_unless_disconnected(engine, generation, request)
-            counts = usage(generation.prompt_tokens, generation.completion_tokens)
-            return text_completion(id_, model.name, created, prefix + text, generation.finish_reason or "stop", counts)
-
-        with_usage = body.include_usage
-
-        async def events() -> AsyncIterator[str]:
-            if prefix:
-                yield _sse(text_completion(id_, model.name, created, prefix, None, None, with_usage_field=with_usage))
-            async with contextlib.aclosing(engine.stream(generation)) as pieces:
-                try:
-                    async for piece in pieces:
-                        yield _sse(
-                            text_completion(id_, model.name, created, piece, None, None, with_usage_field=with_usage)
-                        )
-                except Exception as err:
-                    yield _sse(error_body(f"generation failed: {err}", type_="server_error"))
-                    yield "data: [DONE]\n\n"
-                    return
-            yield _sse(
-                text_completion(
-                    id_, model.name, created, "", generation.finish_reason or "stop", None, with_usage_field=with_usage
-                )
-            )
-            if with_usage:
-                counts = usage(generation.prompt_tokens, generation.completion_tokens)
-                yield _sse(usage_chunk(id_, model.name, created, counts, object_="text_completion"))
-            yield "data: [DONE]\n\n"
-
-        return _event_stream(StreamingResponse, events())
-
+    app = FastAPI(
+        title="seqlab",
+        description="OpenAI-compatible API for seqlab runs",
+        lifespan=_lifespan,
+        exception_handlers={APIError: api_error, RequestValidationError: invalid_request, HTTPException: http_error},
+    )
+    app.state.served = Served(by_name, engine or Engine(), api_key)
+    app.include_router(router)
     return app
 
 
-def _params(body: ChatCompletionRequest | CompletionRequest, max_tokens: int) -> GenerationParams:
-    return GenerationParams(
-        max_tokens=max_tokens,
-        temperature=body.temperature,
-        top_p=body.top_p,
-        seed=body.seed,
-        stop=tuple(body.stop_list),
-        frequency_penalty=body.frequency_penalty,
-        presence_penalty=body.presence_penalty,
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    app.state.served.engine.shutdown()
+
+
+def _served(request: Request) -> Served:
+    return cast(Served, request.app.state.served)
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+async def api_error(request: Request, err: APIError) -> JSONResponse:
+    """An :class:`APIError` as OpenAI's error JSON."""
+    headers = {"WWW-Authenticate": "Bearer"} if err.status == 401 else None
+    body = error_body(err.message, type_=err.type, param=err.param, code=err.code)
+    return JSONResponse(body, status_code=err.status, headers=headers)
+
+
+async def invalid_request(request: Request, err: RequestValidationError) -> JSONResponse:
+    """A request that does not parse: 400 naming the first bad field (``messages.0.role``)."""
+    problem = err.errors()[0]
+    # a union (str | list) puts its member's type in the path; only field names and indexes matter
+    loc = [
+        str(part)
+        for part in problem.get("loc", ())
+        if part != "body" and str(part) not in _TYPE_NAMES and not any(c in str(part) for c in "[(")
+    ]
+    if problem.get("type") == "json_invalid":
+        param, message = None, f"the request body is not valid JSON: {problem.get('msg')}"
+    else:
+        param = ".".join(loc) or None
+        text = str(problem.get("msg", "")).removeprefix("Value error, ")
+        got = problem.get("input")
+        shown = (
+            f" (got {got!r})"
+            if problem.get("type") != "missing" and not isinstance(got, dict) and "(got" not in text
+            else ""
+        )
+        message = f"{param or 'request body'}: {text}{shown}"
+    return JSONResponse(error_body(message, param=param, code="invalid_value"), status_code=400)
+
+
+async def http_error(request: Request, err: HTTPException) -> JSONResponse:
+    """Starlette's own errors (an unknown path) in OpenAI's shape."""
+    message = (
+        "not found: see /v1/models, /v1/chat/completions, /v1/completions, /health"
+        if err.status_code == 404
+        else str(err.detail)
     )
+    return JSONResponse(error_body(message, code=None), status_code=err.status_code)
+
+
+async def check_key(request: Request) -> None:
+    """Refuse a ``/v1`` request without the server's API key (when it has one)."""
+    api_key = _served(request).api_key
+    if api_key is None:
+        return
+    header = request.headers.get("authorization", "")
+    scheme, _, given = header.partition(" ")
+    if not header:
+        raise APIError(
+            401,
+            "missing API key: send the header `Authorization: Bearer <key>` "
+            "(the key given to `seqlab serve --api-key` or SEQLAB_API_KEY)",
+            code="invalid_api_key",
+        )
+    if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip().encode(), api_key.encode()):
+        raise APIError(401, "incorrect API key", code="invalid_api_key")
+
+
+# ----------------------------------------------------------------------------- routes
+
+router = APIRouter()
+
+
+@router.get("/health")
+async def health(request: Request) -> dict[str, Any]:
+    """Liveness, the served models and the engine's counts."""
+    served = _served(request)
+    stats = served.engine.stats
+    return {
+        "status": "ok",
+        "models": sorted(served.models),
+        "active_generations": stats.active,
+        "finished": stats.finished,
+        "cancelled": stats.cancelled,
+        "failed": stats.failed,
+    }
+
+
+@router.get("/v1/models", dependencies=[Depends(check_key)])
+async def list_models(request: Request) -> dict[str, Any]:
+    """The served models."""
+    served = _served(request)
+    return {"object": "list", "data": [served.card(m) for m in served.models.values()]}
+
+
+@router.get("/v1/models/{name}", dependencies=[Depends(check_key)])
+async def get_model(name: str, request: Request) -> dict[str, Any]:
+    """One served model."""
+    served = _served(request)
+    return served.card(served.find(name))
+
+
+@router.post("/v1/chat/completions", dependencies=[Depends(check_key)])
+async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any:
+    """The reply to a conversation, whole or streamed."""
+    model = _served(request).find(body.model)
+    params = _sampling(body)
+    messages = [m.as_template_message() for m in body.messages]
+    generation = await _start(lambda: model.chat(messages, params), param="messages")
+    reply = Reply("chat", model.name, include_usage=body.include_usage)
+    return await _respond(request, generation, reply, stream=body.stream)
+
+
+@router.post("/v1/completions", dependencies=[Depends(check_key)])
+async def completions(body: CompletionRequest, request: Request) -> Any:
+    """The continuation of a prompt, whole or streamed."""
+    model = _served(request).find(body.model)
+    params = _sampling(body)
+    prompt = body.prompt_text
+    generation = await _start(lambda: model.complete(prompt, params), param="prompt")
+    reply = Reply("text", model.name, echo=prompt if body.echo else "", include_usage=body.include_usage)
+    return await _respond(request, generation, reply, stream=body.stream)
+
+
+def _sampling(body: ChatCompletionRequest | CompletionRequest) -> SamplingParams:
+    try:
+        return body.sampling_params()
+    except SamplingError as err:  # the schema's ranges catch most values first; this is the decoder's word
+        raise APIError(400, str(err), param=err.field, code="invalid_value") from None
+
+
+async def _start(make: Callable[[], Generation], *, param: str) -> Generation:
+    # tokenizing a long prompt is real work; it runs off the loop like generation does
+    try:
+        return await asyncio.to_thread(make)
+    except PromptError as err:
+        raise APIError(400, str(err), param=param, code=err.code) from None
+
+
+async def _respond(request: Request, generation: Generation, reply: Reply, *, stream: bool) -> Any:
+    """The whole reply as JSON, or a stream of server-sent events."""
+    engine = _served(request).engine
+    if stream:
+        return EventStream(sse_events(engine, generation, reply))
+    text = await _collect_unless_disconnected(engine, generation, request)
+    return reply.whole(text, generation.finish_reason or "stop", _usage(generation))
+
+
+class EventStream(StreamingResponse):
+    """A ``text/event-stream`` response that closes its events however the response ends.
+
+    A client that goes away while an event is being sent cancels the send, not the generator, and
+    an async generator left open is only closed when it is garbage collected (perhaps much later,
+    with its generation still running); closing it here stops the generation at once.
+
+    Args:
+        events: the encoded events.
+    """
+
+    def __init__(self, events: AsyncGenerator[str, None]) -> None:
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        super().__init__(events, media_type="text/event-stream", headers=headers)
+        self._events = events
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._events.aclose()
+
+
+async def sse_events(engine: Engine, generation: Generation, reply: Reply) -> AsyncGenerator[str, None]:
+    """A generation as OpenAI's server-sent events, for either endpoint (``reply`` shapes the chunks).
+
+    When the client disconnects, :class:`EventStream` closes the events; leaving ``engine.stream``
+    then stops the worker after its current token.
+
+    Args:
+        engine: runs the generation.
+        generation: the text pieces.
+        reply: the response the chunks belong to.
+    """
+    # The SSE framing is written here rather than taken from a library: every event is one line of
+    # JSON (`data: {...}`, no event names, ids or retries) and the endpoints answer JSON or a stream
+    # by the request's `stream` field. FastAPI's own SSE support (0.135+) only serves handlers that
+    # are generators, and sse-starlette would add a dependency (and a second disconnect watcher)
+    # for the one f-string below.
+    opening = reply.opening()
+    if opening is not None:
+        yield _sse(opening)
+    async with contextlib.aclosing(engine.stream(generation)) as pieces:
+        try:
+            async for piece in pieces:
+                yield _sse(reply.piece(piece))
+        except Exception as err:  # the stream has started: report in-band, as OpenAI does
+            yield _sse(error_body(f"generation failed: {err}", type_="server_error"))
+            yield DONE
+            return
+    yield _sse(reply.last(generation.finish_reason or "stop"))
+    if reply.include_usage:
+        yield _sse(reply.usage(_usage(generation)))
+    yield DONE
 
 
 def _sse(data: dict[str, Any]) -> str:
     return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def _event_stream(response_class: Any, events: AsyncIterator[str]) -> Any:
-    return response_class(
-        events, media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    )
+def _usage(generation: Generation) -> dict[str, int]:
+    return usage(generation.prompt_tokens, generation.completion_tokens)
 
 
-async def _collect_unless_disconnected(engine: Engine, generation: Generation, request: Any) -> str:
+async def _collect_unless_disconnected(engine: Engine, generation: Generation, request: Request) -> str:
     """The whole reply; if the client goes away first, the generation is cancelled."""
     task = asyncio.ensure_future(engine.collect(generation))
     while True:
@@ -319,4 +360,4 @@ async def _collect_unless_disconnected(engine: Engine, generation: Generation, r
             raise APIError(499, "the client closed the request")
 
 
-__all__ = ["create_app", "APIError"]
+__all__ = ["create_app", "APIError", "EventStream", "Served", "sse_events"]

@@ -7,14 +7,13 @@ Two layers:
   (:mod:`seqlab.text.chat`), plain prompts are continued as they are. :class:`Seq2SeqAdapter`
   serves a seq2seq run: it answers the last user message. Another kind of run plugs in by
   offering the same two methods, ``chat(messages, params)`` and ``complete(prompt, params)``,
-  and an entry in :data:`ADAPTERS`.
+  and an entry in :data:`ADAPTERS`. The language-model adapter generates through
+  :func:`seqlab.generation.continue_text`, the path :meth:`seqlab.run.Run.sample` takes too; the
+  seq2seq adapter through :func:`seqlab.generation.generate_text` under it.
 * the :class:`Engine` runs each generation in a worker thread and hands its text pieces to the
   asyncio event loop through a queue, so many streams run at once and the loop never blocks on
   torch. When the consumer stops listening (the HTTP client went away) the worker stops after the
   current token.
-
-A :class:`Generation` is an iterator of text pieces that counts tokens as it goes and knows why
-it ended, so the server can fill ``usage`` and ``finish_reason`` exactly.
 
 >>> import asyncio
 >>> gen = Generation(iter(["to ", "be"]), prompt_tokens=3)
@@ -26,13 +25,18 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from seqlab.errors import ConfigError, SeqlabError, unknown_choice
+from seqlab.generation import Generation, continue_text, generate_text, with_stop
 from seqlab.text.chat import DEFAULT_TEMPLATE, ChatTemplate
+
+if TYPE_CHECKING:  # the server's package stays free of torch until a run is loaded
+    from seqlab.decode import SamplingParams
+    from seqlab.run import Run
 
 DEFAULT_CONTEXT = 4096
 SPACE_JOINING = ("bpe",)  # tokenizers whose tokens carry the space before a word
@@ -50,113 +54,6 @@ class PromptTooLongError(PromptError):
     code = "context_length_exceeded"
 
 
-@dataclass(frozen=True)
-class GenerationParams:
-    """How one reply is generated.
-
-    Args:
-        max_tokens: the most new tokens.
-        temperature: 0 is greedy; higher is more random.
-        top_p: nucleus sampling mass (1 = off).
-        seed: makes sampling reproducible.
-        stop: strings that end the reply (not included).
-        frequency_penalty, presence_penalty: lower the odds of tokens already in the reply
-            (see :class:`seqlab.decode.SamplingParams`).
-    """
-
-    max_tokens: int = 256
-    temperature: float = 1.0
-    top_p: float = 1.0
-    seed: int | None = None
-    stop: tuple[str, ...] = ()
-    frequency_penalty: float = 0.0
-    presence_penalty: float = 0.0
-
-
-class Generation:
-    """An iterator of text pieces that counts generated tokens and records why it ended.
-
-    Args:
-        pieces: the text pieces.
-        prompt_tokens: how many tokens the prompt had (for ``usage``).
-        counter: a :class:`TokenCounter` the pieces are drawn through, if tokens are counted
-            separately from pieces (one piece can hold several tokens, or wait for more).
-
-    >>> gen = Generation(iter(["a", "b"]), prompt_tokens=1)
-    >>> list(gen), gen.completion_tokens, gen.finish_reason
-    (['a', 'b'], 2, 'stop')
-    """
-
-    def __init__(self, pieces: Iterator[str], *, prompt_tokens: int, counter: TokenCounter | None = None) -> None:
-        self._pieces = pieces
-        self._counter = counter
-        self._own_count = 0
-        self.prompt_tokens = prompt_tokens
-        self.finish_reason: str | None = None
-
-    def __iter__(self) -> Generation:
-        return self
-
-    def __next__(self) -> str:
-        try:
-            piece = next(self._pieces)
-        except StopIteration:
-            if self.finish_reason is None:
-                self.finish_reason = "length" if self._counter is not None and self._counter.hit_limit else "stop"
-            raise
-        self._own_count += 1
-        return piece
-
-    @property
-    def completion_tokens(self) -> int:
-        """Tokens generated so far."""
-        return self._counter.count if self._counter is not None else self._own_count
-
-    def close(self) -> None:
-        """Stop generating (a stopped generation's finish_reason is ``"cancelled"`` if unfinished)."""
-        if self.finish_reason is None:
-            self.finish_reason = "cancelled"
-        close = getattr(self._pieces, "close", None)
-        if close is not None:
-            close()
-
-
-class TokenCounter:
-    """Passes token ids through, counting them; knows whether the token limit was what ended them.
-
-    Args:
-        ids: the token ids (e.g. from :func:`seqlab.decode.generate`).
-        limit: the ``max_tokens`` the ids were generated with.
-
-    >>> counter = TokenCounter(iter([5, 6]), limit=2)
-    >>> list(counter), counter.count, counter.hit_limit
-    ([5, 6], 2, True)
-    """
-
-    def __init__(self, ids: Iterator[int], *, limit: int) -> None:
-        self._ids = ids
-        self.limit = limit
-        self.count = 0
-        self.exhausted = False
-
-    def __iter__(self) -> TokenCounter:
-        return self
-
-    def __next__(self) -> int:
-        try:
-            token = next(self._ids)
-        except StopIteration:
-            self.exhausted = True
-            raise
-        self.count += 1
-        return token
-
-    @property
-    def hit_limit(self) -> bool:
-        """True when generation ran to ``limit`` tokens (rather than a stop id or stop string)."""
-        return self.exhausted and self.count >= self.limit
-
-
 class Adapter(Protocol):
     """What the server needs from a served model."""
 
@@ -164,9 +61,9 @@ class Adapter(Protocol):
     task: str
     has_chat_template: bool
 
-    def chat(self, messages: Sequence[Mapping[str, str]], params: GenerationParams) -> Generation: ...
+    def chat(self, messages: Sequence[Mapping[str, str]], params: SamplingParams) -> Generation: ...
 
-    def complete(self, prompt: str, params: GenerationParams) -> Generation: ...
+    def complete(self, prompt: str, params: SamplingParams) -> Generation: ...
 
 
 class _RunAdapter:
@@ -174,13 +71,21 @@ class _RunAdapter:
 
     serves: str  # the run task the adapter serves
 
-    def __init__(self, run: Any, *, name: str, context_length: int = DEFAULT_CONTEXT) -> None:
+    def __init__(self, run: Run, *, name: str, context_length: int = DEFAULT_CONTEXT) -> None:
         if run.task != self.serves:
             raise ConfigError(f"{name} is a {run.task} run; {type(self).__name__} serves {self.serves} runs")
         self.run = run
         self.name = name
         self.task = run.task
         self.context_length = context_length
+
+    def _check_fits(self, used: int, params: SamplingParams, *, what: str, advice: str) -> None:
+        """Refuse a request whose ``used`` tokens plus ``params.max_tokens`` exceed the context length."""
+        if used + params.max_tokens > self.context_length:
+            raise PromptTooLongError(
+                f"this model's context length is {self.context_length} tokens, but the request needs "
+                f"{used + params.max_tokens} ({used} in the {what}, {params.max_tokens} for the reply); {advice}"
+            )
 
 
 class LanguageModelAdapter(_RunAdapter):
@@ -194,6 +99,7 @@ class LanguageModelAdapter(_RunAdapter):
 
     >>> import torch
     >>> from types import SimpleNamespace
+    >>> from seqlab.decode import SamplingParams
     >>> from seqlab.text import CharTokenizer
     >>> class Echo(torch.nn.Module):  # always predicts "a"
     ...     def init_state(self, batch_size): return None
@@ -201,57 +107,54 @@ class LanguageModelAdapter(_RunAdapter):
     ...         return torch.nn.functional.one_hot(torch.full_like(ids, 4), 8).float() * 9, state
     >>> tok = CharTokenizer.fit("ab")
     >>> run = SimpleNamespace(task="language-model", meta={}, tokenizer=tok, model=Echo())
-    >>> gen = LanguageModelAdapter(run, name="toy").complete("b", GenerationParams(max_tokens=3, temperature=0))
+    >>> gen = LanguageModelAdapter(run, name="toy").complete("b", SamplingParams(max_tokens=3, temperature=0))
     >>> "".join(gen), gen.prompt_tokens, gen.completion_tokens, gen.finish_reason
     ('aaa', 1, 3, 'length')
     """
 
     serves = "language-model"
 
-    def __init__(self, run: Any, *, name: str, context_length: int = DEFAULT_CONTEXT) -> None:
+    def __init__(self, run: Run, *, name: str, context_length: int = DEFAULT_CONTEXT) -> None:
         super().__init__(run, name=name, context_length=context_length)
+        from seqlab.decode import Steppable
+
+        if not isinstance(run.model, Steppable):
+            raise ConfigError(f"{name}: this run's model has no init_state and step, so it cannot generate text")
+        self.model: Steppable = run.model
         saved = run.meta.get("chat_template")
         self.has_chat_template = saved is not None
         self.template: ChatTemplate = ChatTemplate.from_dict(saved) if saved else DEFAULT_TEMPLATE
 
-    def chat(self, messages: Sequence[Mapping[str, str]], params: GenerationParams) -> Generation:
+    def chat(self, messages: Sequence[Mapping[str, str]], params: SamplingParams) -> Generation:
         """The reply to a conversation: the template's text, continued up to the end of the turn.
 
         Args:
             messages: ``{"role", "content"}`` dicts, oldest first.
-            params: how to sample.
+            params: how to sample (the template's end of turn is added to the stop strings).
         """
-        stop = (*self.template.stop, *params.stop)
+        params = with_stop(params, self.template.stop)
         prompt = self.template.render(messages)
         if getattr(self.run.tokenizer, "type", "") in SPACE_JOINING and prompt.endswith(" "):
             # byte-level BPE learnt "Bot:" + " I"; a prompt ending in a lone " " token is one it never
             # saw, so the space is left for the model to write, and taken off the reply
-            return self._generate(prompt.rstrip(" "), params, stop=stop, lstrip=True)
-        return self._generate(prompt, params, stop=stop)
+            return self._generate(prompt.rstrip(" "), params, lstrip=True)
+        return self._generate(prompt, params)
 
-    def complete(self, prompt: str, params: GenerationParams) -> Generation:
+    def complete(self, prompt: str, params: SamplingParams) -> Generation:
         """Continue ``prompt`` as plain text.
 
         Args:
             prompt: the text to continue.
             params: how to sample.
         """
-        return self._generate(prompt, params, stop=params.stop)
+        return self._generate(prompt, params)
 
-    def _generate(
-        self, prompt: str, params: GenerationParams, *, stop: Sequence[str], lstrip: bool = False
-    ) -> Generation:
-        from seqlab.tasks.language_model import prompt_ids
-
-        tokenizer = self.run.tokenizer
-        ids = prompt_ids(tokenizer, prompt)
-        if len(ids) + params.max_tokens > self.context_length:
-            raise PromptTooLongError(
-                f"this model's context length is {self.context_length} tokens, but the request needs "
-                f"{len(ids) + params.max_tokens} ({len(ids)} in the prompt, {params.max_tokens} for the reply); "
-                "shorten the prompt or the history, or lower max_tokens"
-            )
-        return sampled(self.run.model, ids, tokenizer, params, stop=stop, prompt_tokens=len(ids), lstrip=lstrip)
+    def _generate(self, prompt: str, params: SamplingParams, *, lstrip: bool = False) -> Generation:
+        # the path Run.sample takes; nothing is generated before the prompt is known to fit
+        generation = continue_text(self.model, prompt, self.run.tokenizer, params, lstrip=lstrip)
+        advice = "shorten the prompt or the history, or lower max_tokens"
+        self._check_fits(generation.prompt_tokens, params, what="prompt", advice=advice)
+        return generation
 
 
 class Seq2SeqAdapter(_RunAdapter):
@@ -272,11 +175,16 @@ class Seq2SeqAdapter(_RunAdapter):
     serves = "seq2seq"
     has_chat_template = True
 
-    def __init__(self, run: Any, *, name: str, context_length: int = DEFAULT_CONTEXT) -> None:
+    def __init__(self, run: Run, *, name: str, context_length: int = DEFAULT_CONTEXT) -> None:
         super().__init__(run, name=name, context_length=context_length)
+        from seqlab.decode import EncoderDecoder
+
+        if not isinstance(run.model, EncoderDecoder):
+            raise ConfigError(f"{name}: this run's model has no start, step and reorder_state; it cannot translate")
+        self.model: EncoderDecoder = run.model
         self._lock = threading.Lock()  # the encoder call is cheap; one at a time keeps torch's state simple
 
-    def chat(self, messages: Sequence[Mapping[str, str]], params: GenerationParams) -> Generation:
+    def chat(self, messages: Sequence[Mapping[str, str]], params: SamplingParams) -> Generation:
         """The reply to the last user message.
 
         Args:
@@ -293,99 +201,30 @@ class Seq2SeqAdapter(_RunAdapter):
             )
         return self._generate(one_line(users[-1]), params)
 
-    def complete(self, prompt: str, params: GenerationParams) -> Generation:
+    def complete(self, prompt: str, params: SamplingParams) -> Generation:
         """The model's output for ``prompt`` read as a source text."""
         if not prompt.strip():
             raise PromptError("a seq2seq model needs a source text; the prompt is empty")
         return self._generate(prompt, params)
 
-    def _generate(self, source: str, params: GenerationParams) -> Generation:
+    def _generate(self, source: str, params: SamplingParams) -> Generation:
+        import torch
+
         from seqlab.decode import Conditioned
         from seqlab.errors import DataError
         from seqlab.tasks.seq2seq import encode_sources
 
-        tokenizer, model = self.run.tokenizer, self.run.model
+        tokenizer, model = self.run.tokenizer, self.model
         try:
             src, mask = encode_sources(self.run, [source])
         except DataError as err:
             raise PromptError(str(err)) from None
-        if src.shape[1] + params.max_tokens > self.context_length:
-            raise PromptTooLongError(
-                f"this model's context length is {self.context_length} tokens, but the request needs "
-                f"{src.shape[1] + params.max_tokens} "
-                f"({src.shape[1]} in the source, {params.max_tokens} for the reply); "
-                "lower max_tokens"
-            )
-        import torch
-
+        self._check_fits(src.shape[1], params, what="source", advice="lower max_tokens")
         with self._lock, torch.no_grad():
-            model.eval()
-            state = model.start(src, mask)
-        return sampled(
-            Conditioned(model, state),
-            [tokenizer.bos_id],
-            tokenizer,
-            params,
-            stop=params.stop,
-            prompt_tokens=int(src.shape[1]),
-        )
-
-
-def sampled(
-    model: Any,
-    ids: Sequence[int],
-    tokenizer: Any,
-    params: GenerationParams,
-    *,
-    stop: Sequence[str],
-    prompt_tokens: int,
-    lstrip: bool = False,
-) -> Generation:
-    """A :class:`Generation` sampling from ``model`` after ``ids`` with ``params``, ending at EOS or ``stop``.
-
-    Args:
-        model: anything :func:`seqlab.decode.generate` steps (a language model, or a
-            :class:`seqlab.decode.Conditioned` seq2seq decoder).
-        ids: the ids read before the first new token.
-        tokenizer: decodes the new ids; its ``eos_id`` (if any) ends the reply.
-        params: how to sample.
-        stop: strings that end the reply.
-        prompt_tokens: what ``usage.prompt_tokens`` reports.
-        lstrip: drop the reply's leading spaces.
-    """
-    from seqlab.decode import decode_stream, generate
-
-    counter = TokenCounter(
-        generate(
-            model,
-            ids,
-            max_tokens=params.max_tokens,
-            temperature=params.temperature,
-            top_p=params.top_p,
-            seed=params.seed,
-            frequency_penalty=params.frequency_penalty,
-            presence_penalty=params.presence_penalty,
-            stop_ids=[i for i in (tokenizer.eos_id,) if i is not None],
-        ),
-        limit=params.max_tokens,
-    )
-    pieces = decode_stream(tokenizer, counter, stop=stop)
-    return Generation(_lstripped(pieces) if lstrip else pieces, prompt_tokens=prompt_tokens, counter=counter)
-
-
-def _lstripped(pieces: Iterator[str]) -> Iterator[str]:
-    """The pieces without the spaces they start with.
-
-    >>> list(_lstripped(iter([" ", " I", " am"])))
-    ['I', ' am']
-    """
-    started = False
-    for piece in pieces:
-        if not started:
-            piece = piece.lstrip(" ")
-            started = bool(piece)
-        if piece:
-            yield piece
+            state = model.start(src, mask)  # the run was loaded in eval mode
+        assert tokenizer.bos_id is not None, "a seq2seq tokenizer always has BOS"
+        decoder = Conditioned(model, state)
+        return generate_text(decoder, [tokenizer.bos_id], tokenizer, params, prompt_tokens=int(src.shape[1]))
 
 
 ADAPTERS: dict[str, Callable[..., Adapter]] = {
@@ -394,7 +233,7 @@ ADAPTERS: dict[str, Callable[..., Adapter]] = {
 }
 
 
-def adapter_for(run: Any, *, name: str, context_length: int = DEFAULT_CONTEXT) -> Adapter:
+def adapter_for(run: Run, *, name: str, context_length: int = DEFAULT_CONTEXT) -> Adapter:
     """The adapter that serves a run, chosen by its task.
 
     Args:
@@ -445,30 +284,31 @@ class Engine:
             self._pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="seqlab-generate")
         return self._pool
 
-    async def stream(self, generation: Generation) -> AsyncIterator[str]:
+    async def stream(self, generation: Generation) -> AsyncGenerator[str, None]:
         """Yield a generation's pieces as a worker thread produces them.
 
         Leaving the ``async for`` early (or the task being cancelled, as when an HTTP client
         disconnects) tells the worker to stop after its current token.
         """
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        queue: asyncio.Queue[str | BaseException | None] = asyncio.Queue()  # a piece, the error, None at the end
         cancel = threading.Event()
 
-        def put(kind: str, value: Any) -> None:
+        def put(item: str | BaseException | None) -> None:
             try:
-                loop.call_soon_threadsafe(queue.put_nowait, (kind, value))
+                loop.call_soon_threadsafe(queue.put_nowait, item)
             except RuntimeError:
                 cancel.set()  # the event loop is gone; nobody is listening
 
         def work() -> None:
-            outcome, error = "cancelled", None
+            outcome = "cancelled"
+            error: BaseException | None = None
             try:
                 if not cancel.is_set():
                     for piece in generation:
                         if cancel.is_set():
                             break
-                        put("piece", piece)
+                        put(piece)
                     else:
                         outcome = "finished"
             except BaseException as err:  # handed to the consumer, which re-raises it
@@ -480,23 +320,19 @@ class Engine:
                 with self.stats.lock:
                     self.stats.active -= 1
                     setattr(self.stats, outcome, getattr(self.stats, outcome) + 1)
-            if error is not None:
-                put("error", error)
-            else:
-                put("end", None)
+            put(error)
 
         with self.stats.lock:
             self.stats.active += 1
         self._executor().submit(work)
         try:
             while True:
-                kind, value = await queue.get()
-                if kind == "piece":
-                    yield value
-                elif kind == "end":
+                item = await queue.get()
+                if item is None:
                     return
-                else:
-                    raise value
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
         finally:
             cancel.set()
 
@@ -517,12 +353,9 @@ __all__ = [
     "Seq2SeqAdapter",
     "Engine",
     "EngineStats",
-    "Generation",
-    "GenerationParams",
     "LanguageModelAdapter",
     "PromptError",
     "PromptTooLongError",
-    "TokenCounter",
     "adapter_for",
     "DEFAULT_CONTEXT",
 ]

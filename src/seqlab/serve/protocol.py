@@ -2,12 +2,18 @@
 
 Only what a recurrent or seq2seq model can honour is accepted with a meaning; other OpenAI fields
 that clients send by habit (``user``, ``logit_bias``, ...) are accepted and ignored, so chat
-apps written for OpenAI work unchanged. Values are checked here, once, and a bad one becomes an
+apps written for OpenAI work unchanged. Values are checked here, and a bad one becomes an
 OpenAI-shaped error naming the field (see :func:`error_body`).
+
+The sampling fields become one :class:`seqlab.decode.SamplingParams` (``sampling_params()``), the
+form the CLI and :meth:`seqlab.run.Run.sample` use too; the field ranges here are OpenAI's (they
+show in the OpenAPI schema), and SamplingParams checks them again on the way to the decoder.
 
 >>> req = ChatCompletionRequest.model_validate({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
 >>> req.temperature, req.top_p, req.stream
 (1.0, 1.0, False)
+>>> req.sampling_params().max_tokens == DEFAULT_CHAT_TOKENS
+True
 >>> error_body("no such model", param="model", code="model_not_found")["error"]["type"]
 'invalid_request_error'
 """
@@ -16,11 +22,17 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+if TYPE_CHECKING:
+    from seqlab.decode import SamplingParams
 
 MAX_STOP = 4
+DEFAULT_CHAT_TOKENS = 256  # OpenAI's chat reply runs to the context length; a small model's is better kept short
+_DEFAULTS = {"temperature": 1.0, "top_p": 1.0, "top_k": 0, "frequency_penalty": 0.0, "presence_penalty": 0.0}
 
 
 class _Request(BaseModel):
@@ -72,6 +84,7 @@ class _Sampling(_Request):
     model: str = Field(min_length=1)
     temperature: float = Field(1.0, ge=0.0, le=2.0)
     top_p: float = Field(1.0, gt=0.0, le=1.0)
+    top_k: int = Field(0, ge=0, description="sample among the k most likely tokens, 0 = all (not OpenAI's; vLLM's)")
     frequency_penalty: float = Field(0.0, ge=-2.0, le=2.0)
     presence_penalty: float = Field(0.0, ge=-2.0, le=2.0)
     stop: str | list[str] | None = None
@@ -80,12 +93,11 @@ class _Sampling(_Request):
     stream_options: StreamOptions | None = None
     n: int = Field(1, ge=1, le=1, description="one choice per request")
 
-    @field_validator("temperature", "top_p", "frequency_penalty", "presence_penalty", mode="before")
+    @field_validator(*_DEFAULTS, mode="before")
     @classmethod
-    def _none_is_default(cls, value: Any, info: Any) -> Any:
+    def _none_is_default(cls, value: Any, info: ValidationInfo) -> Any:
         # some clients send null for "use the default"
-        defaults = {"temperature": 1.0, "top_p": 1.0, "frequency_penalty": 0.0, "presence_penalty": 0.0}
-        return defaults[info.field_name] if value is None else value
+        return _DEFAULTS[info.field_name] if value is None and info.field_name else value
 
     @field_validator("stop")
     @classmethod
@@ -107,6 +119,30 @@ class _Sampling(_Request):
         """Whether a streamed reply ends with a usage chunk."""
         return bool(self.stream and self.stream_options and self.stream_options.include_usage)
 
+    @property
+    def token_limit(self) -> int:
+        """The requested reply length."""
+        raise NotImplementedError
+
+    def sampling_params(self) -> SamplingParams:
+        """The request's sampling settings as the decoder takes them.
+
+        Raises:
+            seqlab.decode.SamplingError: a value the decoder refuses (its ``field`` names it).
+        """
+        from seqlab.decode import SamplingParams  # torch: only once a request is answered
+
+        return SamplingParams(
+            max_tokens=self.token_limit,
+            temperature=self.temperature,
+            top_k=self.top_k,
+            top_p=self.top_p,
+            seed=self.seed,
+            stop=tuple(self.stop_list),
+            frequency_penalty=self.frequency_penalty,
+            presence_penalty=self.presence_penalty,
+        )
+
 
 class ChatCompletionRequest(_Sampling):
     """``POST /v1/chat/completions``.
@@ -125,9 +161,9 @@ class ChatCompletionRequest(_Sampling):
     max_completion_tokens: int | None = Field(None, ge=1)
 
     @property
-    def token_limit(self) -> int | None:
+    def token_limit(self) -> int:
         """The requested reply length (``max_completion_tokens`` wins over ``max_tokens``)."""
-        return self.max_completion_tokens or self.max_tokens
+        return self.max_completion_tokens or self.max_tokens or DEFAULT_CHAT_TOKENS
 
 
 class CompletionRequest(_Sampling):
@@ -275,6 +311,73 @@ def text_completion(
     return body
 
 
+@dataclass(frozen=True)
+class Reply:
+    """One response of either endpoint, in the shape of its API: a chat reply or a text completion.
+
+    Knows the fields every chunk repeats (id, model, created) and builds each object the endpoint
+    sends, so one event generator streams both endpoints.
+
+    Args:
+        kind: ``"chat"`` (``/v1/chat/completions``) or ``"text"`` (``/v1/completions``).
+        model: the served model's name.
+        echo: text put before the reply (``echo`` of a completion: the prompt).
+        include_usage: a streamed reply ends with a usage chunk, and every chunk has ``usage: null``.
+
+    >>> reply = Reply("chat", "m")
+    >>> reply.opening()["choices"][0]["delta"], reply.piece("hi")["choices"][0]["delta"]
+    ({'role': 'assistant', 'content': ''}, {'content': 'hi'})
+    >>> Reply("text", "m", echo="to ").whole("be", "stop", usage(2, 1))["choices"][0]["text"]
+    'to be'
+    """
+
+    kind: Literal["chat", "text"]
+    model: str
+    echo: str = ""
+    include_usage: bool = False
+    id: str = ""
+    created: int = field(default_factory=now)
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            object.__setattr__(self, "id", new_id("chatcmpl" if self.kind == "chat" else "cmpl"))
+
+    def whole(self, text: str, finish_reason: str, counts: dict[str, int]) -> dict[str, Any]:
+        """The whole (not streamed) response."""
+        if self.kind == "chat":
+            return chat_completion(self.id, self.model, self.created, text, finish_reason, counts)
+        return text_completion(self.id, self.model, self.created, self.echo + text, finish_reason, counts)
+
+    def opening(self) -> dict[str, Any] | None:
+        """The first streamed chunk: the assistant's role (chat), the echoed prompt, or none."""
+        if self.kind == "chat":
+            return self._chunk({"role": "assistant", "content": ""}, "", None)
+        return self._chunk({}, self.echo, None) if self.echo else None
+
+    def piece(self, text: str) -> dict[str, Any]:
+        """A streamed chunk carrying one piece of the reply."""
+        return self._chunk({"content": text}, text, None)
+
+    def last(self, finish_reason: str) -> dict[str, Any]:
+        """The streamed chunk that carries ``finish_reason``."""
+        return self._chunk({}, "", finish_reason)
+
+    def usage(self, counts: dict[str, int]) -> dict[str, Any]:
+        """The usage chunk that ends a stream when ``include_usage`` is set."""
+        object_ = "chat.completion.chunk" if self.kind == "chat" else "text_completion"
+        return usage_chunk(self.id, self.model, self.created, counts, object_=object_)
+
+    def _chunk(self, delta: dict[str, str], text: str, finish_reason: str | None) -> dict[str, Any]:
+        """A streamed chunk: a chat ``delta``, or a completion's ``text``."""
+        if self.kind == "chat":
+            return chat_chunk(
+                self.id, self.model, self.created, delta, finish_reason, with_usage_field=self.include_usage
+            )
+        return text_completion(
+            self.id, self.model, self.created, text, finish_reason, None, with_usage_field=self.include_usage
+        )
+
+
 def model_card(name: str, created: int, *, task: str, chat: bool) -> dict[str, Any]:
     """One entry of ``GET /v1/models`` (OpenAI fields, plus what kind of seqlab run it is)."""
     return {
@@ -295,6 +398,8 @@ def error_body(
 
 
 __all__ = [
+    "DEFAULT_CHAT_TOKENS",
+    "Reply",
     "ChatCompletionRequest",
     "CompletionRequest",
     "Message",

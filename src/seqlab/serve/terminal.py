@@ -9,7 +9,7 @@ Input and output are injected (``read``, ``console``), so the loop is tested wit
 
 >>> from io import StringIO
 >>> from rich.console import Console
->>> from seqlab.serve.engine import Generation
+>>> from seqlab.generation import Generation
 >>> class Parrot:
 ...     name, task, has_chat_template = "parrot", "language-model", True
 ...     def chat(self, messages, params):
@@ -24,17 +24,18 @@ Input and output are injected (``read``, ``console``), so the loop is tested wit
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
-from typing import Any
+from dataclasses import asdict
 
 from rich.console import Console
 from rich.markup import escape
 
-from seqlab.serve.engine import GenerationParams, PromptError
+from seqlab.decode import SamplingError, SamplingParams
+from seqlab.serve.engine import Adapter, PromptError
 
 HELP = """commands:
   /reset              forget the conversation
   /temperature 0.8    sampling temperature (0 = greedy)
+  /top-k 40           sample among the k most likely tokens (0 = all)
   /top-p 0.9          nucleus sampling mass (1 = off)
   /max-tokens 200     longest reply
   /system TEXT        set a system message (empty to remove)
@@ -44,11 +45,11 @@ Ctrl-C stops a reply that is streaming."""
 
 
 def chat_loop(
-    model: Any,
+    model: Adapter,
     *,
     read: Callable[[str], str],
     console: Console,
-    params: GenerationParams = GenerationParams(max_tokens=200, temperature=0.8),
+    params: SamplingParams | None = None,
     system: str = "",
 ) -> list[dict[str, str]]:
     """Chat with ``model`` until the user leaves; returns the conversation.
@@ -58,9 +59,11 @@ def chat_loop(
         read: shows a prompt and returns a line; raises EOFError to leave, KeyboardInterrupt
             to clear the line (``input`` does both).
         console: where replies and messages go.
-        params: the starting sampling settings (changed with slash commands).
+        params: the starting sampling settings, changed with slash commands (default: 200 tokens
+            at temperature 0.8).
         system: a starting system message.
     """
+    params = params or SamplingParams(max_tokens=200, temperature=0.8)
     history: list[dict[str, str]] = []
     console.print(f"[bold]chatting with {escape(model.name)}[/] (/help for commands, Ctrl-D to leave)")
     if not getattr(model, "has_chat_template", True):
@@ -96,39 +99,41 @@ def chat_loop(
         history.append({"role": "assistant", "content": reply})
 
 
+# slash command -> the SamplingParams field it sets, and the type of its value
+SETTINGS: dict[str, tuple[str, type[int] | type[float]]] = {
+    "/temperature": ("temperature", float),
+    "/top-k": ("top_k", int),
+    "/top-p": ("top_p", float),
+    "/max-tokens": ("max_tokens", int),
+}
+
+
 def _command(
-    command: str, arg: str, params: GenerationParams, system: str, history: list[dict[str, str]]
-) -> tuple[GenerationParams, str, str] | str:
+    command: str, arg: str, params: SamplingParams, system: str, history: list[dict[str, str]]
+) -> tuple[SamplingParams, str, str] | str:
     """Apply a slash command: the new (params, system, message), or an error message."""
+    if command == "/reset":
+        history.clear()
+        return params, system, "conversation cleared"
+    if command == "/help":
+        return params, system, HELP
+    if command == "/system":
+        return params, arg, f"system message: {arg!r}" if arg else "system message removed"
+    if command not in SETTINGS:
+        return f"unknown command {command}; /help lists the commands"
+    field, kind = SETTINGS[command]
     try:
-        if command == "/reset":
-            history.clear()
-            return params, system, "conversation cleared"
-        if command == "/help":
-            return params, system, HELP
-        if command == "/system":
-            return params, arg, f"system message: {arg!r}" if arg else "system message removed"
-        if command == "/temperature":
-            value = float(arg)
-            if not 0.0 <= value <= 2.0:
-                return f"temperature must be between 0 and 2 (got {arg})"
-            return replace(params, temperature=value), system, f"temperature {value:g}"
-        if command == "/top-p":
-            value = float(arg)
-            if not 0.0 < value <= 1.0:
-                return f"top-p must be in (0, 1] (got {arg})"
-            return replace(params, top_p=value), system, f"top-p {value:g}"
-        if command == "/max-tokens":
-            count = int(arg)
-            if count < 1:
-                return f"max-tokens must be at least 1 (got {arg})"
-            return replace(params, max_tokens=count), system, f"max-tokens {count}"
+        value = kind(arg)
     except ValueError:
-        return f"{command} needs a number, e.g. {command} {'200' if command == '/max-tokens' else '0.8'}"
-    return f"unknown command {command}; /help lists the commands"
+        return f"{command} needs a number, e.g. {command} {'200' if kind is int else '0.8'}"
+    try:
+        changed = SamplingParams(**{**asdict(params), field: value})
+    except SamplingError as err:  # SamplingParams checks the value, as it does for the CLI and the server
+        return str(err)
+    return changed, system, f"{command[1:]} {value:g}"
 
 
-def _reply(model: Any, history: list[dict[str, str]], system: str, params: GenerationParams, console: Console) -> str:
+def _reply(model: Adapter, history: list[dict[str, str]], system: str, params: SamplingParams, console: Console) -> str:
     """Stream one reply; the oldest turns are dropped when the conversation no longer fits."""
     start = 0
     while True:

@@ -1,0 +1,248 @@
+"""Text generation: prompt ids, a model and a tokenizer in, a stream of text pieces out.
+
+The one path from a prompt to text. :meth:`seqlab.run.Run.sample` (through the language-model
+task) and the server's language-model adapter (which serves the terminal chat too) call
+:func:`continue_text`; the seq2seq adapter, whose decoder starts from BOS, calls
+:func:`generate_text` under it, which chains :func:`seqlab.decode.generate` (token ids) and
+:func:`seqlab.decode.decode_stream` (text pieces) into a :class:`Generation`: an iterator of text
+pieces that counts the tokens it generated and knows why it ended, so the server can fill
+``usage`` and ``finish_reason`` exactly.
+
+Importing this module does not import torch (the server's package imports it and stays light);
+:func:`generate_text` does.
+
+>>> gen = Generation(iter(["to ", "be"]), prompt_tokens=3)
+>>> "".join(gen), gen.completion_tokens, gen.finish_reason
+('to be', 2, 'stop')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from seqlab.decode import SamplingParams, Steppable
+    from seqlab.text.base import TextTokenizer
+
+
+def prompt_ids(tokenizer: TextTokenizer, prompt: str) -> list[int]:
+    """Ids to start generation from; an empty prompt starts from a newline (or BOS).
+
+    Args:
+        tokenizer: encodes the prompt.
+        prompt: the text to continue.
+
+    >>> from seqlab.text import CharTokenizer
+    >>> tok = CharTokenizer.fit(["ab\\n"])
+    >>> prompt_ids(tok, "ab") == tok.encode("ab"), prompt_ids(tok, "") == tok.encode("\\n")
+    (True, True)
+    """
+    ids = tokenizer.encode(prompt) if prompt else []
+    if ids:
+        return ids
+    newline = tokenizer.encode("\n")
+    if newline and newline != [tokenizer.unk_id]:
+        return newline
+    start = tokenizer.bos_id if tokenizer.bos_id is not None else tokenizer.unk_id
+    if start is None:
+        raise ValueError("this tokenizer has no newline, BOS or UNK id to start an empty prompt from")
+    return [start]
+
+
+class TokenCounter:
+    """Passes token ids through, counting them; knows whether the token limit was what ended them.
+
+    Args:
+        ids: the token ids (e.g. from :func:`seqlab.decode.generate`).
+        limit: the ``max_tokens`` the ids were generated with.
+
+    >>> counter = TokenCounter(iter([5, 6]), limit=2)
+    >>> list(counter), counter.count, counter.hit_limit
+    ([5, 6], 2, True)
+    """
+
+    def __init__(self, ids: Iterator[int], *, limit: int) -> None:
+        self._ids = ids
+        self.limit = limit
+        self.count = 0
+        self.exhausted = False
+
+    def __iter__(self) -> TokenCounter:
+        return self
+
+    def __next__(self) -> int:
+        try:
+            token = next(self._ids)
+        except StopIteration:
+            self.exhausted = True
+            raise
+        self.count += 1
+        return token
+
+    @property
+    def hit_limit(self) -> bool:
+        """True when generation ran to ``limit`` tokens (rather than a stop id or stop string)."""
+        return self.exhausted and self.count >= self.limit
+
+
+class Generation:
+    """An iterator of text pieces that counts generated tokens and records why it ended.
+
+    ``finish_reason`` is None while it runs, then ``"stop"`` (EOS or a stop string), ``"length"``
+    (``max_tokens`` reached) or ``"cancelled"`` (closed before the end).
+
+    Args:
+        pieces: the text pieces.
+        prompt_tokens: how many tokens the prompt had (for ``usage``).
+        counter: a :class:`TokenCounter` the pieces are drawn through, if tokens are counted
+            separately from pieces (one piece can hold several tokens, or wait for more).
+
+    >>> gen = Generation(iter(["a", "b"]), prompt_tokens=1)
+    >>> list(gen), gen.completion_tokens, gen.finish_reason
+    (['a', 'b'], 2, 'stop')
+    """
+
+    def __init__(self, pieces: Iterator[str], *, prompt_tokens: int, counter: TokenCounter | None = None) -> None:
+        self._pieces = pieces
+        self._counter = counter
+        self._own_count = 0
+        self.prompt_tokens = prompt_tokens
+        self.finish_reason: str | None = None
+
+    def __iter__(self) -> Generation:
+        return self
+
+    def __next__(self) -> str:
+        try:
+            piece = next(self._pieces)
+        except StopIteration:
+            if self.finish_reason is None:
+                self.finish_reason = "length" if self._counter is not None and self._counter.hit_limit else "stop"
+            raise
+        self._own_count += 1
+        return piece
+
+    @property
+    def completion_tokens(self) -> int:
+        """Tokens generated so far."""
+        return self._counter.count if self._counter is not None else self._own_count
+
+    def close(self) -> None:
+        """Stop generating (a stopped generation's finish_reason is ``"cancelled"`` if unfinished)."""
+        if self.finish_reason is None:
+            self.finish_reason = "cancelled"
+        close = getattr(self._pieces, "close", None)  # a generator holds the model's state until closed
+        if close is not None:
+            close()
+
+
+def generate_text(
+    model: Steppable,
+    ids: Sequence[int],
+    tokenizer: TextTokenizer,
+    params: SamplingParams,
+    *,
+    prompt_tokens: int | None = None,
+    lstrip: bool = False,
+) -> Generation:
+    """The text that ``model`` writes after ``ids``: sampled with ``params``, ending at EOS, a stop
+    string or ``params.max_tokens``.
+
+    Args:
+        model: anything :func:`seqlab.decode.generate` steps (a language model, or a
+            :class:`seqlab.decode.Conditioned` seq2seq decoder).
+        ids: the ids read before the first new token (:func:`prompt_ids` for a text prompt).
+        tokenizer: decodes the new ids; its ``eos_id`` (if any) ends the text.
+        params: how to sample, how long, and the stop strings.
+        prompt_tokens: what ``usage.prompt_tokens`` reports (default ``len(ids)``; a seq2seq
+            reply counts its source instead).
+        lstrip: drop the text's leading spaces.
+
+    >>> import torch
+    >>> from seqlab.decode import SamplingParams
+    >>> from seqlab.text import CharTokenizer
+    >>> tok = CharTokenizer.fit(["ab"])
+    >>> class Ab(torch.nn.Module):  # a, b, a, b, ...
+    ...     def init_state(self, batch_size): return None
+    ...     def step(self, ids, state):
+    ...         following = torch.tensor(tok.encode("ba"))[(ids == tok.encode("b")[0]).long()]
+    ...         return torch.nn.functional.one_hot(following, tok.vocab_size).float(), state
+    >>> gen = generate_text(Ab(), tok.encode("b"), tok, SamplingParams(max_tokens=5, temperature=0))
+    >>> "".join(gen), gen.prompt_tokens, gen.completion_tokens, gen.finish_reason
+    ('ababa', 1, 5, 'length')
+    >>> gen = generate_text(Ab(), tok.encode("b"), tok, SamplingParams(max_tokens=5, temperature=0, stop=["b"]))
+    >>> "".join(gen), gen.finish_reason
+    ('a', 'stop')
+    """
+    from seqlab.decode import decode_stream, generate  # torch, only once something is generated
+
+    stop_ids = [tokenizer.eos_id] if tokenizer.eos_id is not None else []
+    counter = TokenCounter(generate(model, ids, params, stop_ids=stop_ids), limit=params.max_tokens)
+    pieces = decode_stream(tokenizer, counter, stop=params.stop)
+    return Generation(
+        _lstripped(pieces) if lstrip else pieces,
+        prompt_tokens=len(ids) if prompt_tokens is None else prompt_tokens,
+        counter=counter,
+    )
+
+
+def continue_text(
+    model: Steppable, prompt: str, tokenizer: TextTokenizer, params: SamplingParams, *, lstrip: bool = False
+) -> Generation:
+    """The text that ``model`` writes after ``prompt``: :func:`generate_text` from :func:`prompt_ids`.
+
+    What :meth:`seqlab.run.Run.sample` and the server's language-model adapter both call. Nothing
+    is generated until the first piece is asked for, so a caller can still check
+    ``prompt_tokens`` against a context length and drop the generation.
+
+    Args:
+        model: a generating model (see :func:`generate_text`).
+        prompt: the text to continue; an empty one starts from a newline (or BOS).
+        tokenizer: encodes the prompt and decodes the reply.
+        params: how to sample, how long, and the stop strings.
+        lstrip: drop the text's leading spaces.
+
+    >>> import torch
+    >>> from seqlab.decode import SamplingParams
+    >>> from seqlab.text import CharTokenizer
+    >>> tok = CharTokenizer.fit(["ab"])
+    >>> [a] = tok.encode("a")
+    >>> class Echo(torch.nn.Module):  # always predicts "a"
+    ...     def init_state(self, batch_size): return None
+    ...     def step(self, ids, state):
+    ...         return torch.nn.functional.one_hot(torch.full_like(ids, a), tok.vocab_size).float(), state
+    >>> gen = continue_text(Echo(), "ba", tok, SamplingParams(max_tokens=3, temperature=0))
+    >>> gen.prompt_tokens, "".join(gen), gen.finish_reason
+    (2, 'aaa', 'length')
+    """
+    return generate_text(model, prompt_ids(tokenizer, prompt), tokenizer, params, lstrip=lstrip)
+
+
+def with_stop(params: SamplingParams, stop: Sequence[str]) -> SamplingParams:
+    """``params`` with more stop strings (a chat template's end of turn) before its own.
+
+    >>> from seqlab.decode import SamplingParams
+    >>> with_stop(SamplingParams(stop=["!"]), ["\\n"]).stop
+    ('\\n', '!')
+    """
+    return replace(params, stop=(*stop, *(s for s in params.stop if s not in stop)))
+
+
+def _lstripped(pieces: Iterator[str]) -> Iterator[str]:
+    """The pieces without the spaces they start with.
+
+    >>> list(_lstripped(iter([" ", " I", " am"])))
+    ['I', ' am']
+    """
+    started = False
+    for piece in pieces:
+        if not started:
+            piece = piece.lstrip(" ")
+            started = bool(piece)
+        if piece:
+            yield piece
+
+
+__all__ = ["Generation", "TokenCounter", "continue_text", "generate_text", "prompt_ids", "with_stop"]

@@ -1,0 +1,124 @@
+"""The app in-process with a scripted adapter: one SamplingParams per request, one event stream for both endpoints."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from seqlab.decode import SamplingParams
+from seqlab.generation import Generation
+from seqlab.serve.app import create_app
+
+
+class Scripted:
+    """An adapter that answers with fixed pieces and remembers the params it was given."""
+
+    name, task, has_chat_template = "bot", "language-model", True
+
+    def __init__(self, pieces: list[str], *, fail: bool = False) -> None:
+        self.pieces, self.fail = pieces, fail
+        self.params: list[SamplingParams] = []
+
+    def _generation(self, params: SamplingParams) -> Generation:
+        self.params.append(params)
+
+        def pieces():
+            yield from self.pieces
+            if self.fail:
+                raise RuntimeError("the model fell over")
+
+        return Generation(pieces(), prompt_tokens=2)
+
+    def chat(self, messages, params):
+        return self._generation(params)
+
+    def complete(self, prompt, params):
+        return self._generation(params)
+
+
+def events(response) -> list:
+    """The data of each server-sent event, JSON decoded ([DONE] kept as a string)."""
+    data = [line[6:] for line in response.text.split("\n\n") if line.startswith("data: ")]
+    return [d if d == "[DONE]" else json.loads(d) for d in data]
+
+
+@pytest.fixture
+def served():
+    model = Scripted(["to ", "be"])
+    with TestClient(create_app([model])) as client:
+        yield model, client
+
+
+def test_every_sampling_field_of_the_request_reaches_the_adapter_as_one_sampling_params(served):
+    model, client = served
+    body = {
+        "model": "bot",
+        "prompt": "x",
+        "max_tokens": 7,
+        "temperature": 0.5,
+        "top_k": 40,
+        "top_p": 0.9,
+        "seed": 3,
+        "stop": ["\n", "User:"],
+        "frequency_penalty": 0.5,
+        "presence_penalty": -0.5,
+    }
+    assert client.post("/v1/completions", json=body).status_code == 200
+    assert model.params[-1] == SamplingParams(
+        max_tokens=7,
+        temperature=0.5,
+        top_k=40,
+        top_p=0.9,
+        seed=3,
+        stop=("\n", "User:"),
+        frequency_penalty=0.5,
+        presence_penalty=-0.5,
+    )
+    chat = {"model": "bot", "messages": [{"role": "user", "content": "hi"}], "top_k": None}
+    assert client.post("/v1/chat/completions", json=chat).status_code == 200
+    assert model.params[-1] == SamplingParams()  # null is the default; a chat reply's default length is 256
+
+    bad = client.post("/v1/completions", json={**body, "top_k": -1})
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "top_k"
+
+
+def test_both_endpoints_stream_through_the_same_event_shape(served):
+    _, client = served
+    chat = {
+        "model": "bot",
+        "messages": [{"role": "user", "content": "hi"}],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    got = events(client.post("/v1/chat/completions", json=chat))
+    assert got[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
+    assert [c["choices"][0]["delta"] for c in got[1:3]] == [{"content": "to "}, {"content": "be"}]
+    assert got[3]["choices"][0]["finish_reason"] == "stop" and got[3]["choices"][0]["delta"] == {}
+    assert got[4]["choices"] == [] and got[4]["usage"]["total_tokens"] == 4 and got[5] == "[DONE]"
+    assert all(c["usage"] is None for c in got[:4]) and len({c["id"] for c in got[:5]}) == 1
+
+    text = {"model": "bot", "prompt": "x ", "echo": True, "stream": True}
+    got = events(client.post("/v1/completions", json=text))
+    assert [c["choices"][0]["text"] for c in got[:-1]] == ["x ", "to ", "be", ""]
+    assert got[-2]["choices"][0]["finish_reason"] == "stop" and got[-1] == "[DONE]"
+    assert all("usage" not in c for c in got[:-1]) and all(c["object"] == "text_completion" for c in got[:-1])
+
+
+def test_a_generation_that_fails_mid_stream_says_so_in_band():
+    with TestClient(create_app([Scripted(["a"], fail=True)])) as client:
+        got = events(client.post("/v1/completions", json={"model": "bot", "prompt": "x", "stream": True}))
+    assert got[0]["choices"][0]["text"] == "a"
+    assert got[1]["error"]["type"] == "server_error" and "fell over" in got[1]["error"]["message"]
+    assert got[2] == "[DONE]"
+
+
+def test_the_api_key_is_read_from_the_app_state():
+    with TestClient(create_app([Scripted(["a"])], api_key="k")) as client:
+        assert client.get("/v1/models").status_code == 401
+        assert client.get("/health").status_code == 200  # health needs no key
+        ok = client.get("/v1/models/bot", headers={"Authorization": "Bearer k"})
+        assert ok.status_code == 200 and ok.json()["id"] == "bot"
+        missing = client.get("/v1/models/nope", headers={"Authorization": "Bearer k"})
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "model_not_found"
