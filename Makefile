@@ -5,13 +5,13 @@ PYTHON   ?= python3
 VENV     ?= .venv
 BIN      := $(VENV)/bin
 STAMP    := $(VENV)/.installed
-EXTRAS   ?= dev,serve,ui,sweep,ko
+EXTRAS   ?= dev,serve,ui,sweep,sweep-pg,ko
 # torch is installed on its own first, pinned, so pip takes the local CPU wheel where there is one;
 # an unpinned torch pulls a multi-GB CUDA build.
 TORCH    ?= torch==2.13.0
 DEMO_RUN ?= runs/shakespeare-char
 
-.PHONY: demo test install browser clean
+.PHONY: demo test install browser services clean
 
 install: $(STAMP)
 
@@ -29,6 +29,14 @@ browser:
 		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-nanum >/dev/null; \
 	fi
 
+# The PostgreSQL sweep test starts its own server from Debian's postgresql package (initdb, pg_ctl)
+# in a temporary folder. Installed where apt-get can run as root, else that test skips.
+services:
+	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian's postgresql for the shared-sweep test"; \
+		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
 # Trains shakespeare-char (about 5 minutes on 2 cores) and prints what it writes; run again, it
 # shows the trained run's samples without training anew.
 demo: $(STAMP)
@@ -38,7 +46,11 @@ demo: $(STAMP)
 		$(BIN)/seqlab train shakespeare-char --run-dir $(DEMO_RUN); \
 	fi
 
-test: $(STAMP) browser
+# Lint, format and type checks first (seconds), then the suite.
+test: $(STAMP) browser services
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 clean:

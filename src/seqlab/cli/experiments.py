@@ -194,11 +194,15 @@ def sweep(
     out: Path | None = typer.Option(None, "--out", "-o", help="Sweep folder (default sweeps/<name>); rerun to resume."),
     metric: str | None = typer.Option(None, "--metric", help="Validation metric to optimise (default train.monitor)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the TPE sampler."),
+    heartbeat: int = typer.Option(
+        60, "--heartbeat", min=1, help="RDB storage: seconds between heartbeats; 3 missed fail and retry a trial."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Search hyperparameters with Optuna (TPE, median pruning); resumable, shareable, with a report.
 
-    Works for a recipe of any task; the trials optimise a validation metric.
+    Works for a recipe of any task; the trials optimise a validation metric. --trials is the
+    study's total: workers on several machines give the same --storage, --study-name and --trials.
     """
     from seqlab.config import load_config
     from seqlab.experiments import sweep as run_sweep
@@ -218,6 +222,7 @@ def sweep(
             ("--set", set_),
             ("--budget", [budget] if budget else []),
             ("--storage", [storage] if storage else []),
+            ("--study-name", [study_name] if study_name else []),
             ("--workers", [str(workers)] if workers > 1 else []),
             ("--out", [str(folder)]),
         ],
@@ -233,6 +238,7 @@ def sweep(
         budget=_budget(budget),
         metric=metric,
         seed=seed,
+        heartbeat=heartbeat,
         command=command,
         console=_console(stderr=as_json),
     )

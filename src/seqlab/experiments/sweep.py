@@ -12,6 +12,11 @@ continues it: finished trials stay finished, and a trial whose process died (sam
 process gone; or, with an RDB URL, its heartbeat stale) is marked failed and queued again with the
 same parameters, resuming its run from the last checkpoint when the folder is local.
 
+The count is exact: a worker counts the trials and starts one under a lock shared by all workers
+(a PostgreSQL advisory lock; an flock beside a SQLite or journal file), so ``trials`` is the
+study's total, never exceeded however many workers join. With an RDB URL a worker whose trials
+are all taken waits for those still running elsewhere, and retries any whose heartbeat stops.
+
 The folder::
 
     study.json             the plan (base config, space, budget, storage, metric)
@@ -23,14 +28,16 @@ The folder::
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.console import Console
 
@@ -50,9 +57,14 @@ from seqlab.experiments.report import (
 )
 from seqlab.experiments.space import Param, format_value, parse_space
 
+if TYPE_CHECKING:
+    from seqlab.training.callbacks import Callback
+
 JOURNAL = "sweep.journal"
 RDB_PREFIXES = ("sqlite:", "postgresql", "postgres:", "mysql")
+PG_PREFIXES = ("postgresql", "postgres:")
 HEARTBEAT_SECONDS = 60
+MAX_RETRIES = 2  # a trial that kills its worker every time (out of memory) is not queued forever
 
 
 @dataclass(frozen=True)
@@ -83,47 +95,166 @@ def _optuna() -> Any:
     return optuna
 
 
-def open_storage(storage: str, *, folder: Path) -> Any:
+def open_storage(storage: str, *, folder: Path, heartbeat: int = HEARTBEAT_SECONDS) -> Any:
     """An Optuna storage: an RDB URL (with heartbeats and retry of dead trials) or a journal file path.
 
     Args:
         storage: ``sqlite:///path.db``, ``postgresql://user@host/db``, ... or a file path (journal).
         folder: relative journal paths are taken from here.
+        heartbeat: seconds between a running trial's heartbeats (RDB only); a trial silent for
+            three of them is failed and its parameters queued again.
     """
     optuna = _optuna()
+    url = _with_pg_driver(storage) if storage.startswith(("postgres://", "postgresql://")) else storage
     if storage.startswith(RDB_PREFIXES):
         import warnings
 
+        import sqlalchemy.exc
         from optuna.storages import RDBStorage
+        from sqlalchemy.engine import make_url
 
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # heartbeats are marked experimental
-                # a worker whose heartbeat stops (its machine died) has its trial failed and queued again
-                if hasattr(optuna.storages, "RetryHeartbeatStaleTrialCallback"):  # optuna >= 4.9
-                    retry = {
-                        "heartbeat_stale_trial_callback": optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2)
-                    }
-                else:
-                    retry = {"failed_trial_callback": optuna.storages.RetryFailedTrialCallback(max_retry=2)}
-                return RDBStorage(
-                    storage, heartbeat_interval=HEARTBEAT_SECONDS, grace_period=3 * HEARTBEAT_SECONDS, **retry
-                )
-        except ImportError as err:  # a database driver (psycopg2, pymysql) is missing
-            raise MissingExtraError(f"cannot open storage {storage}: {err}; install the database driver") from None
-        except Exception as err:  # sqlalchemy's errors: bad URL, unreachable server
-            raise ConfigError(f"cannot open storage {storage}: {type(err).__name__}: {err}") from None
+            shown = make_url(storage).render_as_string(hide_password=True)
+        except Exception:  # not a URL SQLAlchemy can parse: said below
+            shown = storage
+
+        # optuna >= 4.9 renamed the callback run on trials whose heartbeat stopped
+        name = (
+            "heartbeat_stale_trial_callback"
+            if hasattr(optuna.storages, "RetryHeartbeatStaleTrialCallback")
+            else "failed_trial_callback"
+        )
+        for attempt in range(3):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # heartbeats are marked experimental
+                    retry: dict[str, Any] = {name: _retry_stale}
+                    return RDBStorage(url, heartbeat_interval=heartbeat, grace_period=3 * heartbeat, **retry)
+            except ImportError as err:  # the database driver (psycopg2, pymysql) is missing
+                module = getattr(err.__cause__, "name", None) or err.name or "the database driver"
+                extra = "sweep-pg" if storage.startswith(PG_PREFIXES) else "sweep"
+                hint = f"pip install 'seqlab[{extra}]'" if extra == "sweep-pg" else "pip install the database driver"
+                raise MissingExtraError(f"cannot open storage {shown}: {module} is not installed; {hint}") from None
+            except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as err:
+                # workers starting together on an empty database race to create Optuna's tables
+                if attempt == 2:
+                    raise ConfigError(f"cannot open storage {shown}: {type(err).__name__}: {err}") from None
+                time.sleep(0.5 + attempt)
+            except Exception as err:  # sqlalchemy's errors: bad URL, unreachable server
+                raise ConfigError(f"cannot open storage {shown}: {type(err).__name__}: {err}") from None
     if "://" in storage:
         raise ConfigError(
             f'--storage "{storage}" is not a supported URL; use sqlite:///file.db, '
             "postgresql://user:password@host/db, or a journal file path"
         )
-    path = Path(storage)
-    if not path.is_absolute():
-        path = folder / path
+    path = _journal_path(storage, folder)
     path.parent.mkdir(parents=True, exist_ok=True)
     backend = optuna.storages.journal.JournalFileBackend(str(path))
     return optuna.storages.JournalStorage(backend)
+
+
+def _with_pg_driver(url: str) -> str:
+    """``postgresql://`` with the installed driver named: SQLAlchemy 2.1 defaults to psycopg 3, older ones to psycopg2.
+
+    >>> _with_pg_driver("postgres://me@db/sweeps").split("://")[1]
+    'me@db/sweeps'
+    """
+    import importlib.util
+
+    rest = url.split("://", 1)[1]
+    for module, driver in (("psycopg2", "psycopg2"), ("psycopg", "psycopg")):
+        if importlib.util.find_spec(module) is not None:
+            return f"postgresql+{driver}://{rest}"
+    return f"postgresql+psycopg2://{rest}"  # the driver of the sweep-pg extra, named when it is missing
+
+
+def _journal_path(storage: str, folder: Path) -> Path:
+    path = Path(storage)
+    return path if path.is_absolute() else folder / path
+
+
+class ClaimLock:
+    """Serialises "count the study's trials, then start one" over all its workers, so none starts a surplus trial.
+
+    PostgreSQL: a session advisory lock (the server drops it when a worker's connection dies);
+    SQLite and journal files: an ``flock`` on a file beside them; other databases: none, and two
+    workers may then both start the last trial. ``release`` may be called more than once.
+
+    Args:
+        store: the storage :func:`open_storage` returned for ``storage``.
+        storage: the storage URL or journal path.
+        folder: where a relative journal path is taken from.
+        study_name: the study (PostgreSQL locks one key per study).
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> lock = ClaimLock(None, "sweep.journal", folder=folder, study_name="demo")
+    >>> lock.acquire(); lock.release(); lock.release()
+    >>> (folder / "sweep.journal.claim").exists()
+    True
+    >>> import shutil; shutil.rmtree(folder)
+    """
+
+    def __init__(self, store: Any, storage: str, *, folder: Path, study_name: str) -> None:
+        self.store, self.storage, self.folder = store, storage, folder
+        digest = hashlib.sha256(study_name.encode("utf-8")).digest()
+        self.key = int.from_bytes(digest[:8], "big", signed=True)  # pg_advisory_lock takes a bigint
+        self._release: Any = None
+
+    def _lock_file(self) -> Path | None:
+        if self.storage.startswith("sqlite:"):
+            from sqlalchemy.engine import make_url
+
+            database = make_url(self.storage).database
+            return Path(database + ".claim") if database and database != ":memory:" else None
+        if "://" in self.storage or self.storage.startswith(RDB_PREFIXES):
+            return None
+        return Path(str(_journal_path(self.storage, self.folder)) + ".claim")
+
+    def acquire(self) -> None:
+        """Wait for the lock."""
+        assert self._release is None, "the claim lock is not re-entrant"
+        if self.storage.startswith(PG_PREFIXES):
+            from sqlalchemy import text
+
+            connection = self.store.engine.connect()
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": self.key})
+            connection.commit()
+
+            def unlock() -> None:
+                try:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
+                    connection.commit()
+                finally:
+                    connection.close()
+
+            self._release = unlock
+            return
+        path = self._lock_file()
+        try:
+            import fcntl
+        except ImportError:  # Windows: no flock
+            path = None
+        if path is None:
+            self._release = lambda: None
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(handle, fcntl.LOCK_EX)
+
+        def unflock() -> None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+            finally:
+                os.close(handle)
+
+        self._release = unflock
+
+    def release(self) -> None:
+        """Let the next worker count and claim (nothing when not held)."""
+        release, self._release = self._release, None
+        if release is not None:
+            release()
 
 
 def check_space(base: Config, space: Sequence[Param], *, budget: Sequence[str] = ()) -> None:
@@ -172,6 +303,7 @@ def sweep(
     metric: str | None = None,
     seed: int = 0,
     latency: bool = False,
+    heartbeat: int = HEARTBEAT_SECONDS,
     command: str = "",
     console: Console | None = None,
 ) -> SweepResult:
@@ -190,6 +322,8 @@ def sweep(
         metric: the validation metric to optimise (default: ``train.monitor``); its direction follows the name.
         seed: seeds the TPE sampler (worker K uses seed + K).
         latency: also time inference of each trial's model.
+        heartbeat: seconds between a running trial's heartbeats with an RDB storage; a trial silent
+            for three of them (its worker or machine died) is failed and its parameters queued again.
         command: the command that made it, for the report.
         console: where progress goes.
 
@@ -203,6 +337,8 @@ def sweep(
         raise ConfigError(f"--trials must be at least 1 (got {trials})")
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1 (got {workers})")
+    if heartbeat < 1:
+        raise ConfigError(f"--heartbeat must be at least 1 second (got {heartbeat})")
     console = console or Console()
     folder = Path(out_dir)
     check_space(config, space, budget=budget)
@@ -211,7 +347,7 @@ def sweep(
         raise ConfigError(
             f'a sweep optimises a validation metric (val_...), not "{metric_name}"; the test split stays unseen'
         )
-    plan = {
+    plan: dict[str, Any] = {
         "kind": "sweep",
         "version": 1,
         "title": f"{config.name}: sweep of {', '.join(p.key for p in space)}",
@@ -226,6 +362,7 @@ def sweep(
         "study_name": study_name or f"{config.name}-sweep",
         "seed": seed,
         "latency": latency,
+        "heartbeat": heartbeat,
     }
     if (folder / "study.json").exists():
         old = read_study(folder)
@@ -237,7 +374,7 @@ def sweep(
                 "resume it with the same settings or choose another --out folder"
             )
     write_study(folder, plan)
-    store = open_storage(plan["storage"], folder=folder)
+    store = open_storage(plan["storage"], folder=folder, heartbeat=heartbeat)
     optuna.create_study(study_name=plan["study_name"], storage=store, direction=plan["direction"], load_if_exists=True)
 
     threads = max(1, (os.cpu_count() or 1) // workers)
@@ -347,12 +484,30 @@ def requeue_dead_trials(study: Any, storage: Any) -> list[int]:
             storage.set_trial_state_values(trial._trial_id, state=optuna.trial.TrialState.FAIL)
         except Exception:  # another worker failed it first
             continue
-        user_attrs = {"retry_of": trial.number}
-        if "run_dir" in trial.user_attrs:
-            user_attrs["run_dir"] = trial.user_attrs["run_dir"]
-        study.enqueue_trial(trial.params, user_attrs=user_attrs, skip_if_exists=False)
+        _queue_again(study, trial)
         failed.append(trial.number)
     return failed
+
+
+def _queue_again(study: Any, trial: Any) -> None:
+    """Queue a failed trial's parameters again, with its run directory (resumed where it is local)."""
+    retries = int(trial.user_attrs.get("retries", 0)) + 1
+    if retries > MAX_RETRIES:
+        return
+    user_attrs = {"retry_of": trial.number, "retries": retries}
+    if "run_dir" in trial.user_attrs:
+        user_attrs["run_dir"] = trial.user_attrs["run_dir"]
+    study.enqueue_trial(trial.params, user_attrs=user_attrs, skip_if_exists=False)
+
+
+def _taken_over(study: Any, number: int) -> bool:
+    """Whether another worker failed this live worker's trial as stale and queued it again."""
+    return any(t.user_attrs.get("retry_of") == number for t in study.get_trials(deepcopy=False))
+
+
+def _retry_stale(study: Any, trial: Any) -> None:
+    """Optuna's callback for a trial failed because its heartbeat stopped (its worker or machine died)."""
+    _queue_again(study, trial)
 
 
 class _Pruning:
@@ -386,7 +541,10 @@ class _Pruning:
 def run_worker(folder: str | Path, *, index: int = 0, threads: int = 0, console: Console | None = None) -> None:
     """Run trials of the sweep in ``folder`` until the study holds its number of finished trials.
 
-    Extra local workers run this in their own process; so can a worker started by hand.
+    Extra local workers run this in their own process; so can a worker started by hand. Trials are
+    claimed under a :class:`ClaimLock`, so all workers together run exactly the study's number;
+    with an RDB storage a worker left without a trial to start waits for those running elsewhere
+    and retries any whose heartbeat stops.
 
     Args:
         folder: a sweep folder (its study.json holds the plan).
@@ -404,16 +562,22 @@ def run_worker(folder: str | Path, *, index: int = 0, threads: int = 0, console:
     base = load_config_text(plan["base_config"])
     space = [parse_space(spec) for spec in plan["space"]]
     budgeted = with_overrides(base, plan["budget"])
-    store = open_storage(plan["storage"], folder=folder)
+    beat = int(plan.get("heartbeat", HEARTBEAT_SECONDS))
+    store = open_storage(plan["storage"], folder=folder, heartbeat=beat)
     sampler = optuna.samplers.TPESampler(
         seed=plan["seed"] + index, n_startup_trials=min(10, max(2, plan["trials"] // 3)), constant_liar=True
     )
     # prune from the second validation pass on, once two trials have finished
     pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=budgeted.train.eval_every)
     study = optuna.load_study(study_name=plan["study_name"], storage=store, sampler=sampler, pruner=pruner)
-    heartbeat = hasattr(store, "is_heartbeat_enabled") and store.is_heartbeat_enabled()
+    heartbeat = callable(getattr(store, "get_heartbeat_interval", None)) and store.get_heartbeat_interval() is not None
+    claim = ClaimLock(store, plan["storage"], folder=folder, study_name=plan["study_name"])
+
+    current: dict[str, int] = {}
 
     def objective(trial: Any) -> float:
+        claim.release()  # the trial is in the study now: the next worker may count it and claim another
+        current["number"] = trial.number
         trial.set_user_attr("worker", _worker_id())
         run_dir = trial.user_attrs.get("run_dir") or f"trials/trial-{trial.number:04d}"
         trial.set_user_attr("run_dir", run_dir)
@@ -426,7 +590,7 @@ def run_worker(folder: str | Path, *, index: int = 0, threads: int = 0, console:
         shown = ", ".join(f"{p.key.split('.', 1)[1]}={_show(trial.params[p.key])}" for p in space)
         console.rule(f"[bold]trial {trial.number}[/] ({worker_label}) {shown}" + (" (resumed)" if resume else ""))
         pruning = _Pruning(trial, plan["metric"])
-        run = train(config, run_dir=path, console=console, resume=resume, callbacks=[pruning])
+        run = train(config, run_dir=path, console=console, resume=resume, callbacks=[cast("Callback", pruning)])
         result = measure_run(run, latency=plan.get("latency", False))
         trial.set_user_attr("result", result)
         if pruning.pruned_at is not None:
@@ -440,19 +604,47 @@ def run_worker(folder: str | Path, *, index: int = 0, threads: int = 0, console:
         return float(value)
 
     worker_label = f"worker {index}"
+    waiting = False
     while True:
         if heartbeat:
-            optuna.storages.fail_stale_trials(study)
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # marked experimental
+                optuna.storages.fail_stale_trials(study)  # queues them again through _retry_stale
         requeued = requeue_dead_trials(study, store)
         if requeued:
             console.print(f"queued again the parameters of interrupted trial(s) {', '.join(map(str, requeued))}")
-        finished = _count(study, ("COMPLETE", "PRUNED"))
-        running = _count(study, ("RUNNING",))
-        if finished + running >= plan["trials"]:
-            break
-        console.print(f"[dim]{worker_label}: {finished} of {plan['trials']} trials finished, {running} running[/]")
-        # one trial per call: Optuna keeps its heartbeat, the loop keeps the count exact
-        study.optimize(objective, n_trials=1, catch=())
+        claim.acquire()
+        try:
+            finished = _count(study, ("COMPLETE", "PRUNED"))
+            running = _count(study, ("RUNNING",))
+            if finished >= plan["trials"] or (finished + running >= plan["trials"] and not heartbeat):
+                break
+            if finished + running < plan["trials"]:
+                console.print(
+                    f"[dim]{worker_label}: {finished} of {plan['trials']} trials finished, {running} running[/]"
+                )
+                waiting = False
+                current.clear()
+                # one trial per call: Optuna keeps its heartbeat, the loop keeps the count; the
+                # objective releases the claim once the trial is in the study (popped from the queue first)
+                try:
+                    study.optimize(objective, n_trials=1, catch=())
+                except Exception:
+                    if "number" not in current or not _taken_over(study, current["number"]):
+                        raise
+                    console.print(
+                        f"trial {current['number']} was failed by another worker (its heartbeat came late) "
+                        "and queued again; this worker's result is dropped"
+                    )
+                continue
+        finally:
+            claim.release()
+        if not waiting:
+            console.print(f"[dim]{worker_label}: waiting for {running} trial(s) running elsewhere[/]")
+            waiting = True
+        time.sleep(min(beat, 2))  # until they finish, or their heartbeat goes stale and one is queued again
 
 
 def load_config_text(text: str) -> Config:
@@ -513,7 +705,8 @@ def render(folder: str | Path) -> list[Path]:
     doc.add(Heading("Trials", 2))
     keys = [spec.split("=", 1)[0] for spec in plan["space"]]
     header = ["trial", "state", *keys, metric, "steps", "train time (s)", "parameters", "run"]
-    rows, highlight = [], None
+    rows: list[list[str]] = []
+    highlight: int | None = None
     for trial in all_trials:
         result = trial.user_attrs.get("result") or {}
         value = (
@@ -574,6 +767,7 @@ def render(folder: str | Path) -> list[Path]:
     )
     if plan["direction"] == "maximize":
         ranked = sorted(ranked, key=lambda t: (t.state.name != "COMPLETE", -(t.value or 0.0)))
+    ranked = [t for t in ranked if (folder / t.user_attrs["run_dir"] / "metrics.jsonl").exists()]  # run here
     curves = {f"trial {t.number}": [read_records(folder / t.user_attrs["run_dir"])] for t in ranked[:10]}
     if curves:
         doc.add(Heading("Validation curves (the 10 best trials)", 2))
@@ -625,6 +819,7 @@ __all__ = [
     "render",
     "check_space",
     "open_storage",
+    "ClaimLock",
     "requeue_dead_trials",
     "load_config_text",
 ]
