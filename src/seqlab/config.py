@@ -6,8 +6,13 @@ tables: ``[data]``, ``[model]``, ``[train]`` and ``[sample]``, plus ``name``, ``
 :func:`with_overrides`, never a mutation.
 
 Which settings ``[data]`` and ``[model]`` take depends on the task (and, for the model, on
-``model.arch``): :data:`TASKS` is the literal table of task -> data section and arch -> model
-section. ``train`` and ``sample`` are the same for every task.
+``model.arch``): each task class declares its sections (``data_config`` and ``model_configs``, see
+:mod:`seqlab.tasks.base`), and :func:`sections_for` reads them from the one table of tasks,
+:data:`seqlab.tasks.TASKS`, so the task names live in one place. The section classes themselves
+are in the floor module :mod:`seqlab.sections` (re-exported here), which the tasks import: config
+sits above the tasks and no import goes in a circle. The tasks are imported inside
+:func:`sections_for`, not at the top, so importing this module stays cheap (no torch).
+``train`` and ``sample`` are the same for every task.
 
 >>> cfg = load_config("shakespeare-char", overrides=["train.max_steps=10", "model.cell=gru"])
 >>> cfg.model.cell, cfg.train.max_steps
@@ -20,371 +25,60 @@ seqlab.errors.ConfigError: model.cell must be one of rnn, lstm, gru (got "lstn")
 
 from __future__ import annotations
 
-import math
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import tomllib
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, SerializeAsAny, ValidationError, field_validator
+from pydantic import SerializeAsAny, ValidationError
 
 from seqlab.errors import ConfigError, closest, unknown_choice
-
-Cell = Literal["rnn", "lstm", "gru"]
-TokenizerName = Literal["char", "word", "bpe", "syllable", "jamo", "morpheme", "minilm"]
-# model.pretrained_embeddings -> (the data.tokenizer whose ids number the rows, E of the vectors)
-PRETRAINED_EMBEDDINGS: dict[str, tuple[str, int]] = {"minilm": ("minilm", 384)}
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class DataConfig(_Section):
-    """Text data: where it comes from and how text becomes ids."""
-
-    dataset: str = Field(description="a catalog name (`seqlab data list`) or a file path")
-    tokenizer: TokenizerName = Field(
-        "char", description="minilm: MiniLM's pretrained word pieces (BERT uncased), not fitted"
-    )
-    vocab_size: int = Field(
-        0, ge=0, description="word: num_words (0 = every word); bpe: vocabulary size (0 = 4096); minilm: 0"
-    )
-    lowercase: bool = False
-    block_size: int = Field(128, ge=2, description="language model: tokens per training sequence")
-    max_len: int = Field(0, ge=0, description="classification: truncate texts to this many tokens; 0 = no limit")
-    padding: Literal["pre", "post"] = "post"
-    text_column: str = "text"
-    label_column: str = "label"
-    val_fraction: float = Field(0.05, ge=0.0, lt=1.0)
-    test_fraction: float = Field(0.05, ge=0.0, lt=1.0)
-    limit: int = Field(0, ge=0, description="use only the first N characters (corpus) or examples; 0 = all")
-    limits: dict[str, NonNegativeInt] = Field(
-        default_factory=dict, description='per dataset joined with "+": its own limit, overriding limit'
-    )
+from seqlab.sections import (
+    PRETRAINED_EMBEDDINGS,
+    AutoencoderConfig,
+    DataSection,
+    ForecasterConfig,
+    GANConfig,
+    ImageDataConfig,
+    MLPConfig,
+    PairsDataConfig,
+    RecurrentClassifierConfig,
+    RecurrentConfig,
+    RecurrentForecasterConfig,
+    RecurrentSeq2SeqConfig,
+    SampleConfig,
+    Section,
+    SeriesAutoencoderConfig,
+    SeriesDataConfig,
+    SeriesVAEConfig,
+    TextDataConfig,
+    TrainConfig,
+    TransformerConfig,
+    TransformerForecasterConfig,
+    VAEConfig,
+    parse_duration,
+)
 
 
-class ModelConfig(_Section):
-    """The recurrent family: embedding -> [Conv1D] -> stacked (bi)RNN/LSTM/GRU -> head."""
-
-    arch: Literal["rnn"] = "rnn"
-    cell: Cell = "lstm"
-    impl: Literal["fused", "scratch"] = "fused"
-    embed_dim: int = Field(64, ge=1)
-    hidden_size: int = Field(128, ge=1)
-    num_layers: int = Field(1, ge=1)
-    bidirectional: bool = False
-    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="between layers and before the head")
-    recurrent_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="variational dropout on the hidden state")
-    conv_filters: int = Field(0, ge=0, description="Conv1D front-end channels; 0 = no Conv1D")
-    conv_kernel: int = Field(5, ge=1)
-    pooling: Literal["last", "mean", "max"] = "last"
-    tie_weights: bool = False
-
-
-class ClassifierConfig(ModelConfig):
-    """The recurrent classifier: :class:`ModelConfig`, and an embedding that can start from pretrained vectors."""
-
-    pretrained_embeddings: Literal["none", "minilm"] = Field(
-        "none",
-        description=(
-            'start the embedding from these vectors; minilm needs data.tokenizer = "minilm" and embed_dim = 384'
-        ),
-    )
-    freeze_embeddings: bool = Field(
-        False, description="keep the embedding fixed during training (Kim 2014's static variant)"
-    )
-
-
-class ImageDataConfig(_Section):
-    """Image data (28x28 greyscale): where it comes from, how pixels are scaled, what is held out."""
-
-    dataset: str = Field(
-        description="a catalog name (fashion-mnist, mnist-5k), a .csv of pixels, or a folder of IDX files"
-    )
-    scale: Literal["unit", "symmetric", "standard"] = Field(
-        "unit",
-        description="pixels to [0, 1] (unit), [-1, 1] (symmetric, for tanh generators) or mean 0 / std 1 (standard)",
-    )
-    label_column: str = Field("label", description="CSV with a header: the label column (no header: the last column)")
-    val_fraction: float = Field(0.1, ge=0.0, lt=1.0, description="of the training images")
-    test_fraction: float = Field(
-        0.1, ge=0.0, lt=1.0, description="of the images, when the dataset has no test set of its own"
-    )
-    limit: int = Field(0, ge=0, description="use only N training (and N test) images, evenly spaced; 0 = all")
-    holdout_class: str = Field(
-        "", description="anomaly detection: leave this class (name or index) out of train and val"
-    )
-
-
-class MLPConfig(_Section):
-    """A multilayer perceptron on flattened pixels: [Linear -> LayerNorm -> ReLU -> Dropout] x N -> Linear."""
-
-    arch: Literal["mlp"] = "mlp"
-    hidden_sizes: tuple[int, ...] = Field((256, 128), description="width of each hidden layer")
-    dropout: float = Field(0.2, ge=0.0, lt=1.0)
-    norm: Literal["layer", "batch", "none"] = "layer"
-    activation: Literal["relu", "gelu", "tanh", "sigmoid"] = "relu"
-
-
-class AutoencoderConfig(_Section):
-    """The autoencoder family (dense): basic, deep, sparse, denoising, and the VAE (``arch = "vae"``)."""
-
-    arch: Literal["ae", "vae"] = "ae"
-    hidden_sizes: tuple[int, ...] = Field((256,), description="encoder widths; the decoder mirrors them (more = deep)")
-    latent_dim: int = Field(32, ge=1, description="size of the code z")
-    output: Literal["bernoulli", "gaussian"] = Field(
-        "bernoulli", description="reconstruction likelihood: cross-entropy on [0, 1] pixels, or squared error"
-    )
-    sparsity: Literal["none", "l1", "kl"] = Field(
-        "none", description="l1: activity penalty on the code; kl: KL to a target rate"
-    )
-    sparsity_weight: float = Field(1e-3, ge=0.0)
-    sparsity_target: float = Field(
-        0.05, gt=0.0, lt=1.0, description="sparsity=kl: target mean activation of each code unit"
-    )
-    noise: Literal["none", "gaussian", "masking", "salt_pepper"] = Field(
-        "none", description="denoising: how inputs are corrupted"
-    )
-    noise_level: float = Field(
-        0.3, ge=0.0, le=1.0, description="gaussian: std; masking / salt_pepper: share of pixels hit"
-    )
-    beta: float = Field(1.0, ge=0.0, description="vae: weight of the KL term (1 = the ELBO)")
-    inject_anomalies: float = Field(
-        0.0, ge=0.0, lt=1.0, description="series: share of test windows given an injected anomaly"
-    )
-    anomaly_size: float = Field(
-        3.0, gt=0.0, description="series: size of an injected anomaly, in training standard deviations"
-    )
-
-
-class GANConfig(_Section):
-    """DCGAN for 28x28 images (optionally conditional on the class), trained with the non-saturating loss."""
-
-    arch: Literal["dcgan"] = "dcgan"
-    conditional: bool = Field(False, description="condition generator and discriminator on the class label")
-    noise_dim: int = Field(64, ge=1)
-    channels: int = Field(32, ge=4, description="base channel count (the widest layer has 2x or 4x this)")
-    lr_d: float = Field(2e-4, gt=0.0)
-    lr_g: float = Field(2e-4, gt=0.0)
-    beta1: float = Field(0.5, ge=0.0, lt=1.0, description="Adam beta1 (0.5 as in the DCGAN paper)")
-    label_smoothing: float = Field(0.0, ge=0.0, lt=0.5, description="real targets become 1 - this (one-sided)")
-    judge_steps: int = Field(
-        300, ge=0, description="steps to train the judging MLP classifier on the real data; 0 = no judge"
-    )
-    judge_samples: int = Field(1000, ge=10, description="generated images the judge classifies per evaluation")
-    confidence: float = Field(
-        0.9, gt=0.0, lt=1.0, description="judge probability counted as a confident classification"
-    )
-
-
-class PairsDataConfig(_Section):
-    """Source -> target pairs (translation, generated pairs): where they come from, how text becomes ids."""
-
-    dataset: str = Field(description="a catalog name of pairs (`seqlab data list`) or a .csv / .tsv / .jsonl file")
-    tokenizer: TokenizerName = Field("char", description="one tokenizer fitted on both sides (a shared vocabulary)")
-    vocab_size: int = Field(0, ge=0, description="word: num_words (0 = every word); bpe: vocabulary size (0 = 4096)")
-    lowercase: bool = False
-    source_column: str = "source"
-    target_column: str = "target"
-    reverse: bool = Field(False, description="swap the two sides (e.g. digits -> words becomes words -> digits)")
-    max_source_len: int = Field(64, ge=1, description="tokens; longer sources are cut")
-    max_target_len: int = Field(64, ge=1, description="tokens; longer targets are cut")
-    val_fraction: float = Field(0.05, ge=0.0, lt=1.0)
-    test_fraction: float = Field(0.05, ge=0.0, lt=1.0)
-    limit: int = Field(0, ge=0, description="use only the first N pairs; 0 = all")
-    limits: dict[str, NonNegativeInt] = Field(
-        default_factory=dict, description='per dataset joined with "+": its own limit, overriding limit'
-    )
-    beam_width: int = Field(
-        1, ge=1, le=64, description="beam width of the final evaluation and sample translations; 1 = greedy"
-    )
-    length_penalty: float = Field(0.0, ge=0.0, le=5.0, description="beam search length penalty exponent (GNMT alpha)")
-    eval_examples: int = Field(0, ge=0, description="pairs translated for BLEU / chrF / exact match per split; 0 = all")
-    samples: int = Field(8, ge=0, description="sample translations shown in summary.md")
-
-
-class Seq2SeqConfig(_Section):
-    """Recurrent encoder-decoder: (bi)GRU/LSTM encoder -> attention -> GRU/LSTM decoder."""
-
-    arch: Literal["rnn"] = "rnn"
-    cell: Literal["gru", "lstm"] = "gru"
-    embed_dim: int = Field(64, ge=1)
-    hidden_size: int = Field(128, ge=1)
-    num_layers: int = Field(1, ge=1)
-    bidirectional: bool = False
-    dropout: float = Field(0.0, ge=0.0, lt=1.0)
-    attention: Literal["none", "bahdanau", "luong-dot", "luong-general", "luong-concat"] = "bahdanau"
-    teacher_forcing: float = Field(
-        1.0, ge=0.0, le=1.0, description="probability the decoder reads the true previous token"
-    )
-    teacher_forcing_schedule: Literal["constant", "linear", "inverse-sigmoid"] = "constant"
-    teacher_forcing_min: float = Field(0.0, ge=0.0, le=1.0, description="linear: the ratio it decays to")
-    teacher_forcing_decay: int = Field(
-        2000, ge=1, description="linear: steps to reach the minimum; inverse-sigmoid: k in k / (k + exp(step / k))"
-    )
-
-
-class TransformerConfig(_Section):
-    """Pre-norm Transformer: decoder-only (language-model) or encoder-decoder (seq2seq)."""
-
-    arch: Literal["transformer"] = "transformer"
-    embed_dim: int = Field(128, ge=1)
-    num_heads: int = Field(4, ge=1, description="must divide embed_dim")
-    num_layers: int = Field(2, ge=1, description="blocks (seq2seq: in the encoder and in the decoder)")
-    ff_dim: int = Field(0, ge=0, description="feed-forward width; 0 = 4 x embed_dim")
-    dropout: float = Field(0.1, ge=0.0, lt=1.0)
-    positions: Literal["learned", "sinusoidal"] = "learned"
-    tie_weights: bool = Field(True, description="share the token embedding and the output matrix")
-
-
-class SeriesDataConfig(_Section):
-    """Time-series data: the series, its windows, the chronological split and the scaling."""
-
-    dataset: str = Field(
-        description="a catalog series (co2, air-passengers, sunspots, electricity) or a .csv/.tsv file"
-    )
-    time_column: str = Field(
-        "", description='the time column; "" = the first of time, date, datetime, timestamp, ds, month, ...'
-    )
-    value_columns: tuple[str, ...] = Field((), description="the input columns; empty = every column but the time")
-    target_columns: tuple[str, ...] = Field((), description="the columns to forecast; empty = every value column")
-    input_len: int = Field(48, ge=1, description="T: past values each forecast sees")
-    horizon: int = Field(12, ge=1, description="steps forecast at once (multi-step, direct)")
-    stride: int = Field(1, ge=1, description="steps between training windows")
-    season: int = Field(
-        0,
-        ge=0,
-        description="seasonal period in steps for the seasonal-naive baseline and plots; 0 = from the time stamps",
-    )
-    average_window: int = Field(
-        0, ge=0, description="moving-average baseline: values averaged; 0 = one season (or input_len)"
-    )
-    scaling: Literal["standard", "minmax", "none"] = Field("standard", description="fitted on the training part only")
-    missing: Literal["interpolate", "drop", "error"] = Field(
-        "interpolate", description="what an empty or NA value becomes"
-    )
-    val_fraction: float = Field(0.15, ge=0.0, lt=1.0, description="the part after training, in time order")
-    test_fraction: float = Field(0.15, ge=0.0, lt=1.0, description="the last part of the series")
-    limit: int = Field(0, ge=0, description="use only the first N time steps; 0 = all")
-
-
-class ForecasterConfig(_Section):
-    """Forecasters: (Conv1D ->) RNN/LSTM/GRU, or a small Transformer encoder; a direct multi-step head."""
-
-    arch: Literal["rnn", "transformer"] = "rnn"
-    cell: Cell = "lstm"
-    impl: Literal["fused", "scratch"] = "fused"
-    hidden_size: int = Field(64, ge=1, description="rnn: H per direction; transformer: the model width")
-    num_layers: int = Field(1, ge=1)
-    bidirectional: bool = Field(False, description="rnn: read the window both ways")
-    dropout: float = Field(0.0, ge=0.0, lt=1.0)
-    conv_filters: int = Field(0, ge=0, description="rnn: Conv1D front-end channels; 0 = no Conv1D")
-    conv_kernel: int = Field(3, ge=1)
-    num_heads: int = Field(4, ge=1, description="transformer: must divide hidden_size")
-    ff_dim: int = Field(0, ge=0, description="transformer: feed-forward width; 0 = 4 x hidden_size")
-    window_norm: Literal["last", "mean", "seasonal", "none"] = Field(
-        "last",
-        description="subtract each window's last value (or mean) and add it back to the forecast; "
-        "seasonal: read differences from one season earlier and correct the seasonal-naive "
-        "forecast (needs data.input_len > the season)",
-    )
-    linear_skip: bool = Field(
-        True, description="add a linear autoregressive forecast from the window (LSTNet's highway)"
-    )
-    loss: Literal["mse", "mae", "huber"] = "mse"
-    huber_delta: float = Field(
-        1.0, gt=0.0, description="loss=huber: where it turns from squared to linear (scaled units)"
-    )
-
-
-class TrainConfig(_Section):
-    """Optimisation, budgets, checkpoints."""
-
-    optimizer: Literal["adam", "adamw", "sgd", "rmsprop"] = "adam"
-    lr: float = Field(2e-3, gt=0.0)
-    momentum: float = Field(0.9, ge=0.0, lt=1.0)
-    weight_decay: float = Field(0.0, ge=0.0)
-    l1: float = Field(0.0, ge=0.0, description="L1 penalty on weights, added to the loss")
-    l2: float = Field(0.0, ge=0.0, description="L2 penalty on weights, added to the loss")
-    batch_size: int = Field(32, ge=1)
-    max_epochs: int = Field(10, ge=1)
-    max_steps: int = Field(0, ge=0, description="stop after this many optimizer steps; 0 = no limit")
-    max_time: float = Field(0.0, ge=0.0, description='wall-clock budget in seconds (or "5m", "1h"); 0 = none')
-    seed: int = 0
-    schedule: Literal["constant", "step", "cosine", "plateau"] = "constant"
-    warmup_steps: int = Field(0, ge=0)
-    step_size: int = Field(1000, ge=1, description="schedule=step: decay every this many steps")
-    gamma: float = Field(0.5, gt=0.0, le=1.0, description="schedule=step/plateau: decay factor")
-    clip_norm: float = Field(0.0, ge=0.0, description="clip the gradient norm; 0 = no clipping")
-    eval_every: int = Field(200, ge=1, description="steps between validation passes")
-    eval_batches: int = Field(0, ge=0, description="validation batches per pass; 0 = all")
-    checkpoint_every: int = Field(200, ge=1, description="steps between checkpoints")
-    keep_checkpoints: int = Field(2, ge=1)
-    early_stopping: int = Field(0, ge=0, description="patience in validation passes; 0 = off")
-    monitor: str = Field("val_loss", description="metric for early stopping, plateau and best weights")
-    threads: int = Field(0, ge=0, description="torch threads; 0 = torch's default")
-
-    @field_validator("max_time", mode="before")
-    @classmethod
-    def _parse_duration(cls, value: Any) -> Any:
-        return parse_duration(value) if isinstance(value, str) else value
-
-
-class SampleConfig(_Section):
-    """What the run shows at the end (language models)."""
-
-    prompt: str = ""
-    max_tokens: int = Field(300, ge=1)
-    temperature: float = Field(0.8, gt=0.0)
-    top_k: int = Field(0, ge=0)
-    top_p: float = Field(1.0, gt=0.0, le=1.0)
-    num_samples: int = Field(1, ge=1)
-
-
-class Config(_Section):
+class Config(Section):
     """A whole experiment: data + model + training + sampling.
 
-    ``data`` and ``model`` hold the section classes that :data:`TASKS` names for ``task``.
+    ``data`` and ``model`` hold the section classes that the task declares (:func:`sections_for`).
     """
 
     name: str
     task: str
     description: str = ""
-    data: SerializeAsAny[_Section]
-    model: SerializeAsAny[_Section]
+    data: SerializeAsAny[DataSection]
+    model: SerializeAsAny[Section]
     train: TrainConfig = TrainConfig()
     sample: SampleConfig = SampleConfig()
 
 
-# task -> (its [data] section, {model.arch -> its [model] section}); the first arch is the default
-TASKS: dict[str, tuple[type[_Section], dict[str, type[_Section]]]] = {
-    "language-model": (DataConfig, {"rnn": ModelConfig, "transformer": TransformerConfig}),
-    "classification": (DataConfig, {"rnn": ClassifierConfig}),
-    "image-classification": (ImageDataConfig, {"mlp": MLPConfig}),
-    "autoencoder": (ImageDataConfig, {"ae": AutoencoderConfig, "vae": AutoencoderConfig}),
-    "gan": (ImageDataConfig, {"dcgan": GANConfig}),
-    "series-autoencoder": (SeriesDataConfig, {"ae": AutoencoderConfig, "vae": AutoencoderConfig}),
-    "seq2seq": (PairsDataConfig, {"rnn": Seq2SeqConfig, "transformer": TransformerConfig}),
-    "forecast": (SeriesDataConfig, {"rnn": ForecasterConfig, "transformer": ForecasterConfig}),
-}
-COMMON_SECTIONS: dict[str, type[_Section]] = {"train": TrainConfig, "sample": SampleConfig}
+COMMON_SECTIONS: dict[str, type[Section]] = {"train": TrainConfig, "sample": SampleConfig}
 TOP_LEVEL = ("name", "task", "description")
 SECTION_NAMES = ("data", "model", "train", "sample")
-
-
-def parse_duration(text: str) -> float:
-    """Parse ``"90"``, ``"90s"``, ``"5m"``, ``"1.5h"`` into seconds.
-
-    >>> parse_duration("5m"), parse_duration("90s"), parse_duration("2")
-    (300.0, 90.0, 2.0)
-    """
-    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(s|m|h)?\s*", text)
-    if not match:
-        raise ValueError(f'"{text}" is not a duration; use seconds or a number with s, m or h, e.g. "5m"')
-    number, unit = float(match.group(1)), match.group(2) or "s"
-    return number * {"s": 1, "m": 60, "h": 3600}[unit]
 
 
 # ----------------------------------------------------------------------------- recipes
@@ -439,7 +133,7 @@ def from_dict(raw: dict[str, Any], *, where: str = "config") -> Config:
     _check_top(raw)
     task = raw.get("task")
     if task is None:
-        raise ConfigError(f"task is required in {where} (choices: {', '.join(TASKS)})")
+        raise ConfigError(f"task is required in {where} (choices: {', '.join(task_names())})")
     sections = sections_for(str(task), raw.get("model", {}).get("arch") if isinstance(raw.get("model"), dict) else None)
     values: dict[str, Any] = {k: raw[k] for k in TOP_LEVEL if k in raw}
     problems: list[str] = []
@@ -480,16 +174,17 @@ def check_across_sections(config: Config) -> None:
     whose ids number the rows of the vectors (got "word")
     """
     data, model = config.data, config.model
-    tokenizer = getattr(data, "tokenizer", None)
-    if tokenizer == "minilm" and getattr(data, "vocab_size", 0):
+    text = data if isinstance(data, (TextDataConfig, PairsDataConfig)) else None
+    if text is not None and text.tokenizer == "minilm" and text.vocab_size:
         raise ConfigError(
             f'data.vocab_size must be 0 with data.tokenizer = "minilm": its 30,522 word pieces are '
-            f"fixed by the pretrained vectors (got {data.vocab_size})"
+            f"fixed by the pretrained vectors (got {text.vocab_size})"
         )
-    name = getattr(model, "pretrained_embeddings", "none")
-    if name == "none":
+    if not isinstance(model, RecurrentClassifierConfig) or model.pretrained_embeddings == "none":
         return
+    name = model.pretrained_embeddings
     wanted_tokenizer, embed_dim = PRETRAINED_EMBEDDINGS[name]
+    tokenizer = text.tokenizer if text is not None else None
     if tokenizer != wanted_tokenizer:
         raise ConfigError(
             f'model.pretrained_embeddings = "{name}" needs data.tokenizer = "{wanted_tokenizer}", '
@@ -502,15 +197,30 @@ def check_across_sections(config: Config) -> None:
         )
 
 
-def sections_for(task: str, arch: str | None = None) -> dict[str, type[_Section]]:
+def task_names() -> list[str]:
+    """The task names, from :data:`seqlab.tasks.TASKS` (imported here, not at the top: see the module doc).
+
+    >>> "forecast" in task_names()
+    True
+    """
+    from seqlab.tasks import TASKS
+
+    return list(TASKS)
+
+
+def sections_for(task: str, arch: str | None = None) -> dict[str, type[Section]]:
     """The section classes of a task (and model arch): {"data": ..., "model": ..., "train": ..., "sample": ...}.
 
     >>> sections_for("classification")["model"].__name__
-    'ClassifierConfig'
+    'RecurrentClassifierConfig'
+    >>> sections_for("forecast", "transformer")["model"].__name__
+    'TransformerForecasterConfig'
     """
+    from seqlab.tasks import TASKS
+
     if task not in TASKS:
         raise ConfigError(unknown_choice("task", task, list(TASKS)))
-    data_cls, archs = TASKS[task]
+    data_cls, archs = TASKS[task].data_config, TASKS[task].model_configs
     arch = arch or next(iter(archs))
     if arch not in archs:
         raise ConfigError(f'model.arch must be one of {", ".join(archs)} for task {task} (got "{arch}")')
@@ -531,7 +241,12 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...])
     """Apply ``section.key=value`` strings to a raw config dict (a new dict is returned).
 
     Keys are checked against the sections of the config's task (after any ``task=`` or
-    ``model.arch=`` override), so a typo names the keys that exist.
+    ``model.arch=`` override), so a typo names the keys that exist. Switching ``model.arch``
+    keeps the ``[model]`` keys the new variant has and drops the ones only the old one read.
+
+    >>> raw = {"task": "forecast", "model": {"arch": "rnn", "cell": "gru", "hidden_size": 8}}
+    >>> apply_overrides(raw, ["model.arch=transformer", "model.num_heads=2"])["model"]
+    {'arch': 'transformer', 'hidden_size': 8, 'num_heads': 2}
     """
     result = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
     parsed = []
@@ -544,6 +259,11 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...])
     for key, value in parsed:  # task and arch first: they decide which keys exist
         if key in ("task", "model.arch"):
             _set(result, key, value)
+    if any(key == "model.arch" for key, _ in parsed) and isinstance(result.get("model"), dict):
+        # another variant: the [model] keys that only the old variant reads (a recipe's cell for a
+        # Transformer) no longer apply; the shared ones (sizes, dropout) carry over
+        accepted = sections_for(str(result.get("task", "")), str(result["model"]["arch"]))["model"].model_fields
+        result["model"] = {k: v for k, v in result["model"].items() if k in accepted}
     for key, value in parsed:
         if "." not in key:
             if key not in TOP_LEVEL:
@@ -610,44 +330,26 @@ def to_dict(config: Config) -> dict[str, Any]:
 def to_toml(config: Config) -> str:
     """Serialise a config to TOML text that :func:`load_config` reads back to an equal Config.
 
+    Written by tomli-w (the writing half of the standard library's tomllib), top-level keys first.
+
     >>> cfg = load_config("shakespeare-char")
     >>> from_dict(tomllib.loads(to_toml(cfg))) == cfg
     True
     """
+    import tomli_w
+
     raw = to_dict(config)
-    lines = [f"{key} = {_toml_value(raw[key])}" for key in TOP_LEVEL]
-    for section in SECTION_NAMES:
-        lines += ["", f"[{section}]"]
-        lines += [f"{key} = {_toml_value(value)}" for key, value in raw[section].items()]
-    return "\n".join(lines) + "\n"
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isinf(value) or math.isnan(value):
-            raise ValueError(f"cannot write {value} to TOML")
-        return repr(value)
-    if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
-        return f'"{escaped}"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):  # an inline table; keys quoted, since dataset names hold "-"
-        return "{" + ", ".join(f"{_toml_value(str(k))} = {_toml_value(v)}" for k, v in value.items()) + "}"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+    ordered = {key: raw[key] for key in TOP_LEVEL} | {section: raw[section] for section in SECTION_NAMES}
+    return tomli_w.dumps(ordered)
 
 
 __all__ = [
     "Config",
-    "TASKS",
+    "task_names",
     "sections_for",
-    "DataConfig",
-    "ModelConfig",
-    "ClassifierConfig",
+    "TextDataConfig",
+    "RecurrentConfig",
+    "RecurrentClassifierConfig",
     "PRETRAINED_EMBEDDINGS",
     "check_across_sections",
     "TrainConfig",
@@ -655,11 +357,16 @@ __all__ = [
     "ImageDataConfig",
     "MLPConfig",
     "AutoencoderConfig",
+    "VAEConfig",
+    "SeriesAutoencoderConfig",
+    "SeriesVAEConfig",
     "GANConfig",
     "PairsDataConfig",
     "SeriesDataConfig",
     "ForecasterConfig",
-    "Seq2SeqConfig",
+    "RecurrentForecasterConfig",
+    "TransformerForecasterConfig",
+    "RecurrentSeq2SeqConfig",
     "TransformerConfig",
     "load_config",
     "from_dict",

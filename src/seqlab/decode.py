@@ -64,6 +64,9 @@ class Detokenizer(Protocol):
     def decode(self, ids: Sequence[int]) -> str: ...
 
 
+SEED_RANGE = (-(2**63), 2**64 - 1)  # what torch.Generator.manual_seed takes
+
+
 class SamplingError(SeqlabError, ValueError):
     """A sampling setting is out of range; ``field`` names it (the server's ``param``).
 
@@ -86,10 +89,13 @@ class SamplingParams:
 
     Args:
         max_tokens: the most new tokens.
-        temperature: divides the logits; 0 means greedy (argmax).
+        temperature: divides the logits; 0 means greedy (argmax), as does one so small that it
+            rounds to zero in float32 (see :attr:`greedy`).
         top_k: keep only the k most likely tokens; 0 keeps all.
-        top_p: keep the smallest set of tokens whose probability adds up to at least p (nucleus).
-        seed: makes sampling reproducible (a private generator; the global RNG is untouched).
+        top_p: keep the smallest set of tokens whose probability adds up to at least p (nucleus);
+            one that rounds to zero in float32 keeps only the most likely token, i.e. greedy.
+        seed: makes sampling reproducible (a private generator; the global RNG is untouched);
+            an integer in :data:`SEED_RANGE`, the range of ``torch.Generator.manual_seed``.
         stop: strings that end the text (not included); a list is kept as a tuple. They act on
             text, so :func:`decode_stream` applies them, not :func:`generate`.
         frequency_penalty: subtracted from a token's logit once per time it was already generated
@@ -102,6 +108,8 @@ class SamplingParams:
     Traceback (most recent call last):
     ...
     seqlab.decode.SamplingError: top_p must be in (0, 1] (got 1.5)
+    >>> SamplingParams(top_p=1e-50).greedy  # 1e-50 is 0.0 in float32
+    True
     """
 
     max_tokens: int = 256
@@ -125,14 +133,20 @@ class SamplingParams:
             raise bad("top_k", "an integer >= 0")
         if not _is_number(self.top_p) or not 0.0 < self.top_p <= 1.0:
             raise bad("top_p", "in (0, 1]")
-        if self.seed is not None and not _is_int(self.seed):
-            raise bad("seed", "an integer or None")
+        if self.seed is not None and not (_is_int(self.seed) and SEED_RANGE[0] <= self.seed <= SEED_RANGE[1]):
+            raise bad("seed", f"None or an integer from {SEED_RANGE[0]} to {SEED_RANGE[1]}")
         for name in ("frequency_penalty", "presence_penalty"):
             if not _is_number(getattr(self, name)) or not -2.0 <= getattr(self, name) <= 2.0:
                 raise bad(name, "in [-2, 2]")
         if isinstance(self.stop, str) or not all(isinstance(s, str) and s for s in self.stop):
             raise bad("stop", "a sequence of non-empty strings")
         object.__setattr__(self, "stop", tuple(self.stop))
+
+    @property
+    def greedy(self) -> bool:
+        """True when each token is the argmax: temperature 0, or a temperature or top_p that rounds
+        to zero in float32 (the logits' precision), where only the most likely token is left."""
+        return _float32(self.temperature) == 0.0 or _float32(self.top_p) == 0.0
 
     @property
     def penalised(self) -> bool:
@@ -163,6 +177,10 @@ def evaluating(model: object) -> Iterator[None]:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _float32(value: float) -> float:
+    return float(torch.tensor(value, dtype=torch.float32))
 
 
 def _is_number(value: object) -> bool:
@@ -208,6 +226,7 @@ def filter_logits(logits: Tensor, *, top_k: int = 0, top_p: float = 1.0) -> Tens
         # so the most likely token is always kept
         before = torch.cumsum(probs, dim=-1) - probs
         drop_sorted = before >= top_p
+        drop_sorted[..., 0] = False  # even where top_p rounds to 0 in the logits' dtype
         drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
         logits = logits.masked_fill(drop, float("-inf"))
     return logits
@@ -216,13 +235,21 @@ def filter_logits(logits: Tensor, *, top_k: int = 0, top_p: float = 1.0) -> Tens
 def choose_next(logits: Tensor, params: SamplingParams, generator: torch.Generator | None = None) -> Tensor:
     """Pick one token per row from (B, V) logits; returns (B,) ids.
 
+    A temperature close to zero gives the argmax too: the logits are shifted so the largest is 0
+    before they are divided, so a tiny temperature sends the others to -inf rather than every
+    logit to +-inf (which would make the probabilities NaN).
+
     >>> choose_next(torch.tensor([[0.0, 5.0, 1.0]]), SamplingParams(temperature=0.0))
     tensor([1])
+    >>> choose_next(torch.tensor([[0.0, 5.0, 1.0]]), SamplingParams(temperature=1e-40))
+    tensor([1])
     """
-    if params.temperature == 0.0:
+    if params.greedy:
         return logits.argmax(dim=-1)
-    logits = filter_logits(logits / params.temperature, top_k=params.top_k, top_p=params.top_p)
-    probs = torch.softmax(logits.float(), dim=-1)
+    logits = logits.float()
+    logits = (logits - logits.max(dim=-1, keepdim=True).values) / params.temperature  # (B, V), largest 0
+    logits = filter_logits(logits, top_k=params.top_k, top_p=params.top_p)
+    probs = torch.softmax(logits, dim=-1)
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
 
 

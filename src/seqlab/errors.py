@@ -89,10 +89,3 @@ def needs_extra(extra: str) -> Iterator[None]:
         if missing == "seqlab" or missing.startswith("seqlab."):  # our own import failing is a bug, not an extra
             raise
         raise MissingExtraError(f"{missing} is not installed; install it with: pip install 'seqlab[{extra}]'") from err
-
-
-def require_extra(module: str, extra: str):  # TEMPORARY until the serve call sites move to needs_extra
-    import importlib
-
-    with needs_extra(extra):
-        return importlib.import_module(module)

@@ -22,9 +22,46 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from seqlab.errors import SeqlabError
+
 if TYPE_CHECKING:
     from seqlab.decode import SamplingParams, Steppable
     from seqlab.text.base import TextTokenizer
+
+
+class PromptError(SeqlabError, ValueError):
+    """A prompt that cannot be continued as it is: not text, or not valid Unicode (the server says 400)."""
+
+    code = "invalid_prompt"
+
+
+def check_prompt(prompt: object) -> str:
+    """``prompt`` if it is text that every tokenizer can encode, else a :class:`PromptError` saying why.
+
+    Args:
+        prompt: what the caller gave as the prompt.
+
+    >>> check_prompt("to be")
+    'to be'
+    >>> check_prompt(["to be"])
+    Traceback (most recent call last):
+    ...
+    seqlab.generation.PromptError: the prompt must be text (a str), not list (got ['to be'])
+    >>> check_prompt("a\\ud800")
+    Traceback (most recent call last):
+    ...
+    seqlab.generation.PromptError: the prompt is not valid Unicode: it holds a lone surrogate '\\ud800' at position 1
+    """
+    if not isinstance(prompt, str):
+        shown = repr(prompt) if len(repr(prompt)) <= 60 else repr(prompt)[:57] + "..."
+        raise PromptError(f"the prompt must be text (a str), not {type(prompt).__name__} (got {shown})")
+    try:
+        prompt.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise PromptError(
+            f"the prompt is not valid Unicode: it holds a lone surrogate {prompt[err.start]!r} at position {err.start}"
+        ) from None
+    return prompt
 
 
 def prompt_ids(tokenizer: TextTokenizer, prompt: str) -> list[int]:
@@ -32,13 +69,14 @@ def prompt_ids(tokenizer: TextTokenizer, prompt: str) -> list[int]:
 
     Args:
         tokenizer: encodes the prompt.
-        prompt: the text to continue.
+        prompt: the text to continue (anything else is a :class:`PromptError`, see :func:`check_prompt`).
 
     >>> from seqlab.text import CharTokenizer
     >>> tok = CharTokenizer.fit(["ab\\n"])
     >>> prompt_ids(tok, "ab") == tok.encode("ab"), prompt_ids(tok, "") == tok.encode("\\n")
     (True, True)
     """
+    prompt = check_prompt(prompt)
     ids = tokenizer.encode(prompt) if prompt else []
     if ids:
         return ids
@@ -245,4 +283,13 @@ def _lstripped(pieces: Iterator[str]) -> Iterator[str]:
             yield piece
 
 
-__all__ = ["Generation", "TokenCounter", "continue_text", "generate_text", "prompt_ids", "with_stop"]
+__all__ = [
+    "Generation",
+    "PromptError",
+    "TokenCounter",
+    "check_prompt",
+    "continue_text",
+    "generate_text",
+    "prompt_ids",
+    "with_stop",
+]

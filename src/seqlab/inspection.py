@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from seqlab.errors import DataError
+
+if TYPE_CHECKING:
+    from seqlab.run import Run
 
 
 @dataclass
@@ -43,14 +46,20 @@ class Inspection:
     figure_paths: list[Path] = field(default_factory=list)
 
 
-def inspect_text(run: Any, text: str, *, out_dir: Path | None = None, layer: str | None = None) -> Inspection:
+def inspect_text(
+    run: Run, text: str, *, out_dir: Path | None = None, layer: str | None = None, classify: bool = False
+) -> Inspection:
     """Trace one text through a trained run and draw its gates.
 
+    Reached through ``run.inspect(text)``: the language-model and classification tasks call it.
+
     Args:
-        run: a loaded run (:func:`seqlab.load`).
+        run: a loaded run (:func:`seqlab.load`) of a recurrent model.
         text: the text to follow.
         out_dir: where to write ``inspect-<layer>.png`` heatmaps (default: the run directory).
         layer: only this recorded layer path (default: all).
+        classify: the model is a classifier (padded input and mask in, class logits out) rather
+            than a language model (ids in, next-token logits out).
     """
     from seqlab.data import pad_batch
     from seqlab.layers import record_gates
@@ -61,7 +70,7 @@ def inspect_text(run: Any, text: str, *, out_dir: Path | None = None, layer: str
     if not ids:
         raise DataError(f"the text {text!r} has no tokens for this run's tokenizer; give some text")
     tokens = [tokenizer.id_to_token(i) for i in ids]
-    if run.task == "classification":
+    if classify:
         cut = ids[: run.config.data.max_len or None]
         length = max(run.config.data.max_len or len(cut), len(cut))
         batch = pad_batch([cut], padding=run.config.data.padding)
@@ -76,7 +85,7 @@ def inspect_text(run: Any, text: str, *, out_dir: Path | None = None, layer: str
 
     model = run.model.eval()
     with torch.no_grad(), record_gates(model) as trace:
-        if run.task == "classification":
+        if classify:
             logits = model(model_ids, model_mask)
             probs = torch.softmax(logits, -1)[0]
             outputs: Any = dict(zip(run.meta["classes"], probs.tolist()))
@@ -86,7 +95,7 @@ def inspect_text(run: Any, text: str, *, out_dir: Path | None = None, layer: str
             best = probs.max(-1)
             outputs = [(tokenizer.id_to_token(int(i)), float(p)) for p, i in zip(best.values, best.indices)]
 
-    real = torch.tensor([m for m in (batch.mask[0].tolist() if run.task == "classification" else mask)])
+    real = torch.tensor([m for m in (batch.mask[0].tolist() if classify else mask)])
     gates = {path: {g: v[0][real] for g, v in layer_gates.items()} for path, layer_gates in trace.items()}
     norms = {path: trace.hidden_norms[path][0][real] for path in trace}
     if layer is not None:

@@ -5,7 +5,8 @@ A run directory holds everything needed to use and reproduce a run:
 ====================  =========================================================
 ``config.toml``       the resolved config (``seqlab train config.toml`` re-runs it)
 ``meta.json``         task facts the model needs (vocabulary size, class names)
-``tokenizer.json``    the fitted tokenizer
+``tokenizer.json``    the fitted tokenizer (a forecaster: ``scaler.json``, its scaler;
+                      image runs fit nothing)
 ``model.safetensors`` the final (or best, with early stopping) weights
 ``checkpoints/``      training state for exact resume
 ``metrics.jsonl``     one row per logging point; ``curves.png`` draws them
@@ -23,37 +24,69 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
 from seqlab.config import Config, load_config, to_toml
 from seqlab.errors import CheckpointError, ConfigError
 
-RUN_FILES = ("config.toml", "meta.json", "tokenizer.json")
+if TYPE_CHECKING:
+    import numpy as np
+    from torch import nn
+
+    from seqlab.inspection import Inspection
+    from seqlab.tasks.autoencoder import AnomalyResult
+    from seqlab.tasks.base import Preprocessing, SplitData, Task
+    from seqlab.tasks.forecast import Forecast
+    from seqlab.tasks.seq2seq import AttentionView
+    from seqlab.text import TextTokenizer
+    from seqlab.training import Callback
+
+RUN_FILES = ("config.toml", "meta.json")  # and the task's preprocessing_file (tokenizer.json, scaler.json)
 
 
 @dataclass
 class Run:
     """A trained (or training) run, ready to use.
 
+    What a run can do depends on its task (:attr:`kind`): each method here hands over to the task's
+    class, which raises a :class:`~seqlab.errors.ConfigError` naming the tasks that can when it cannot.
+
     Attributes:
         run_dir: the folder.
         config: the resolved config.
         meta: task facts from meta.json.
-        tokenizer: the fitted tokenizer.
+        preprocessing: the fitted text tokenizer, or a forecaster's series scaler (None: images).
         model: the torch module, in eval mode.
     """
 
     run_dir: Path
     config: Config
     meta: dict[str, Any]
-    tokenizer: Any
-    model: Any
+    preprocessing: Preprocessing | None
+    model: nn.Module
 
     @property
     def task(self) -> str:
+        """The task's name (``config.task``)."""
         return self.config.task
+
+    @property
+    def kind(self) -> Task:
+        """The task's class (:mod:`seqlab.tasks`): what this run can do."""
+        from seqlab.tasks import get_task
+
+        return get_task(self.config.task)
+
+    @property
+    def tokenizer(self) -> TextTokenizer:
+        """The fitted text tokenizer (a ConfigError for runs that read no text)."""
+        from seqlab.text import TextTokenizer
+
+        if not isinstance(self.preprocessing, TextTokenizer):
+            raise ConfigError(f"{self.run_dir} is a {self.task} run, which reads no text and has no tokenizer")
+        return self.preprocessing
 
     def sample(
         self,
@@ -65,6 +98,8 @@ class Run:
         top_p: float = 1.0,
         seed: int | None = None,
         stop: Sequence[str] = (),
+        frequency_penalty: float = 0.0,
+        presence_penalty: float = 0.0,
     ) -> Iterator[str]:
         """Stream text that continues ``prompt``, piece by piece (generating tasks).
 
@@ -76,14 +111,78 @@ class Run:
             top_p: sample from the smallest set with this much probability (1 = all).
             seed: makes the sample reproducible.
             stop: strings that end the text (not included).
+            frequency_penalty: subtracted from a token's logit per time it was already generated.
+            presence_penalty: subtracted once from the logit of every token generated so far.
         """
-        return self._binding("sample").sample(
-            self, prompt, max_tokens=max_tokens, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, stop=stop
-        )
+        from seqlab.decode import SamplingParams
 
-    def predict(self, inputs: Sequence[Any]) -> list[Any]:
-        """The task's prediction for each input (a class for a text, a translation, a forecast...)."""
-        return self._binding("predict").predict(self, inputs)
+        params = SamplingParams(
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            seed=seed,
+            stop=tuple(stop),
+            frequency_penalty=frequency_penalty,
+            presence_penalty=presence_penalty,
+        )
+        return self.kind.sample(self, prompt, params)
+
+    def predict(self, inputs: Sequence[Any], *, beam_width: int | None = None, n_best: int = 1) -> list[Any]:
+        """The task's prediction for each input (a class for a text, a translation, a forecast...).
+
+        Args:
+            inputs: texts (classification, seq2seq), (H, W) images, or series / series files (forecast).
+            beam_width: seq2seq: the beam width (default: the run's ``data.beam_width``).
+            n_best: seq2seq: hypotheses returned per input.
+        """
+        return self.kind.predict(self, inputs, beam_width=beam_width, n_best=n_best)
+
+    def inspect(
+        self, text: str, *, out_dir: Path | None = None, layer: str | None = None, beam_width: int | None = None
+    ) -> Inspection | AttentionView:
+        """Follow ``text`` through the model: gates per step (recurrent LMs and classifiers) or attention (seq2seq).
+
+        Returns an :class:`~seqlab.inspection.Inspection` or a :class:`~seqlab.tasks.seq2seq.AttentionView`;
+        heatmaps go to ``out_dir`` (default: the run directory).
+        """
+        return self.kind.inspect(self, text, out_dir=out_dir, layer=layer, beam_width=beam_width)
+
+    def generate(self, num: int, *, label: str | None = None, seed: int | None = None) -> np.ndarray:
+        """``num`` new images (N, H, W) from a GAN (optionally of the class ``label``) or a VAE."""
+        return self.kind.generate(self, num, label=label, seed=seed)
+
+    def anomaly(self, *, percentile: float = 99.0) -> AnomalyResult:
+        """Anomaly scores of the test split (an :class:`~seqlab.tasks.autoencoder.AnomalyResult`)."""
+        return self.kind.anomaly(self, percentile=percentile)
+
+    def forecast(self, file: Path | None = None) -> Forecast:
+        """The next horizon after the series in ``file``, or after the run's own (a forecast run)."""
+        return self.kind.forecast(self, file)
+
+    def evaluate(self, dataset: str | None = None) -> dict[str, dict[str, float]]:
+        """Metrics of the validation and test splits, or of all of another dataset (split ``"data"``).
+
+        Args:
+            dataset: a dataset name or file to evaluate on instead, read with the run's settings
+                and its fitted preprocessing.
+        """
+        from seqlab.config import with_overrides
+        from seqlab.errors import DataError
+
+        config = self.config
+        if dataset:
+            overrides = [f'data.dataset="{dataset}"', "data.val_fraction=0.0", "data.test_fraction=0.0"]
+            config = with_overrides(config, overrides)
+        data = self.kind.prepare(config, preprocessing=self.preprocessing).data
+        results = {}
+        for split in ["train"] if dataset else ["val", "test"]:
+            batches = data.split_batches(split)
+            if len(batches):
+                results["data" if dataset else split] = data.evaluate(self.model, batches)
+        if not results:
+            raise DataError("nothing to evaluate: the splits are empty")
+        return results
 
     def metrics(self) -> list[dict[str, Any]]:
         """The rows of metrics.jsonl."""
@@ -91,17 +190,6 @@ class Run:
         if not path.exists():
             return []
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-    def _binding(self, action: str) -> Any:
-        from seqlab.tasks import TASK_MODULES, get_task
-
-        binding = get_task(self.task)
-        if not hasattr(binding, action):
-            able = [name for name in TASK_MODULES if hasattr(get_task(name), action)]
-            raise ConfigError(
-                f"{self.run_dir} is a {self.task} run, which cannot {action}; runs that can: {', '.join(able)}"
-            )
-        return binding
 
 
 def default_run_dir(name: str) -> Path:
@@ -125,7 +213,7 @@ def train(
     run_dir: str | Path | None = None,
     console: Console | None = None,
     resume: bool = False,
-    callbacks: Sequence[Any] = (),
+    callbacks: Sequence[Callback] = (),
 ) -> Run:
     """Train a config into a run directory and return the trained run.
 
@@ -139,41 +227,38 @@ def train(
     import torch
 
     from seqlab.tasks import get_task
-    from seqlab.text import load_tokenizer
-    from seqlab.training import fit
 
     console = console or Console()
-    binding = get_task(config.task)
+    task = get_task(config.task)
     run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config.name)
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
     torch.manual_seed(config.train.seed)
 
     console.print(f"[bold]{config.name}[/]: {config.task} on [cyan]{config.data.dataset}[/] -> {run_dir}")
-    with console.status("reading data and fitting the tokenizer..."):
-        saved = run_dir / "tokenizer.json"
-        # a task whose fitted preprocessing is not a text tokenizer (a series scaler) reads its own
-        read_saved = getattr(binding, "load_tokenizer", load_tokenizer)
-        tokenizer, task, meta = binding.prepare(
-            config, tokenizer=read_saved(saved) if resume and saved.exists() else None
-        )
+    saved = run_dir / task.preprocessing_file if task.preprocessing_file else None
+    with console.status("reading data and fitting the preprocessing..."):
+        reuse = task.load_preprocessing(saved) if resume and saved is not None and saved.exists() else None
+        prepared = task.prepare(config, preprocessing=reuse)
     run_dir.mkdir(parents=True, exist_ok=True)
     if not resume:
         write_atomic(run_dir / "config.toml", to_toml(config))
-        if tokenizer is not None:  # image tasks have none (their meta.json says "tokenizer": false)
-            write_atomic(run_dir / "tokenizer.json", tokenizer.to_json())
-        write_atomic(run_dir / "meta.json", json.dumps(meta, ensure_ascii=False, indent=2))
+        if saved is not None and prepared.preprocessing is not None:
+            write_atomic(saved, prepared.preprocessing.to_json())
+        write_atomic(run_dir / "meta.json", json.dumps(prepared.meta, ensure_ascii=False, indent=2))
 
-    model = binding.build_model(config, tokenizer, meta)
+    model = task.build_model(config, prepared.meta, preprocessing=prepared.preprocessing)
     params = sum(p.numel() for p in model.parameters())
-    vocabulary = f"; vocabulary {tokenizer.vocab_size:,}" if hasattr(tokenizer, "vocab_size") else ""
-    console.print(f"model: {type(model).__name__}, {params:,} parameters{vocabulary}")
-    # a task whose training is not the generic loop (the GAN's two-player step) brings its own fit
-    task_fit = getattr(binding, "fit", fit)
-    task_fit(model, task, config.train, run_dir=run_dir, console=console, resume=resume, callbacks=tuple(callbacks))
+    vocab_size = prepared.meta.get("vocab_size")
+    console.print(
+        f"model: {type(model).__name__}, {params:,} parameters" + (f"; vocabulary {vocab_size:,}" if vocab_size else "")
+    )
+    task.fit(
+        model, prepared.data, config.train, run_dir=run_dir, console=console, resume=resume, callbacks=tuple(callbacks)
+    )
 
-    run = Run(run_dir, config, meta, tokenizer, model.eval())
-    write_summary(run, task, console=console)
+    run = Run(run_dir, config, prepared.meta, prepared.preprocessing, model.eval())
+    write_summary(run, prepared.data, console=console)
     return run
 
 
@@ -187,16 +272,13 @@ def resume(run_dir: str | Path, *, console: Console | None = None) -> Run:
     return train(load_config(run_dir / "config.toml"), run_dir=run_dir, console=console, resume=True)
 
 
-def write_summary(run: Run, task: Any, *, console: Console) -> dict[str, dict[str, float]]:
+def write_summary(run: Run, data: SplitData, *, console: Console) -> dict[str, dict[str, float]]:
     """Evaluate on validation and test, and write summary.md (metrics, then the task's report)."""
-    from seqlab.tasks import get_task
-
-    binding = get_task(run.task)
     results = {}
     for split in ("val", "test"):
-        batches = task.split_batches(split)
+        batches = data.split_batches(split)
         if len(batches):
-            results[split] = task.evaluate(run.model.eval(), batches)
+            results[split] = data.evaluate(run.model.eval(), batches)
     names = sorted({k for metrics in results.values() for k in metrics}, key=lambda k: (k != "loss", k))
     lines = [
         f"# {run.config.name}",
@@ -215,18 +297,10 @@ def write_summary(run: Run, task: Any, *, console: Console) -> dict[str, dict[st
         lines.append(f"| {split} | " + " | ".join(f"{metrics.get(n, float('nan')):.4f}" for n in names) + " |")
         console.print(f"[bold]{split}[/]: " + ", ".join(f"{n} {metrics[n]:.4f}" for n in names if n in metrics))
     lines += ["", "![learning curves](curves.png)", ""]
-    lines += binding.report(run, task, console=console)
+    lines += run.kind.report(run, data, console=console)
     write_atomic(run.run_dir / "summary.md", "\n".join(lines) + "\n")
     write_atomic(run.run_dir / "final_metrics.json", json.dumps(results, indent=2))  # read by seqlab compare / sweep
     return results
-
-
-def _without_tokenizer(run_dir: Path) -> bool:
-    """True when the run's task uses no tokenizer (meta.json has ``"tokenizer": false``)."""
-    try:
-        return json.loads((run_dir / "meta.json").read_text(encoding="utf-8")).get("tokenizer") is False
-    except (OSError, ValueError, AttributeError):
-        return False
 
 
 def load(run_dir: str | Path) -> Run:
@@ -239,14 +313,15 @@ def load(run_dir: str | Path) -> Run:
     from safetensors.torch import load_file
 
     from seqlab.tasks import get_task
-    from seqlab.text import load_tokenizer
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise CheckpointError(f"run directory not found: {run_dir}")
-    missing = [name for name in (*RUN_FILES, "model.safetensors") if not (run_dir / name).is_file()]
-    if "tokenizer.json" in missing and _without_tokenizer(run_dir):
-        missing.remove("tokenizer.json")
+    config_path = run_dir / "config.toml"
+    config = load_config(config_path) if config_path.is_file() else None
+    task = get_task(config.task) if config is not None else None
+    saved = [task.preprocessing_file] if task is not None and task.preprocessing_file else []
+    missing = [name for name in (*RUN_FILES, *saved, "model.safetensors") if not (run_dir / name).is_file()]
     if missing:
         hint = (
             " (training has not finished; `seqlab train --resume` continues it)"
@@ -254,16 +329,14 @@ def load(run_dir: str | Path) -> Run:
             else ""
         )
         raise CheckpointError(f"{run_dir} is missing {', '.join(missing)}{hint}")
-    config = load_config(run_dir / "config.toml")
+    assert config is not None and task is not None  # config.toml is there
     try:
         meta = json.loads((run_dir / "meta.json").read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise CheckpointError(f"{run_dir / 'meta.json'} is not valid JSON: {err}") from None
-    binding = get_task(config.task)
-    read_saved = getattr(binding, "load_tokenizer", load_tokenizer)  # e.g. a series scaler
-    tokenizer = read_saved(run_dir / "tokenizer.json") if (run_dir / "tokenizer.json").is_file() else None
+    preprocessing = task.load_preprocessing(run_dir / saved[0]) if saved else None
     # the saved weights replace every value, so a task may skip work only fresh weights need
-    model = getattr(binding, "model_to_load", binding.build_model)(config, tokenizer, meta)
+    model = task.load_model(config, meta, preprocessing=preprocessing)
     try:
         state = load_file(str(run_dir / "model.safetensors"))
     except (SafetensorError, OSError) as err:
@@ -275,7 +348,7 @@ def load(run_dir: str | Path) -> Run:
         raise CheckpointError(
             f"{run_dir / 'model.safetensors'} does not fit the model in config.toml: {first}"
         ) from None
-    return Run(run_dir, config, meta, tokenizer, model.eval())
+    return Run(run_dir, config, meta, preprocessing, model.eval())
 
 
 __all__ = ["Run", "train", "resume", "load", "default_run_dir", "write_summary"]

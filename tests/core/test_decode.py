@@ -37,11 +37,7 @@ def test_seeded_sampling_is_reproducible_and_greedy_is_argmax():
     b = list(generate(model, [1], SamplingParams(max_tokens=30, temperature=1.0, seed=7)))
     assert a == b and len(a) == 30
     greedy = list(generate(model, [1], SamplingParams(max_tokens=5, temperature=0.0)))
-    expected, token = [], 1
-    for _ in range(5):
-        token = int(model.table[token].argmax())
-        expected.append(token)
-    assert greedy == expected
+    assert greedy == greedy_ids(model, 1, 5)
 
 
 def test_each_new_token_costs_one_step():
@@ -61,6 +57,56 @@ def test_bad_sampling_params():
         SamplingParams(top_p=0.0)
     with pytest.raises(ValueError, match="temperature"):
         choose_next(torch.zeros(1, 3), SamplingParams(temperature=-1))
+
+
+def greedy_ids(model: Bigram, start: int, n: int) -> list[int]:
+    """What argmax decoding gives, computed from the table by hand."""
+    expected, token = [], start
+    for _ in range(n):
+        token = int(model.table[token].argmax())
+        expected.append(token)
+    return expected
+
+
+@pytest.mark.parametrize("temperature", [1e-4, 1e-12, 1e-40, 1e-300])
+def test_a_temperature_towards_zero_samples_what_greedy_decodes(temperature):
+    model = Bigram()
+    expected = greedy_ids(model, 1, 20)
+    for seed in range(5):
+        params = SamplingParams(max_tokens=20, temperature=temperature, seed=seed)
+        assert list(generate(model, [1], params)) == expected
+    assert SamplingParams(temperature=1e-300).greedy and not SamplingParams(temperature=1e-40).greedy
+
+
+def test_a_small_top_p_samples_only_the_top_tokens():
+    probs = torch.tensor([[0.1, 0.4, 0.3, 0.2]])  # sorted: 1 (0.4), 2 (0.3), 3 (0.2), 0 (0.1)
+    generator = torch.Generator().manual_seed(0)
+    draws = choose_next(torch.log(probs).expand(400, 4), SamplingParams(top_p=0.65), generator)
+    assert set(draws.tolist()) == {1, 2}  # the two whose mass reaches 0.65, and both of them
+    draws = choose_next(torch.log(probs).expand(400, 4), SamplingParams(top_p=0.3), generator)
+    assert set(draws.tolist()) == {1}
+    model = Bigram()
+    for seed in range(5):  # a top_p below every token's probability is greedy, whatever the seed
+        assert list(generate(model, [1], SamplingParams(max_tokens=20, top_p=1e-3, seed=seed))) == greedy_ids(
+            model, 1, 20
+        )
+
+
+def test_a_top_p_that_rounds_to_zero_in_float32_decodes_greedily():
+    params = SamplingParams(max_tokens=20, top_p=1e-50, seed=3)  # 1e-50 is 0.0 in float32
+    assert params.greedy
+    model = Bigram()
+    assert list(generate(model, [1], params)) == greedy_ids(model, 1, 20)
+    kept = filter_logits(torch.randn(4, 12, generator=torch.Generator().manual_seed(1)), top_p=5e-324)
+    assert kept.isfinite().sum(dim=-1).tolist() == [1, 1, 1, 1]  # the most likely token always stays
+
+
+def test_different_seeds_give_different_samples():
+    model = Bigram()
+    samples = {tuple(generate(model, [1], SamplingParams(max_tokens=30, temperature=1.0, seed=s))) for s in range(6)}
+    assert len(samples) == 6
+    unseeded = {tuple(generate(model, [1], SamplingParams(max_tokens=30, temperature=1.0))) for _ in range(3)}
+    assert len(unseeded) == 3  # without a seed, each call draws afresh
 
 
 def test_decode_stream_waits_for_whole_characters():
@@ -83,7 +129,15 @@ def test_decode_stream_waits_for_whole_characters():
         ("max_tokens", 0, "max_tokens must be an integer >= 1 (got 0)"),
         ("max_tokens", 2.5, "max_tokens must be an integer >= 1"),
         ("top_k", -1, "top_k must be an integer >= 0 (got -1)"),
-        ("seed", "7", "seed must be an integer or None"),
+        ("seed", "7", "seed must be None or an integer from -9223372036854775808 to 18446744073709551615"),
+        ("seed", 2**64, "seed must be None or an integer from -9223372036854775808 to 18446744073709551615 (got 1844"),
+        ("seed", -(2**63) - 1, "(got -9223372036854775809)"),
+        ("seed", True, "seed must be None or an integer"),
+        ("max_tokens", True, "max_tokens must be an integer >= 1 (got True)"),
+        ("max_tokens", -3, "max_tokens must be an integer >= 1 (got -3)"),
+        ("top_k", False, "top_k must be an integer >= 0 (got False)"),
+        ("temperature", True, "temperature must be a finite number >= 0 (got True)"),
+        ("top_p", float("inf"), "top_p must be in (0, 1] (got inf)"),
         ("stop", ("",), "stop must be a sequence of non-empty strings"),
         ("stop", "\n", "stop must be a sequence of non-empty strings"),
     ],

@@ -63,9 +63,14 @@ def test_a_tiny_grid_reports_every_variant_and_re_renders(cli, tmp_path, tiny_se
         "--out",
         str(out),
         *tiny_sets,
+        "--json",
     )
     assert again.code == 0, again.err
     assert (out / "runs/cell-rnn/seed-0/model.safetensors").stat().st_mtime_ns == stamp
+    summary = json.loads(again.out)  # --json: standard output is the summary alone, progress went to stderr
+    assert summary["best"] in ("cell=rnn", "cell=gru") and summary["metric"] == study["metric"]
+    assert [(v["variant"], v["runs"]) for v in summary["variants"]] == [("cell=rnn", 2), ("cell=gru", 2)]
+    assert sum(v["best"] for v in summary["variants"]) == 1
 
     # a different comparison into the same folder is refused
     other = cli("compare", "shakespeare-char", "--vary", "model.cell=lstm", "--out", str(out), *tiny_sets)

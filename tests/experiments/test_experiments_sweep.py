@@ -63,9 +63,11 @@ def test_a_killed_sweep_resumes_without_repeating_finished_trials(cli, tmp_path,
     assert "Trials finished: 3 of 3" in report and "★" in report
     for image in ("history.png", "importances.png", "curves-val.png"):
         assert (out / image).stat().st_size > 1000
-    # finished: running it again does nothing
-    again = cli(*args)
+    # finished: running it again does nothing; --json prints the best trial alone on standard output
+    again = cli(*args, "--json")
     assert again.code == 0 and len(load(out).get_trials()) == len(trials)
+    summary = json.loads(again.out)
+    assert summary["finished"] == 3 and set(summary["best_params"]) == {"train.lr", "model.cell"}
 
 
 @pytest.mark.slow  # a worker process and four tiny trials

@@ -39,7 +39,8 @@ def test_recipe_runs_end_to_end(cli, tmp_path, recipe):
     assert result.code == 0, result.err + result.out
     for name in ("model.safetensors", "summary.md", "metrics.jsonl", "config.toml", "meta.json"):
         assert (run_dir / name).is_file(), name
-    assert json.loads((run_dir / "meta.json").read_text())["tokenizer"] is False
+    assert "tokenizer" not in json.loads((run_dir / "meta.json").read_text())  # images fit no preprocessing
+    assert not (run_dir / "tokenizer.json").exists() and not (run_dir / "scaler.json").exists()
     summary = (run_dir / "summary.md").read_text()
     if recipe.endswith("mlp"):
         assert (run_dir / "confusion.png").is_file()
@@ -59,7 +60,7 @@ def test_recipe_runs_end_to_end(cli, tmp_path, recipe):
     from seqlab.run import load
 
     run = load(run_dir)
-    assert run.tokenizer is None
+    assert run.preprocessing is None
     if recipe.endswith("mlp"):
         prediction = run.predict([np.zeros((28, 28), np.uint8)])[0]
         assert prediction.label in run.meta["classes"]

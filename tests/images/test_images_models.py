@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from seqlab.data.builders_images import IDX_FILES, build_fashion_mnist
+from seqlab.data.fetching.builders.images import IDX_FILES, build_fashion_mnist
 from seqlab.data.images import load_images, read_idx
 from seqlab.errors import DataError
 from seqlab.models.autoencoder import Autoencoder

@@ -7,10 +7,10 @@ import json
 import pytest
 
 from seqlab.config import load_config
-from seqlab.data.builders_pairs import build_en_ko, date_sample, help_paragraphs, number_sample
+from seqlab.data.fetching.builders.pairs import build_en_ko, date_sample, help_paragraphs, number_sample
 from seqlab.errors import ConfigError, DataError
 from seqlab.tasks import seq2seq
-from seqlab.tasks.seq2seq import teacher_forcing_ratio
+from seqlab.tasks.seq2seq import Seq2Seq, teacher_forcing_ratio
 
 
 def _config(path, *extra):
@@ -30,8 +30,8 @@ def test_missing_columns_name_the_columns_that_exist(tmp_path):
     path = tmp_path / "pairs.csv"
     path.write_text("english,korean\nhi,안녕\n", encoding="utf-8")
     with pytest.raises(DataError, match='no column "source" and "target"; its columns are: english, korean'):
-        seq2seq.prepare(_config(path))
-    tokenizer, task, meta = seq2seq.prepare(
+        Seq2Seq().prepare(_config(path))
+    prepared = Seq2Seq().prepare(
         _config(
             path,
             "data.source_column=english",
@@ -40,7 +40,7 @@ def test_missing_columns_name_the_columns_that_exist(tmp_path):
             "data.test_fraction=0.0",
         )
     )
-    assert meta["pairs"] == {"train": 1, "val": 0, "test": 0}
+    assert prepared.meta["pairs"] == {"train": 1, "val": 0, "test": 0}
 
 
 def test_empty_targets_are_reported_with_their_records(tmp_path):
@@ -48,18 +48,18 @@ def test_empty_targets_are_reported_with_their_records(tmp_path):
     rows = [{"source": "a", "target": "b"}, {"source": "c", "target": "  "}, {"source": "d", "target": ""}]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     with pytest.raises(DataError, match=r'2 pair\(s\) have an empty target \(column "target"\), at record\(s\) 2, 3'):
-        seq2seq.prepare(_config(path))
+        Seq2Seq().prepare(_config(path))
     tsv = tmp_path / "pairs.tsv"
     tsv.write_text("source\ttarget\n\tx\n", encoding="utf-8")
     with pytest.raises(DataError, match="empty source"):
-        seq2seq.prepare(_config(tsv))
+        Seq2Seq().prepare(_config(tsv))
 
 
 def test_word_tokenizer_is_refused_for_lack_of_eos(tmp_path):
     path = tmp_path / "pairs.tsv"
     path.write_text("source\ttarget\na b\tc d\ne f\tg h\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="has no BOS/EOS"):
-        seq2seq.prepare(_config(path, "data.tokenizer=word", "data.val_fraction=0.0", "data.test_fraction=0.0"))
+        Seq2Seq().prepare(_config(path, "data.tokenizer=word", "data.val_fraction=0.0", "data.test_fraction=0.0"))
 
 
 def test_a_target_never_lands_in_two_splits(tmp_path):
@@ -67,7 +67,8 @@ def test_a_target_never_lands_in_two_splits(tmp_path):
     rows = [{"source": f"{style} {n}", "target": str(n)} for n in range(60) for style in ("a", "b", "c")]
     path = tmp_path / "pairs.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    tokenizer, task, meta = seq2seq.prepare(_config(path))
+    prepared = Seq2Seq().prepare(_config(path))
+    task, meta = prepared.data, prepared.meta
     seen = {name: set(texts) for name, (_, _, texts) in task.splits.items()}
     assert not (seen["train"] & seen["val"]) and not (seen["train"] & seen["test"]) and not (seen["val"] & seen["test"])
     assert sum(meta["pairs"].values()) == 180 and min(meta["pairs"].values()) > 0

@@ -8,7 +8,6 @@ import pytest
 from seqlab.data.series import (
     Scaler,
     Series,
-    forecast_metrics,
     load_series,
     make_windows,
     moving_average,
@@ -18,6 +17,7 @@ from seqlab.data.series import (
     seasonal_naive,
 )
 from seqlab.errors import DataError
+from seqlab.metrics import forecast_metrics
 
 
 def write(tmp_path, text, name="series.csv"):

@@ -15,7 +15,7 @@ import seqlab
 from seqlab.config import load_config
 from seqlab.data.vectors import load_vectors
 from seqlab.run import train
-from seqlab.tasks import classification
+from seqlab.tasks import get_task
 
 pytestmark = [
     pytest.mark.network,
@@ -44,9 +44,10 @@ def matrix() -> torch.Tensor:
 
 def test_build_model_starts_from_the_minilm_matrix(matrix):
     config = load_config(RECIPE, overrides=TINY)
-    tokenizer, _, meta = classification.prepare(config)
-    assert tokenizer.type == "minilm" and meta["vocab_size"] == 30522
-    model = classification.build_model(config, tokenizer, meta)
+    task = get_task("classification")
+    prepared = task.prepare(config)
+    assert prepared.preprocessing.type == "minilm" and prepared.meta["vocab_size"] == 30522
+    model = task.build_model(config, prepared.meta, preprocessing=prepared.preprocessing)
     assert torch.equal(model.embed.weight, matrix)
 
 

@@ -3,33 +3,32 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from seqlab.cli import app
-from seqlab.errors import ConfigError
+
+if TYPE_CHECKING:
+    from seqlab.run import Run
+    from seqlab.tasks.forecast import Forecast
 
 
-def show_forecast(run: Any, *, file: Path | None, console: Console, plot: Path | None = None) -> None:
-    """Print the next-horizon forecast of a forecast run after ``file`` (default: the run's own series).
+def show_forecast(run: Run, result: Forecast, *, console: Console, plot: Path | None = None) -> None:
+    """Print a forecast run's next-horizon forecast (what ``run.forecast`` or ``run.predict`` returned).
 
     Args:
-        run: a loaded run of task ``forecast``.
-        file: a series file with the run's time and value columns; None uses the run's dataset
-            (the forecast starts right after its test split).
+        run: the forecast run.
+        result: its forecast, with the series it continues (``result.history``).
         console: where the table goes.
         plot: also draw history + forecast to this PNG.
     """
     from seqlab.data.series import parse_time
-    from seqlab.tasks.forecast import _read, forecast_next
 
-    if run.task != "forecast":
-        raise ConfigError(f"{run.run_dir} is a {run.task} run; `seqlab forecast` needs a forecast run")
-    series = _read(run.config, file if file is not None else None)
-    result = forecast_next(run, series)
+    series = result.history
+    assert series is not None, "a forecast carries the series it continues"
     table = Table(title=f"{run.config.name}: next {len(result.times)} steps after {series.times[-1]} ({series.name})")
     table.add_column("time")
     for column in result.columns:
@@ -72,4 +71,5 @@ def forecast(
     """Forecast the next horizon after a series (or after the run's own data) with a trained forecaster."""
     from seqlab.run import load
 
-    show_forecast(load(run_dir), file=file, console=Console(highlight=False), plot=plot)
+    run = load(run_dir)
+    show_forecast(run, run.forecast(file), console=Console(highlight=False), plot=plot)

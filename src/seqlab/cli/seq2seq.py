@@ -1,22 +1,33 @@
 """What ``seqlab predict`` and ``seqlab inspect`` print for a seq2seq run (translations, attention).
 
-The commands live in :mod:`seqlab.cli.train` and dispatch here on ``run.task == "seq2seq"``.
+The commands live in :mod:`seqlab.cli.train`; they print here what ``run.predict`` and
+``run.inspect`` return for a seq2seq run (:class:`~seqlab.tasks.seq2seq.Translation`,
+:class:`~seqlab.tasks.seq2seq.AttentionView`).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+if TYPE_CHECKING:
+    from seqlab.run import Run
+    from seqlab.tasks.seq2seq import AttentionView, Translation
 
-def show_translations(run, texts: list[str], *, beam: int | None, n_best: int, console: Console) -> None:
-    """Translate ``texts`` (greedy or beam search) and print a table (with ``n_best`` alternatives)."""
-    from seqlab.tasks.seq2seq import translate_texts
 
-    results = translate_texts(run, texts, beam_width=beam, n_best=n_best)
+def show_translations(run: Run, results: list[Translation], *, beam: int | None, console: Console) -> None:
+    """Print translations as a table (with the alternatives and their scores when there are several).
+
+    Args:
+        run: the seq2seq run that translated.
+        results: what ``run.predict`` returned.
+        beam: the beam width asked for (None: the run's ``data.beam_width``), for the title.
+        console: where the table goes.
+    """
+    n_best = max((len(result.alternatives) for result in results), default=0)
     width = beam or run.config.data.beam_width
     table = Table(title=f"{run.config.name}: " + ("greedy" if width == 1 else f"beam {width}"))
     table.add_column("source")
@@ -32,12 +43,8 @@ def show_translations(run, texts: list[str], *, beam: int | None, n_best: int, c
     console.print(table)
 
 
-def show_attention(run, text: str, *, out_dir: Path | None, beam: int | None, console: Console) -> None:
-    """Translate ``text``, print the tokens and where each output token looked, and save the heatmap."""
-    from seqlab.tasks.seq2seq import attention_for
-
-    target = (Path(out_dir) if out_dir is not None else Path(run.run_dir)) / "inspect-attention.png"
-    view = attention_for(run, text, out_path=target, beam_width=beam)
+def show_attention(view: AttentionView, *, console: Console) -> None:
+    """Print the tokens of a translation and where each output token looked; name the heatmap file."""
     console.print(f"[bold]source tokens[/] ({len(view.source_tokens)}): {escape(str(view.source_tokens))}")
     console.print(f"[bold]translation[/]: {escape(view.translation)}")
     table = Table(title="attention: the source token each output token looked at most")

@@ -95,10 +95,11 @@ def serve(
 
     Language-model runs continue a prompt or a chat; seq2seq runs answer (or translate) the last message.
     """
-    from seqlab.errors import require_extra
+    from seqlab.errors import needs_extra
 
-    uvicorn = require_extra("uvicorn", "serve")
-    require_extra("fastapi", "serve")
+    with needs_extra("serve"):
+        import fastapi  # noqa: F401  (checked here, so a missing extra is one line before any work)
+        import uvicorn
     import torch
 
     from seqlab.serve.app import create_app
@@ -175,10 +176,11 @@ def ui(
     host: str = typer.Option("127.0.0.1", "--host", help="Address of the web page."),
 ) -> None:
     """Open a Streamlit chat page for seqlab's server or any OpenAI-compatible endpoint."""
-    from seqlab.errors import require_extra
+    from seqlab.errors import needs_extra
 
-    require_extra("streamlit", "ui")
-    require_extra("openai", "ui")
+    with needs_extra("ui"):
+        import openai  # noqa: F401  (checked before Streamlit starts, so a missing extra is one line)
+        import streamlit  # noqa: F401
     from seqlab.serve import ui_app
 
     env = dict(os.environ)

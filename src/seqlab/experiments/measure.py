@@ -14,7 +14,10 @@ import json
 import statistics
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from seqlab.run import Run
 
 LATENCY_REPEATS = 7
 
@@ -71,7 +74,7 @@ def training_facts(records: list[dict[str, Any]]) -> dict[str, float]:
     }
 
 
-def inference_latency(run: Any) -> float | None:
+def inference_latency(run: Run) -> float | None:
     """Median milliseconds of one forward pass on one validation example (None if there is none).
 
     The data is read again with the run's tokenizer; the example is the first of the validation
@@ -80,9 +83,8 @@ def inference_latency(run: Any) -> float | None:
     import torch
 
     from seqlab.data import Batch
-    from seqlab.tasks import get_task
 
-    _, task, _ = get_task(run.task).prepare(run.config, tokenizer=run.tokenizer)
+    task = run.kind.prepare(run.config, preprocessing=run.preprocessing).data
     batches = next((b for b in (task.split_batches(s) for s in ("val", "test", "train")) if len(b)), None)
     if batches is None:
         return None
@@ -101,7 +103,7 @@ def inference_latency(run: Any) -> float | None:
     return 1000.0 * statistics.median(times)
 
 
-def measure_run(run: Any, *, latency: bool = True) -> dict[str, Any]:
+def measure_run(run: Run, *, latency: bool = True) -> dict[str, Any]:
     """Everything a comparison table shows about one finished run.
 
     Args:

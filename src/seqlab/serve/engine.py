@@ -30,8 +30,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from seqlab.errors import ConfigError, SeqlabError, unknown_choice
-from seqlab.generation import Generation, continue_text, generate_text, with_stop
+from seqlab.errors import ConfigError, unknown_choice
+from seqlab.generation import Generation, PromptError, continue_text, generate_text, with_stop
 from seqlab.text.chat import DEFAULT_TEMPLATE, ChatTemplate
 
 if TYPE_CHECKING:  # the server's package stays free of torch until a run is loaded
@@ -40,12 +40,6 @@ if TYPE_CHECKING:  # the server's package stays free of torch until a run is loa
 
 DEFAULT_CONTEXT = 4096
 SPACE_JOINING = ("bpe",)  # tokenizers whose tokens carry the space before a word
-
-
-class PromptError(SeqlabError):
-    """The request's prompt or messages cannot be answered as they are (the server says 400)."""
-
-    code = "invalid_prompt"
 
 
 class PromptTooLongError(PromptError):

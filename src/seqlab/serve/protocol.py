@@ -3,7 +3,9 @@
 Only what a recurrent or seq2seq model can honour is accepted with a meaning; other OpenAI fields
 that clients send by habit (``user``, ``logit_bias``, ...) are accepted and ignored, so chat
 apps written for OpenAI work unchanged. Values are checked here, and a bad one becomes an
-OpenAI-shaped error naming the field (see :func:`error_body`).
+OpenAI-shaped error naming the field (see :func:`error_body`): numbers must be finite, a boolean
+is not a number, a seed must fit the sampler's generator, and text must be valid Unicode (a lone
+surrogate, which JSON can carry, is refused before it reaches a tokenizer or a reply).
 
 The sampling fields become one :class:`seqlab.decode.SamplingParams` (``sampling_params()``), the
 form the CLI and :meth:`seqlab.run.Run.sample` use too; the field ranges here are OpenAI's (they
@@ -23,16 +25,39 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 if TYPE_CHECKING:
     from seqlab.decode import SamplingParams
 
 MAX_STOP = 4
+SEED_RANGE = (-(2**63), 2**64 - 1)  # torch.Generator's, as seqlab.decode.SEED_RANGE (not imported: no torch here)
 DEFAULT_CHAT_TOKENS = 256  # OpenAI's chat reply runs to the context length; a small model's is better kept short
 _DEFAULTS = {"temperature": 1.0, "top_p": 1.0, "top_k": 0, "frequency_penalty": 0.0, "presence_penalty": 0.0}
+
+
+def _not_bool(value: Any) -> Any:
+    # JSON's true is not 1 here: a boolean where a number belongs is a client's mistake
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not a boolean")
+    return value
+
+
+def _valid_unicode(*texts: str) -> None:
+    # checked after a union (str | list) has matched, so the error names the field, not a union member
+    for text in texts:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as err:
+            raise ValueError(
+                f"must be valid Unicode text; {text[err.start]!r} at position {err.start} is a lone surrogate"
+            ) from None
+
+
+Integer = Annotated[int, BeforeValidator(_not_bool)]
+Number = Annotated[float, BeforeValidator(_not_bool)]
 
 
 class _Request(BaseModel):
@@ -59,6 +84,12 @@ class Message(BaseModel):
     role: Literal["system", "developer", "user", "assistant"]
     content: str | list[ContentPart] | None = None
 
+    @field_validator("content")
+    @classmethod
+    def _check_content(cls, value: str | list[ContentPart] | None) -> str | list[ContentPart] | None:
+        _valid_unicode(*([value] if isinstance(value, str) else [part.text for part in value or []]))
+        return value
+
     @property
     def text(self) -> str:
         """The content as one string."""
@@ -82,16 +113,17 @@ class StreamOptions(BaseModel):
 
 class _Sampling(_Request):
     model: str = Field(min_length=1)
-    temperature: float = Field(1.0, ge=0.0, le=2.0)
-    top_p: float = Field(1.0, gt=0.0, le=1.0)
-    top_k: int = Field(0, ge=0, description="sample among the k most likely tokens, 0 = all (not OpenAI's; vLLM's)")
-    frequency_penalty: float = Field(0.0, ge=-2.0, le=2.0)
-    presence_penalty: float = Field(0.0, ge=-2.0, le=2.0)
+    temperature: Number = Field(1.0, ge=0.0, le=2.0, allow_inf_nan=False)
+    top_p: Number = Field(1.0, gt=0.0, le=1.0, allow_inf_nan=False)
+    top_k: Integer = Field(0, ge=0, description="sample among the k most likely tokens, 0 = all (not OpenAI's; vLLM's)")
+    frequency_penalty: Number = Field(0.0, ge=-2.0, le=2.0, allow_inf_nan=False)
+    presence_penalty: Number = Field(0.0, ge=-2.0, le=2.0, allow_inf_nan=False)
     stop: str | list[str] | None = None
-    seed: int | None = None
+    # the range is checked below: pydantic's own message would print 2**64 - 1 as a float
+    seed: Integer | None = Field(None, json_schema_extra={"minimum": SEED_RANGE[0], "maximum": SEED_RANGE[1]})
     stream: bool = False
     stream_options: StreamOptions | None = None
-    n: int = Field(1, ge=1, le=1, description="one choice per request")
+    n: Integer = Field(1, ge=1, le=1, description="one choice per request")
 
     @field_validator(*_DEFAULTS, mode="before")
     @classmethod
@@ -107,6 +139,14 @@ class _Sampling(_Request):
             raise ValueError(f"at most {MAX_STOP} stop sequences (got {len(items)})")
         if any(item == "" for item in items):
             raise ValueError("stop sequences must not be empty strings")
+        _valid_unicode(*items)
+        return value
+
+    @field_validator("seed")
+    @classmethod
+    def _check_seed(cls, value: int | None) -> int | None:
+        if value is not None and not SEED_RANGE[0] <= value <= SEED_RANGE[1]:
+            raise ValueError(f"must be an integer from {SEED_RANGE[0]} to {SEED_RANGE[1]}")
         return value
 
     @property
@@ -157,8 +197,8 @@ class ChatCompletionRequest(_Sampling):
     """
 
     messages: list[Message] = Field(min_length=1)
-    max_tokens: int | None = Field(None, ge=1)
-    max_completion_tokens: int | None = Field(None, ge=1)
+    max_tokens: Integer | None = Field(None, ge=1)
+    max_completion_tokens: Integer | None = Field(None, ge=1)
 
     @property
     def token_limit(self) -> int:
@@ -174,7 +214,7 @@ class CompletionRequest(_Sampling):
     """
 
     prompt: str | list[str] = Field(description="one prompt (a list holding exactly one is accepted)")
-    max_tokens: int = Field(16, ge=1)
+    max_tokens: Integer = Field(16, ge=1)
     echo: bool = False
 
     @field_validator("prompt")
@@ -182,6 +222,7 @@ class CompletionRequest(_Sampling):
     def _one_prompt(cls, value: str | list[str]) -> str | list[str]:
         if isinstance(value, list) and len(value) != 1:
             raise ValueError(f"give one prompt (got a list of {len(value)})")
+        _valid_unicode(*([value] if isinstance(value, str) else value))
         return value
 
     @property
@@ -399,6 +440,7 @@ def error_body(
 
 __all__ = [
     "DEFAULT_CHAT_TOKENS",
+    "SEED_RANGE",
     "Reply",
     "ChatCompletionRequest",
     "CompletionRequest",

@@ -91,9 +91,10 @@ def settings(environ: Mapping[str, str] = os.environ, *, dotenv: Mapping[str, st
 
 def make_client(base_url: str, api_key: str) -> Any:
     """An ``openai.OpenAI`` client for the endpoint (no retries: a failure shows at once)."""
-    from seqlab.errors import require_extra
+    from seqlab.errors import needs_extra
 
-    openai = require_extra("openai", "ui")
+    with needs_extra("ui"):
+        import openai
     # the client insists on a key; seqlab's server without --api-key accepts any
     return openai.OpenAI(base_url=base_url, api_key=api_key or "none", max_retries=0, timeout=120.0)
 

@@ -1,54 +1,51 @@
-"""Tasks bind data + model + loss + metrics + predict. One file per task.
+"""Tasks bind data + model + loss + metrics + what a trained run can do. One class per task.
 
-Each task module offers the same few functions, used by :mod:`seqlab.run`:
+Every task is a class following the protocol of :class:`seqlab.tasks.base.Task` (prepare ->
+:class:`~seqlab.tasks.base.Prepared`, build / load the model, example input, describe, report, and
+predict / sample / inspect / generate / anomaly / forecast where the task has them). :data:`TASKS`
+is the one literal table of task names; the config reads its sections from it too.
 
-* ``prepare(config, *, tokenizer=None) -> (tokenizer, task, meta)``: read and split the data,
-  fit the tokenizer on the training part (or reuse a saved one), build the training contract;
-* ``build_model(config, tokenizer, meta) -> nn.Module``: fresh weights;
-* ``report(run, task, *, console) -> list[str]``: Markdown lines for summary.md (samples,
-  predictions, plots), also shown on the console;
-
-and, where the task has them:
-
-* ``predict(run, inputs) -> list``: what :meth:`seqlab.run.Run.predict` returns;
-* ``sample(run, prompt, *, max_tokens, temperature, top_k, top_p, seed, stop) -> Iterator[str]``:
-  what :meth:`seqlab.run.Run.sample` streams;
-* ``fit(model, task, train_config, *, run_dir, console, resume)``: a training regime of its own
-  (the GAN's two-player step) instead of :func:`seqlab.training.fit`;
-* ``model_to_load(config, tokenizer, meta) -> nn.Module``: the model :func:`seqlab.load` fills
-  with saved weights, when building fresh ones costs something loading does not need
-  (classification skips reading pretrained vectors).
-
-The training contract object (``task`` above) follows :class:`seqlab.training.Task` and also has
-``split_batches(split)``: every batch of ``"train"``, ``"val"`` or ``"test"`` in a fixed order.
+>>> get_task("seq2seq").name
+'seq2seq'
+>>> get_task("seq2sec")
+Traceback (most recent call last):
+...
+seqlab.errors.ConfigError: unknown task "seq2sec"; did you mean seq2seq? (choices: ...)
 """
 
 from __future__ import annotations
 
-from types import ModuleType
-
 from seqlab.errors import ConfigError, unknown_choice
+from seqlab.tasks.autoencoder import Autoencoding, SeriesAutoencoding
+from seqlab.tasks.base import Prepared, Preprocessing, SplitData, SummaryPart, Task
+from seqlab.tasks.classification import Classification
+from seqlab.tasks.forecast import Forecasting
+from seqlab.tasks.gan import ImageGeneration
+from seqlab.tasks.image_classification import ImageClassification
+from seqlab.tasks.language_model import LanguageModeling
+from seqlab.tasks.seq2seq import Seq2Seq
 
-TASK_MODULES = {
-    "language-model": "seqlab.tasks.language_model",
-    "classification": "seqlab.tasks.classification",
-    "image-classification": "seqlab.tasks.image_classification",
-    "autoencoder": "seqlab.tasks.autoencoder",
-    "gan": "seqlab.tasks.gan",
-    "series-autoencoder": "seqlab.tasks.autoencoder",
-    "seq2seq": "seqlab.tasks.seq2seq",
-    "forecast": "seqlab.tasks.forecast",
+TASKS: dict[str, type[Task]] = {
+    "language-model": LanguageModeling,
+    "classification": Classification,
+    "image-classification": ImageClassification,
+    "autoencoder": Autoencoding,
+    "gan": ImageGeneration,
+    "series-autoencoder": SeriesAutoencoding,
+    "seq2seq": Seq2Seq,
+    "forecast": Forecasting,
 }
 
 
-def get_task(name: str) -> ModuleType:
-    """The module of a task name (imported on first use).
+def get_task(name: str) -> Task:
+    """The task of a name (its class holds no state, so a fresh instance is as good as any).
 
-    >>> get_task("classification").NAME
-    'classification'
+    Args:
+        name: a task name, as in a config's ``task = "..."``.
     """
-    import importlib
+    if name not in TASKS:
+        raise ConfigError(unknown_choice("task", name, list(TASKS)))
+    return TASKS[name]()
 
-    if name not in TASK_MODULES:
-        raise ConfigError(unknown_choice("task", name, list(TASK_MODULES)))
-    return importlib.import_module(TASK_MODULES[name])
+
+__all__ = ["TASKS", "get_task", "Task", "Prepared", "Preprocessing", "SplitData", "SummaryPart"]

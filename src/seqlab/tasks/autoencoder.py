@@ -16,20 +16,34 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqlab.config import Config
 from seqlab.data.images import ImageBatch, from_tensor
 from seqlab.errors import ConfigError
+from seqlab.metrics import precision_recall, roc_auc, roc_curve
 from seqlab.models.autoencoder import Autoencoder, AutoencoderOutput
+from seqlab.sections import (
+    AutoencoderConfig,
+    ImageDataConfig,
+    SeriesAnomalies,
+    SeriesAutoencoderConfig,
+    SeriesDataConfig,
+    SeriesVAEConfig,
+    VAEConfig,
+)
+from seqlab.tasks.base import Prepared, Preprocessing, SplitData, SummaryPart, Task
 from seqlab.tasks.image_classification import ImageTask, image_splits
 
-NAME = "autoencoder"
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from seqlab.config import Config
+    from seqlab.run import Run
 EVAL_SEED = 1234  # fixes the VAE's samples and the denoising noise in evaluation, so metrics repeat
 
 
@@ -139,61 +153,6 @@ def loss_parts(
     return parts
 
 
-# ----------------------------------------------------------------------------- anomaly metrics
-
-
-def roc_curve(scores: np.ndarray, positive: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(false positive rate, true positive rate, thresholds) as the threshold falls through the scores.
-
-    >>> fpr, tpr, _ = roc_curve(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1]))
-    >>> fpr.tolist(), tpr.tolist()
-    ([0.0, 0.0, 0.5, 0.5, 1.0], [0.0, 0.5, 0.5, 1.0, 1.0])
-    """
-    order = np.argsort(-scores, kind="stable")
-    hits = positive[order].astype(np.float64)
-    tp, fp = np.concatenate([[0], np.cumsum(hits)]), np.concatenate([[0], np.cumsum(1 - hits)])
-    return fp / max(fp[-1], 1), tp / max(tp[-1], 1), np.concatenate([[np.inf], scores[order]])
-
-
-def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
-    """Area under the ROC curve: the chance that a random positive scores above a random negative (ties half).
-
-    >>> roc_auc(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1]))
-    0.75
-    """
-    n_pos, n_neg = int(positive.sum()), int((1 - positive).sum())
-    if not n_pos or not n_neg:
-        return float("nan")
-    ranks = _ranks(scores)
-    return float((ranks[positive == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))  # Mann-Whitney U
-
-
-def _ranks(values: np.ndarray) -> np.ndarray:
-    order = np.argsort(values, kind="stable")
-    ranks = np.empty(len(values), np.float64)
-    ranks[order] = np.arange(1, len(values) + 1)
-    sorted_values = values[order]
-    starts = np.concatenate([[0], np.nonzero(np.diff(sorted_values))[0] + 1, [len(values)]])
-    for a, b in zip(starts[:-1], starts[1:]):  # ties get their mean rank
-        if b - a > 1:
-            ranks[order[a:b]] = (a + b + 1) / 2
-    return ranks
-
-
-def precision_recall(scores: np.ndarray, positive: np.ndarray, threshold: float) -> tuple[float, float, float, float]:
-    """(false positive rate, recall, precision, recall) of flagging ``scores > threshold``.
-
-    >>> precision_recall(np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1]), 0.3)
-    (0.5, 1.0, 0.6666666666666666, 1.0)
-    """
-    flagged = scores > threshold
-    tp = float((flagged & (positive == 1)).sum())
-    fp = float((flagged & (positive == 0)).sum())
-    recall = tp / max(float(positive.sum()), 1.0)
-    precision = tp / (tp + fp) if tp + fp else 1.0
-    return fp / max(float((positive == 0).sum()), 1.0), recall, precision, recall
-
-
 @dataclass(frozen=True)
 class AnomalyResult:
     """Anomaly detection of a held-out class by reconstruction error.
@@ -224,7 +183,7 @@ class AutoencoderTask(ImageTask):
         splits: split name -> (images (N, 1, H, W), labels (N,)).
         batch_size: B.
         seed: fixes the order of every epoch.
-        options: the ``[model]`` section (noise, sparsity, beta).
+        options: the ``[model]`` section (noise, sparsity; beta for a VAE).
         clip: the valid pixel range for noise (None for unbounded data).
         eval_batches: cap on validation batches during training (0 = all).
     """
@@ -241,6 +200,7 @@ class AutoencoderTask(ImageTask):
     ) -> None:
         super().__init__(splits, batch_size=batch_size, seed=seed, eval_batches=eval_batches)
         self.options, self.clip = options, clip
+        self.beta = options.beta if isinstance(options, VAEConfig) else 1.0  # only a VAE has a KL term
 
     def _parts(self, model: Autoencoder, clean: Tensor, inputs: Tensor) -> dict[str, Tensor]:
         o = self.options
@@ -248,7 +208,7 @@ class AutoencoderTask(ImageTask):
             model,
             model(inputs),
             clean,
-            beta=o.beta,
+            beta=self.beta,
             sparsity=o.sparsity,
             sparsity_weight=o.sparsity_weight,
             sparsity_target=o.sparsity_target,
@@ -272,7 +232,7 @@ class AutoencoderTask(ImageTask):
                     model,
                     model(batch.images, sample=True),
                     batch.images,
-                    beta=self.options.beta,
+                    beta=self.beta,
                     sparsity=self.options.sparsity,
                     sparsity_weight=self.options.sparsity_weight,
                     sparsity_target=self.options.sparsity_target,
@@ -319,7 +279,166 @@ class AutoencoderTask(ImageTask):
         return AnomalyResult(roc_auc(test_scores, positive), thresholds, points, test_scores, positive, train_scores)
 
 
-# ----------------------------------------------------------------------------- binding
+# ----------------------------------------------------------------------------- the tasks
+
+
+class _Autoencoders(Task):
+    """What the image and the series autoencoders share: the model, its description, anomaly scores."""
+
+    preprocessing_file = None  # the scaling is kept in meta.json (images) or refitted from the data (series)
+    no_anomalies: ClassVar[str]  # what `seqlab anomaly` says to a run without anomalies to score
+
+    def build_model(self, config: Config, meta: dict[str, Any], *, preprocessing: Any = None) -> Autoencoder:
+        """The autoencoder a config describes, with fresh weights."""
+        m = config.model
+        if isinstance(m, VAEConfig) and m.sparsity != "none":
+            raise ConfigError(
+                'model.sparsity is for plain autoencoders; use model.arch = "ae" or model.sparsity = "none"'
+            )
+        height, width = self.input_shape(meta)
+        return Autoencoder(
+            height * width,
+            hidden_sizes=m.hidden_sizes,
+            latent_dim=m.latent_dim,
+            variational=isinstance(m, VAEConfig),
+            code_activation={"l1": "relu", "kl": "sigmoid"}.get(m.sparsity, "linear"),
+            output=m.output,
+        )
+
+    def input_shape(self, meta: dict[str, Any]) -> tuple[int, int]:
+        """(H, W) of an image, or (T, C) of a series window."""
+        raise NotImplementedError
+
+    def example_input(self, config: Config, model: nn.Module, meta: dict[str, Any]) -> list[SummaryPart]:
+        return [SummaryPart("", model, torch.zeros(2, *self.input_shape(meta)))]
+
+    def describe(self, config: Config) -> str:
+        """The variant and the encoder widths down to the code: ``"sparse AE (kl) 512-256"``, ``"VAE 512-256-16"``."""
+        m = config.model
+        sizes = "-".join(str(size) for size in (*m.hidden_sizes, m.latent_dim))
+        kind = "VAE" if isinstance(m, VAEConfig) else "AE"
+        if m.sparsity != "none":
+            kind = f"sparse {kind} ({m.sparsity})"
+        if m.noise != "none":
+            kind = f"denoising {kind} ({m.noise})"
+        return f"{kind} {sizes}"
+
+    def anomaly(self, run: Run, *, percentile: float = 99.0) -> AnomalyResult:
+        """Score the test split by reconstruction error; the held-out class (or injected anomalies) is positive."""
+        holdout = run.meta.get("holdout")
+        if holdout is None:
+            raise ConfigError(f"{run.run_dir} {self.no_anomalies}")
+        data = self.prepare(run.config).data
+        assert isinstance(data, AutoencoderTask)
+        return data.anomaly(run.model, holdout, percentile=percentile)
+
+
+class Autoencoding(_Autoencoders):
+    """The dense autoencoder family on 28x28 images: basic, deep, sparse, denoising, and the VAE.
+
+    >>> from seqlab.config import load_config
+    >>> Autoencoding().describe(load_config("fashion-vae"))
+    'VAE 512-256-16'
+    """
+
+    name = "autoencoder"
+    data_config = ImageDataConfig
+    model_configs = {"ae": AutoencoderConfig, "vae": VAEConfig}
+    no_anomalies = (
+        "is not an autoencoder run with a held-out class; train one with data.holdout_class set "
+        "(e.g. `seqlab train fashion-anomaly`)"
+    )
+
+    def prepare(self, config: Config, *, preprocessing: Preprocessing | None = None) -> Prepared:
+        """Read, split and scale the images; build the task."""
+        if config.model.output == "bernoulli" and config.data.scale != "unit":
+            raise ConfigError(
+                f'model.output = "bernoulli" needs pixels in [0, 1]: set data.scale = "unit" '
+                f'(got "{config.data.scale}"), or model.output = "gaussian"'
+            )
+        splits, meta = image_splits(config)
+        clip = {"unit": (0.0, 1.0), "symmetric": (-1.0, 1.0)}.get(config.data.scale)
+        task = AutoencoderTask(
+            splits,
+            batch_size=config.train.batch_size,
+            seed=config.train.seed,
+            options=config.model,
+            clip=clip,
+            eval_batches=config.train.eval_batches,
+        )
+        return Prepared(None, task, {"task": self.name, **meta})
+
+    def input_shape(self, meta: dict[str, Any]) -> tuple[int, int]:
+        height, width = meta["image_shape"]
+        return int(height), int(width)
+
+    def predict(
+        self, run: Run, inputs: Sequence[Any], *, beam_width: int | None = None, n_best: int = 1
+    ) -> list[np.ndarray]:
+        """Reconstruct images ((H, W) uint8 arrays): the reconstructions as (H, W) float arrays in [0, 1]."""
+        from seqlab.data.images import to_tensor
+
+        if not len(inputs):
+            return []
+        meta = run.meta
+        x = to_tensor(
+            np.stack([np.asarray(i, np.uint8) for i in inputs]), scale=meta["scale"], mean=meta["mean"], std=meta["std"]
+        )
+        reconstructed = run.model.eval().reconstruct(x)
+        return list(from_tensor(reconstructed, scale=meta["scale"], mean=meta["mean"], std=meta["std"]))
+
+    def generate(self, run: Run, num: int, *, label: str | None = None, seed: int | None = None) -> np.ndarray:
+        """``num`` images decoded from z ~ N(0, I) (a VAE only; it is not conditional, so no label)."""
+        if not isinstance(run.config.model, VAEConfig):
+            raise ConfigError(
+                f"{run.run_dir} is a plain autoencoder; generate works with gan runs and autoencoder runs with "
+                'model.arch = "vae"'
+            )
+        if label is not None:
+            raise ConfigError("a VAE is not conditional; --label is for conditional GAN runs")
+        generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        height, width = self.input_shape(run.meta)
+        samples = run.model.generate(num, generator=generator).view(num, 1, height, width)
+        meta = run.meta
+        return from_tensor(samples, scale=meta["scale"], mean=meta["mean"], std=meta["std"])
+
+    def report(self, run: Run, data: SplitData, *, console: Console) -> list[str]:
+        """Plots for what the variant is for, with Markdown for summary.md."""
+        assert isinstance(data, AutoencoderTask)
+        return _image_report(run, data, console=console)
+
+
+class SeriesAutoencoding(_Autoencoders):
+    """An autoencoder of series windows; anomalies injected into test windows are found by reconstruction error.
+
+    >>> from seqlab.config import load_config
+    >>> SeriesAutoencoding().describe(load_config("co2-anomaly-ae"))
+    'AE 64-8'
+    """
+
+    name = "series-autoencoder"
+    data_config = SeriesDataConfig
+    model_configs = {"ae": SeriesAutoencoderConfig, "vae": SeriesVAEConfig}
+    no_anomalies = (
+        "has no injected anomalies to find; train one with model.inject_anomalies > 0 "
+        "(e.g. `seqlab train co2-anomaly-ae`)"
+    )
+
+    def prepare(self, config: Config, *, preprocessing: Preprocessing | None = None) -> Prepared:
+        """Cut the series into scaled windows (the scaler is refitted on the training part); build the task."""
+        return _prepare_series(config)
+
+    def input_shape(self, meta: dict[str, Any]) -> tuple[int, int]:
+        length, columns = meta["window"]
+        return int(length), int(columns)
+
+    def report(self, run: Run, data: SplitData, *, console: Console) -> list[str]:
+        """Window reconstructions and, with injected anomalies, how well they are found."""
+        assert isinstance(data, AutoencoderTask)
+        return _series_report(run, data, console=console)
+
+
+# ----------------------------------------------------------------------------- helpers
 
 
 def inject_anomalies(windows: Tensor, *, share: float, size: float, seed: int) -> tuple[Tensor, Tensor]:
@@ -352,7 +471,7 @@ def inject_anomalies(windows: Tensor, *, share: float, size: float, seed: int) -
     return out, flags
 
 
-def _prepare_series(config: Config) -> tuple[None, AutoencoderTask, dict[str, Any]]:
+def _prepare_series(config: Config) -> Prepared:
     from seqlab.data.series import load_series, prepare_windows
 
     data, m = config.data, config.model
@@ -378,6 +497,7 @@ def _prepare_series(config: Config) -> tuple[None, AutoencoderTask, dict[str, An
     for split, windows in prepared.windows.items():
         x = torch.from_numpy(windows.inputs)  # (W, T, C)
         splits[split] = (x, torch.zeros(len(x), dtype=torch.long))
+    assert isinstance(m, SeriesAnomalies)
     if m.inject_anomalies and len(splits["test"][1]):
         splits["test"] = inject_anomalies(
             splits["test"][0], share=m.inject_anomalies, size=m.anomaly_size, seed=config.train.seed
@@ -392,65 +512,13 @@ def _prepare_series(config: Config) -> tuple[None, AutoencoderTask, dict[str, An
     )
     meta = {
         "task": "series-autoencoder",
-        "tokenizer": False,
         "window": [data.input_len, len(series.columns)],
         "columns": list(series.columns),
         "classes": ["normal", "anomaly"],
         "holdout": 1 if m.inject_anomalies else None,
         "examples": {split: len(labels) for split, (_, labels) in splits.items()},
     }
-    return None, task, meta
-
-
-def prepare(config: Config, *, tokenizer: Any = None) -> tuple[None, AutoencoderTask, dict[str, Any]]:
-    """Read, split and scale the images (or cut the series into windows); build the task."""
-    if config.task == "series-autoencoder":
-        return _prepare_series(config)
-    if config.model.output == "bernoulli" and config.data.scale != "unit":
-        raise ConfigError(
-            f'model.output = "bernoulli" needs pixels in [0, 1]: set data.scale = "unit" '
-            f'(got "{config.data.scale}"), or model.output = "gaussian"'
-        )
-    splits, meta = image_splits(config)
-    clip = {"unit": (0.0, 1.0), "symmetric": (-1.0, 1.0)}.get(config.data.scale)
-    task = AutoencoderTask(
-        splits,
-        batch_size=config.train.batch_size,
-        seed=config.train.seed,
-        options=config.model,
-        clip=clip,
-        eval_batches=config.train.eval_batches,
-    )
-    return None, task, {"task": NAME, **meta}
-
-
-def build_model(config: Config, tokenizer: Any, meta: dict[str, Any]) -> Autoencoder:
-    """The autoencoder a config describes, with fresh weights."""
-    m = config.model
-    if m.arch == "vae" and m.sparsity != "none":
-        raise ConfigError('model.sparsity is for plain autoencoders; use model.arch = "ae" or model.sparsity = "none"')
-    height, width = meta["window"] if "window" in meta else meta["image_shape"]
-    return Autoencoder(
-        height * width,
-        hidden_sizes=m.hidden_sizes,
-        latent_dim=m.latent_dim,
-        variational=m.arch == "vae",
-        code_activation={"l1": "relu", "kl": "sigmoid"}.get(m.sparsity, "linear"),
-        output=m.output,
-    )
-
-
-def predict(run: Any, images: Sequence[Any]) -> list[np.ndarray]:
-    """Reconstruct images ((H, W) uint8 arrays): the reconstructions as (H, W) float arrays in [0, 1]."""
-    from seqlab.data.images import to_tensor
-
-    if not len(images):
-        return []
-    meta = run.meta
-    x = to_tensor(
-        np.stack([np.asarray(i, np.uint8) for i in images]), scale=meta["scale"], mean=meta["mean"], std=meta["std"]
-    )
-    return list(from_tensor(run.model.eval().reconstruct(x), scale=meta["scale"], mean=meta["mean"], std=meta["std"]))
+    return Prepared(None, task, meta)
 
 
 def latent_points(model: Autoencoder, images: Tensor) -> np.ndarray:
@@ -498,14 +566,12 @@ def compression_curve(
     return out
 
 
-def report(run: Any, task: AutoencoderTask, *, console: Any) -> list[str]:
+def _image_report(run: Run, task: AutoencoderTask, *, console: Console) -> list[str]:
     """Plots for what the variant is for, with Markdown for summary.md."""
     from seqlab.viz import save_figure
     from seqlab.viz.images import plot_compression, plot_denoising, plot_image_grid, plot_interpolation, plot_latent_map
 
     model, meta, cfg = run.model.eval(), run.meta, run.config.model
-    if "window" in meta:
-        return _series_report(run, task, console=console)
     classes, scale = meta["classes"], meta["scale"]
     split = "test" if len(task.splits["test"][1]) else "val"
     images, labels = task.splits[split]
@@ -605,7 +671,7 @@ def report(run: Any, task: AutoencoderTask, *, console: Any) -> list[str]:
     return lines
 
 
-def _anomaly_lines(run: Any, task: AutoencoderTask, holdout: int, what: str, *, console: Any) -> list[str]:
+def _anomaly_lines(run: Run, task: AutoencoderTask, holdout: int, what: str, *, console: Console) -> list[str]:
     from seqlab.viz import save_figure
     from seqlab.viz.images import plot_roc_pr
 
@@ -643,7 +709,7 @@ def _anomaly_lines(run: Any, task: AutoencoderTask, holdout: int, what: str, *, 
     return lines + ["", "![anomaly](anomaly.png)", ""]
 
 
-def _series_report(run: Any, task: AutoencoderTask, *, console: Any) -> list[str]:
+def _series_report(run: Run, task: AutoencoderTask, *, console: Console) -> list[str]:
     from seqlab.viz import save_figure
     from seqlab.viz.images import plot_window_reconstructions
 
@@ -670,20 +736,14 @@ def _series_report(run: Any, task: AutoencoderTask, *, console: Any) -> list[str
 
 
 __all__ = [
-    "NAME",
+    "Autoencoding",
+    "SeriesAutoencoding",
     "AutoencoderTask",
     "inject_anomalies",
     "AnomalyResult",
     "corrupt",
     "gaussian_kl",
     "loss_parts",
-    "roc_curve",
-    "roc_auc",
-    "precision_recall",
     "latent_points",
     "compression_curve",
-    "prepare",
-    "build_model",
-    "predict",
-    "report",
 ]

@@ -12,19 +12,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqlab.config import Config
 from seqlab.data import Batch, LabelledTexts, bucket_batches, load_dataset, pad_batch, split_indices
 from seqlab.errors import DataError
+from seqlab.metrics import confusion_matrix, macro_f1
 from seqlab.models.classifier import RecurrentClassifier
-from seqlab.text import build_tokenizer
+from seqlab.sections import RecurrentClassifierConfig, TextDataConfig
+from seqlab.tasks.base import Prepared, Preprocessing, SplitData, SummaryPart, Task
+from seqlab.tasks.language_model import describe_sequence_model, text_stand_in
+from seqlab.text import TextTokenizer, build_tokenizer
 
-NAME = "classification"
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from seqlab.config import Config
+    from seqlab.inspection import Inspection
+    from seqlab.run import Run
 
 
 @dataclass(frozen=True)
@@ -34,31 +43,6 @@ class Prediction:
     label: str
     probability: float
     probabilities: dict[str, float]
-
-
-def confusion_matrix(targets: Tensor, predictions: Tensor, num_classes: int) -> Tensor:
-    """Counts (C, C): rows are true classes, columns predicted ones.
-
-    >>> confusion_matrix(torch.tensor([0, 1, 1]), torch.tensor([0, 0, 1]), 2)
-    tensor([[1, 0],
-            [1, 1]])
-    """
-    flat = targets * num_classes + predictions
-    return torch.bincount(flat, minlength=num_classes * num_classes).view(num_classes, num_classes)
-
-
-def macro_f1(matrix: Tensor) -> float:
-    """Unweighted mean of the per-class F1 scores of a confusion matrix.
-
-    >>> round(macro_f1(torch.tensor([[1, 0], [1, 1]])), 4)
-    0.6667
-    """
-    matrix = matrix.double()
-    tp = matrix.diag()
-    precision = tp / matrix.sum(0).clamp(min=1)
-    recall = tp / matrix.sum(1).clamp(min=1)
-    f1 = 2 * precision * recall / (precision + recall).clamp(min=1e-12)
-    return float(f1.mean())
 
 
 class ClassificationTask:
@@ -142,10 +126,144 @@ class ClassificationTask:
         return int(batch.lengths.sum())
 
 
-# ----------------------------------------------------------------------------- binding
+# ----------------------------------------------------------------------------- the task
 
 
-def encode_texts(tokenizer: Any, texts: Sequence[str], max_len: int) -> list[list[int]]:
+class Classification(Task):
+    """Labelled texts -> class with a recurrent classifier (its embedding random or pretrained).
+
+    >>> from seqlab.config import load_config
+    >>> Classification().describe(load_config("rotten-tomatoes-bilstm-minilm"))
+    'biLSTM 1x128, minilm embeddings'
+    """
+
+    name = "classification"
+    data_config = TextDataConfig
+    model_configs = {"rnn": RecurrentClassifierConfig}
+
+    def prepare(self, config: Config, *, preprocessing: Preprocessing | None = None) -> Prepared:
+        """Read labelled texts, split them, fit the tokenizer on the training texts (unless given), build the task."""
+        data = config.data
+        dataset = load_dataset(
+            data.dataset, text_column=data.text_column, label_column=data.label_column, limit=data.limit
+        )
+        if not isinstance(dataset, LabelledTexts):
+            raise DataError(
+                f'task "classification" needs labelled texts, but dataset "{data.dataset}" holds '
+                f"{type(dataset).__name__}; pick a labelled dataset (seqlab data list) or a CSV with "
+                f"{data.text_column!r} and {data.label_column!r} columns"
+            )
+        classes = list(dataset.classes)
+        if len(classes) < 2:
+            raise DataError(f'dataset "{data.dataset}" has {len(classes)} class(es); classification needs at least 2')
+        train_idx, val_idx, test_idx = split_indices(
+            len(dataset.texts), data.val_fraction, data.test_fraction, config.train.seed
+        )
+        if preprocessing is None:
+            tokenizer = build_tokenizer(
+                data.tokenizer,
+                [dataset.texts[i] for i in train_idx],
+                vocab_size=data.vocab_size,
+                lowercase=data.lowercase,
+            )
+        else:
+            assert isinstance(preprocessing, TextTokenizer), "a classifier's preprocessing is a text tokenizer"
+            tokenizer = preprocessing
+
+        def part(indices: Sequence[int]) -> tuple[list[list[int]], Tensor]:
+            seqs = encode_texts(tokenizer, [dataset.texts[i] for i in indices], data.max_len)
+            return seqs, torch.tensor([dataset.labels[i] for i in indices], dtype=torch.long)
+
+        task = ClassificationTask(
+            {"train": part(train_idx), "val": part(val_idx), "test": part(test_idx)},
+            batch_size=config.train.batch_size,
+            seed=config.train.seed,
+            padding=data.padding,
+            num_classes=len(classes),
+            eval_batches=config.train.eval_batches,
+            texts={"test": [dataset.texts[i] for i in test_idx], "val": [dataset.texts[i] for i in val_idx]},
+        )
+        meta = {
+            "task": self.name,
+            "classes": classes,
+            "vocab_size": tokenizer.vocab_size,
+            "examples": {"train": len(train_idx), "val": len(val_idx), "test": len(test_idx)},
+        }
+        return Prepared(tokenizer, task, meta)
+
+    def build_model(self, config: Config, meta: dict[str, Any], *, preprocessing: Any = None) -> RecurrentClassifier:
+        """The model a config describes, with fresh weights (the embedding from pretrained vectors if asked).
+
+        With ``model.pretrained_embeddings`` the vectors are read from the cache (fetched once).
+        """
+        embeddings = None
+        if config.model.pretrained_embeddings != "none":
+            from seqlab.data.vectors import load_vectors
+
+            embeddings = torch.from_numpy(load_vectors(config.model.pretrained_embeddings).matrix)  # (V, E)
+        return _classifier(config, meta, embeddings)
+
+    def load_model(self, config: Config, meta: dict[str, Any], *, preprocessing: Any = None) -> RecurrentClassifier:
+        """The model's shape for :func:`seqlab.load`, whose saved weights replace every value.
+
+        Pretrained vectors are not read: the run's model.safetensors holds the embedding, so a run
+        loads without the vectors' cache or a network.
+        """
+        return _classifier(config, meta, None)
+
+    def summary_inputs(self, config: Config) -> tuple[Any, dict[str, Any], str]:
+        """Stand-in vocabulary and classes (they come from the data), or MiniLM's true vocabulary."""
+        return text_stand_in(config)
+
+    def example_input(self, config: Config, model: nn.Module, meta: dict[str, Any]) -> list[SummaryPart]:
+        length = min(config.data.max_len or 50, 64)
+        return [SummaryPart("", model, torch.ones(2, length, dtype=torch.long))]
+
+    def describe(self, config: Config) -> str:
+        vectors = config.model.pretrained_embeddings
+        return describe_sequence_model(config.model) + (f", {vectors} embeddings" if vectors != "none" else "")
+
+    def predict(
+        self, run: Run, inputs: Sequence[Any], *, beam_width: int | None = None, n_best: int = 1
+    ) -> list[Prediction]:
+        """Classify texts with a loaded run (see :meth:`seqlab.run.Run.predict`)."""
+        classes = run.meta["classes"]
+        if not inputs:
+            return []
+        ids = encode_texts(run.tokenizer, [str(text) for text in inputs], run.config.data.max_len)
+        batch = pad_batch(ids, padding=run.config.data.padding)
+        with torch.no_grad():
+            probs = torch.softmax(run.model.eval()(batch.ids, batch.mask), dim=-1)  # (B, C)
+        out = []
+        for row in probs.tolist():
+            best = max(range(len(row)), key=row.__getitem__)
+            out.append(Prediction(classes[best], row[best], dict(zip(classes, row))))
+        return out
+
+    def inspect(
+        self,
+        run: Run,
+        text: str,
+        *,
+        out_dir: Path | None = None,
+        layer: str | None = None,
+        beam_width: int | None = None,
+    ) -> Inspection:
+        """Gates and hidden-state norms per step of each recurrent layer, and the class probabilities."""
+        from seqlab.inspection import inspect_text
+
+        return inspect_text(run, text, out_dir=out_dir, layer=layer, classify=True)
+
+    def report(self, run: Run, data: SplitData, *, console: Console) -> list[str]:
+        """Confusion matrix of the test split (plot + table) and a few example predictions, as Markdown."""
+        assert isinstance(data, ClassificationTask)
+        return _report(run, data, console=console)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def encode_texts(tokenizer: TextTokenizer, texts: Sequence[str], max_len: int) -> list[list[int]]:
     """Token ids of each text, truncated to ``max_len`` (0 = no limit); an empty text becomes [UNK]."""
     out = []
     for text in texts:
@@ -154,77 +272,10 @@ def encode_texts(tokenizer: Any, texts: Sequence[str], max_len: int) -> list[lis
     return out
 
 
-def prepare(config: Config, *, tokenizer: Any = None) -> tuple[Any, ClassificationTask, dict[str, Any]]:
-    """Read labelled texts, split them, fit the tokenizer on the training texts (unless given), build the task."""
-    data = config.data
-    dataset = load_dataset(data.dataset, text_column=data.text_column, label_column=data.label_column, limit=data.limit)
-    if not isinstance(dataset, LabelledTexts):
-        raise DataError(
-            f'task "classification" needs labelled texts, but dataset "{data.dataset}" holds '
-            f"{type(dataset).__name__}; pick a labelled dataset (seqlab data list) or a CSV with "
-            f"{data.text_column!r} and {data.label_column!r} columns"
-        )
-    classes = list(dataset.classes)
-    if len(classes) < 2:
-        raise DataError(f'dataset "{data.dataset}" has {len(classes)} class(es); classification needs at least 2')
-    train_idx, val_idx, test_idx = split_indices(
-        len(dataset.texts), data.val_fraction, data.test_fraction, config.train.seed
-    )
-    if tokenizer is None:
-        tokenizer = build_tokenizer(
-            data.tokenizer, [dataset.texts[i] for i in train_idx], vocab_size=data.vocab_size, lowercase=data.lowercase
-        )
-
-    def part(indices: Sequence[int]) -> tuple[list[list[int]], Tensor]:
-        seqs = encode_texts(tokenizer, [dataset.texts[i] for i in indices], data.max_len)
-        return seqs, torch.tensor([dataset.labels[i] for i in indices], dtype=torch.long)
-
-    task = ClassificationTask(
-        {"train": part(train_idx), "val": part(val_idx), "test": part(test_idx)},
-        batch_size=config.train.batch_size,
-        seed=config.train.seed,
-        padding=data.padding,
-        num_classes=len(classes),
-        eval_batches=config.train.eval_batches,
-        texts={"test": [dataset.texts[i] for i in test_idx], "val": [dataset.texts[i] for i in val_idx]},
-    )
-    meta = {
-        "task": NAME,
-        "classes": classes,
-        "vocab_size": tokenizer.vocab_size,
-        "examples": {"train": len(train_idx), "val": len(val_idx), "test": len(test_idx)},
-    }
-    return tokenizer, task, meta
-
-
-def build_model(config: Config, tokenizer: Any, meta: dict[str, Any]) -> RecurrentClassifier:
-    """The model a config describes, with fresh weights (the embedding from pretrained vectors if asked).
-
-    With ``model.pretrained_embeddings`` the vectors are read from the cache (fetched once).
-    """
-    embeddings = None
-    if config.model.pretrained_embeddings != "none":
-        from seqlab.data.vectors import load_vectors
-
-        embeddings = torch.from_numpy(load_vectors(config.model.pretrained_embeddings).matrix)  # (V, E)
-    return _classifier(config, tokenizer, meta, embeddings)
-
-
-def model_to_load(config: Config, tokenizer: Any, meta: dict[str, Any]) -> RecurrentClassifier:
-    """The model's shape for :func:`seqlab.load`, whose saved weights replace every value.
-
-    Pretrained vectors are not read: the run's model.safetensors holds the embedding, so a run
-    loads without the vectors' cache or a network.
-    """
-    return _classifier(config, tokenizer, meta, None)
-
-
-def _classifier(
-    config: Config, tokenizer: Any, meta: dict[str, Any], embeddings: torch.Tensor | None
-) -> RecurrentClassifier:
+def _classifier(config: Config, meta: dict[str, Any], embeddings: torch.Tensor | None) -> RecurrentClassifier:
     m = config.model
     return RecurrentClassifier(
-        tokenizer.vocab_size,
+        int(meta["vocab_size"]),
         len(meta["classes"]),
         cell=m.cell,
         embed_dim=m.embed_dim,
@@ -242,22 +293,7 @@ def _classifier(
     )
 
 
-def predict(run: Any, texts: Sequence[str]) -> list[Prediction]:
-    """Classify texts with a loaded run (see :meth:`seqlab.run.Run.predict`)."""
-    classes = run.meta["classes"]
-    if not texts:
-        return []
-    batch = pad_batch(encode_texts(run.tokenizer, texts, run.config.data.max_len), padding=run.config.data.padding)
-    with torch.no_grad():
-        probs = torch.softmax(run.model.eval()(batch.ids, batch.mask), dim=-1)  # (B, C)
-    out = []
-    for row in probs.tolist():
-        best = max(range(len(row)), key=row.__getitem__)
-        out.append(Prediction(classes[best], row[best], dict(zip(classes, row))))
-    return out
-
-
-def report(run: Any, task: ClassificationTask, *, console: Any) -> list[str]:
+def _report(run: Run, task: ClassificationTask, *, console: Console) -> list[str]:
     """Confusion matrix of the test split (plot + table) and a few example predictions, as Markdown."""
     from rich.markup import escape
 
@@ -299,15 +335,4 @@ def report(run: Any, task: ClassificationTask, *, console: Any) -> list[str]:
     return lines + [""]
 
 
-__all__ = [
-    "report",
-    "predict",
-    "Prediction",
-    "ClassificationTask",
-    "prepare",
-    "build_model",
-    "encode_texts",
-    "confusion_matrix",
-    "macro_f1",
-    "NAME",
-]
+__all__ = ["Classification", "ClassificationTask", "Prediction", "encode_texts"]

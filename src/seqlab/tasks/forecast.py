@@ -1,7 +1,7 @@
 """Forecasting: a window of the past -> the next ``horizon`` values, scored against baselines.
 
 Binds a series (catalog or CSV) split in time order, a :class:`~seqlab.data.series.Scaler`
-fitted on the training part only (saved as the run's ``tokenizer.json``, the fitted
+fitted on the training part only (saved as the run's ``scaler.json``, the fitted
 preprocessing), a :class:`~seqlab.models.forecaster.Forecaster`, the loss (MSE, MAE or Huber on
 scaled values) and the metrics (MAE, RMSE, MAPE, sMAPE on the **original** scale). The report
 always puts the model next to three baselines on the same windows: the last value (naive), the
@@ -14,20 +14,19 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqlab.config import Config
+from seqlab.data.batching import SeriesBatch
 from seqlab.data.series import (
     PreparedSeries,
     Scaler,
     Series,
     Windows,
-    forecast_metrics,
     load_series,
     moving_average,
     naive,
@@ -36,29 +35,30 @@ from seqlab.data.series import (
     seasonal_naive,
 )
 from seqlab.errors import ConfigError, DataError
+from seqlab.metrics import forecast_metrics
 from seqlab.models.forecaster import Forecaster, RecurrentEncoder, TransformerEncoder
+from seqlab.sections import RecurrentForecasterConfig, SeriesDataConfig, TransformerForecasterConfig
+from seqlab.tasks.base import Prepared, Preprocessing, SplitData, SummaryPart, Task
 
-NAME = "forecast"
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from seqlab.config import Config
+    from seqlab.run import Run
 METRICS = ("mae", "rmse", "mape", "smape")
 
 
 @dataclass(frozen=True)
-class SeriesBatch:
-    """Windows for the model: ``inputs`` (B, T, C) and ``targets`` (B, horizon, C'), scaled;
-    ``starts`` (B,) the series index of each first target."""
-
-    inputs: Tensor
-    targets: Tensor
-    starts: Tensor
-
-
-@dataclass(frozen=True)
 class Forecast:
-    """A forecast of the next ``horizon`` steps: time stamps, the columns, values (horizon, C')."""
+    """A forecast of the next ``horizon`` steps: time stamps, the columns, values (horizon, C').
+
+    ``history`` is the series it continues (for titles and plots).
+    """
 
     times: list[str]
     columns: list[str]
     values: np.ndarray
+    history: Series | None = None
 
 
 def forecast_loss(name: str, prediction: Tensor, target: Tensor, *, delta: float = 1.0) -> Tensor:
@@ -185,7 +185,163 @@ class ForecastTask:
         }
 
 
-# ----------------------------------------------------------------------------- binding
+# ----------------------------------------------------------------------------- the task
+
+
+class Forecasting(Task):
+    """A window of the past -> the next ``horizon`` values, with a recurrent or a Transformer encoder.
+
+    >>> from seqlab.config import load_config
+    >>> Forecasting().describe(load_config("sunspots-transformer"))
+    'Transformer 2x32, 4 heads'
+    """
+
+    name = "forecast"
+    data_config = SeriesDataConfig
+    model_configs = {"rnn": RecurrentForecasterConfig, "transformer": TransformerForecasterConfig}
+    preprocessing_file = "scaler.json"
+
+    def prepare(self, config: Config, *, preprocessing: Preprocessing | None = None) -> Prepared:
+        """Read the series, split it in time, fit the scaler on the training part (unless given), cut windows."""
+        data = config.data
+        scaler = None
+        if preprocessing is not None:
+            assert isinstance(preprocessing, Scaler), "a forecaster's preprocessing is a series scaler"
+            scaler = preprocessing
+        series = _read(config)
+        prepared = prepare_windows(
+            series,
+            input_len=data.input_len,
+            horizon=data.horizon,
+            stride=data.stride,
+            val_fraction=data.val_fraction,
+            test_fraction=data.test_fraction,
+            scaling=data.scaling,
+            target_columns=data.target_columns,
+            scaler=scaler,
+        )
+        if len(prepared.windows["train"]) == 0:
+            raise DataError(f"{series.name} gives no training window; use a smaller data.input_len or data.horizon")
+        task = ForecastTask(
+            prepared,
+            batch_size=config.train.batch_size,
+            seed=config.train.seed,
+            loss=config.model.loss,
+            huber_delta=config.model.huber_delta,
+            eval_batches=config.train.eval_batches,
+        )
+        frequency, usual = series.frequency()
+        season = data.season or usual
+        train_end, val_end = prepared.bounds
+        meta = {
+            "task": self.name,
+            "columns": list(series.columns),
+            "targets": list(task.target_columns),
+            "num_inputs": len(series.columns),
+            "target_index": list(prepared.targets),
+            "frequency": frequency,
+            "season": season,
+            "average_window": data.average_window or (season if season > 1 else data.input_len),
+            "filled_values": series.filled,
+            "points": {"train": train_end, "val": val_end - train_end, "test": len(series) - val_end},
+            "windows": {split: len(w) for split, w in prepared.windows.items()},
+            "last_time": series.times[-1],
+        }
+        return Prepared(prepared.scaler, task, meta)
+
+    def load_preprocessing(self, path: Path) -> Scaler:
+        """Read a forecast run's saved scaler."""
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as err:
+            raise DataError(f"cannot read the run's scaler {path}: {err}") from None
+        return Scaler.from_json(text)
+
+    def build_model(self, config: Config, meta: dict[str, Any], *, preprocessing: Any = None) -> Forecaster:
+        """The forecaster a config describes, with fresh weights."""
+        m, d = config.model, config.data
+        num_inputs = int(meta["num_inputs"])
+        season = int(meta["season"]) if m.window_norm == "seasonal" else 0
+        if season and not 1 < season < d.input_len:
+            raise ConfigError(
+                f'model.window_norm = "seasonal" reads differences from one season earlier, so it needs '
+                f"1 < season < data.input_len; the season is {season} and data.input_len {d.input_len}: "
+                "set data.input_len to more than one season (or data.season)"
+            )
+        if isinstance(m, TransformerForecasterConfig):
+            encoder: nn.Module = TransformerEncoder(
+                num_inputs,
+                input_len=d.input_len - season,
+                hidden_size=m.hidden_size,
+                num_heads=m.num_heads,
+                num_layers=m.num_layers,
+                ff_dim=m.ff_dim,
+                dropout=m.dropout,
+            )
+        else:
+            assert isinstance(m, RecurrentForecasterConfig)
+            encoder = RecurrentEncoder(
+                num_inputs,
+                cell=m.cell,
+                hidden_size=m.hidden_size,
+                num_layers=m.num_layers,
+                bidirectional=m.bidirectional,
+                dropout=m.dropout,
+                conv_filters=m.conv_filters,
+                conv_kernel=m.conv_kernel,
+                impl=m.impl,
+            )
+        return Forecaster(
+            encoder,
+            num_inputs=num_inputs,
+            input_len=d.input_len,
+            horizon=d.horizon,
+            targets=tuple(meta["target_index"]),
+            window_norm=m.window_norm,
+            linear_skip=m.linear_skip,
+            dropout=m.dropout,
+            season=season,
+        )
+
+    def example_input(self, config: Config, model: nn.Module, meta: dict[str, Any]) -> list[SummaryPart]:
+        return [SummaryPart("", model, torch.zeros(2, config.data.input_len, int(meta["num_inputs"])))]
+
+    def describe(self, config: Config) -> str:
+        """``"Transformer 2x32, 4 heads"``, ``"Conv1D 32 + LSTM 1x64"``."""
+        m = config.model
+        if isinstance(m, TransformerForecasterConfig):
+            return f"Transformer {m.num_layers}x{m.hidden_size}, {m.num_heads} heads"
+        assert isinstance(m, RecurrentForecasterConfig)
+        text = f"{'bi' if m.bidirectional else ''}{m.cell.upper()} {m.num_layers}x{m.hidden_size}"
+        return (f"Conv1D {m.conv_filters} + " if m.conv_filters else "") + text
+
+    def read_inputs(self, run: Run, text: str | None, file: Path | None) -> list[Any]:
+        """A forecast continues a series: the one in ``--file``, or the run's own (no text)."""
+        if text is not None:
+            raise ConfigError("a forecast run reads a series, not a text: give --file SERIES.csv, or nothing")
+        return [file if file is not None else run.config.data.dataset]
+
+    def predict(
+        self, run: Run, inputs: Sequence[Any], *, beam_width: int | None = None, n_best: int = 1
+    ) -> list[Forecast]:
+        """The next-horizon forecast after each input (a Series, or a series file / catalog name)."""
+        out = []
+        for item in inputs:
+            series = item if isinstance(item, Series) else _read(run.config, item)
+            out.append(forecast_next(run, series))
+        return out
+
+    def forecast(self, run: Run, file: Path | None = None) -> Forecast:
+        """The next horizon after the series in ``file`` (None: right after the run's own series)."""
+        return forecast_next(run, _read(run.config, file))
+
+    def report(self, run: Run, data: SplitData, *, console: Console) -> list[str]:
+        """The model against naive, seasonal naive and moving average, and the plots, as Markdown."""
+        assert isinstance(data, ForecastTask)
+        return _report(run, data, console=console)
+
+
+# ----------------------------------------------------------------------------- helpers
 
 
 def _read(config: Config, dataset: str | Path | None = None) -> Series:
@@ -204,107 +360,7 @@ def season_of(config: Config, series: Series) -> int:
     return config.data.season or series.frequency()[1]
 
 
-def prepare(config: Config, *, tokenizer: Scaler | None = None) -> tuple[Scaler, ForecastTask, dict[str, Any]]:
-    """Read the series, split it in time, fit the scaler on the training part (unless given), cut windows."""
-    data = config.data
-    series = _read(config)
-    prepared = prepare_windows(
-        series,
-        input_len=data.input_len,
-        horizon=data.horizon,
-        stride=data.stride,
-        val_fraction=data.val_fraction,
-        test_fraction=data.test_fraction,
-        scaling=data.scaling,
-        target_columns=data.target_columns,
-        scaler=tokenizer,
-    )
-    if len(prepared.windows["train"]) == 0:
-        raise DataError(f"{series.name} gives no training window; use a smaller data.input_len or data.horizon")
-    task = ForecastTask(
-        prepared,
-        batch_size=config.train.batch_size,
-        seed=config.train.seed,
-        loss=config.model.loss,
-        huber_delta=config.model.huber_delta,
-        eval_batches=config.train.eval_batches,
-    )
-    frequency, usual = series.frequency()
-    season = data.season or usual
-    train_end, val_end = prepared.bounds
-    meta = {
-        "task": NAME,
-        "columns": list(series.columns),
-        "targets": list(task.target_columns),
-        "num_inputs": len(series.columns),
-        "target_index": list(prepared.targets),
-        "frequency": frequency,
-        "season": season,
-        "average_window": data.average_window or (season if season > 1 else data.input_len),
-        "filled_values": series.filled,
-        "points": {"train": train_end, "val": val_end - train_end, "test": len(series) - val_end},
-        "windows": {split: len(w) for split, w in prepared.windows.items()},
-        "last_time": series.times[-1],
-    }
-    return prepared.scaler, task, meta
-
-
-def load_tokenizer(path: str | Path) -> Scaler:
-    """Read a forecast run's saved scaler (its ``tokenizer.json``)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as err:
-        raise DataError(f"cannot read the run's scaler {path}: {err}") from None
-    return Scaler.from_json(text)
-
-
-def build_model(config: Config, tokenizer: Any, meta: dict[str, Any]) -> Forecaster:
-    """The forecaster a config describes, with fresh weights."""
-    m, d = config.model, config.data
-    num_inputs = int(meta["num_inputs"])
-    season = int(meta["season"]) if m.window_norm == "seasonal" else 0
-    if season and not 1 < season < d.input_len:
-        raise ConfigError(
-            f'model.window_norm = "seasonal" reads differences from one season earlier, so it needs '
-            f"1 < season < data.input_len; the season is {season} and data.input_len {d.input_len}: "
-            "set data.input_len to more than one season (or data.season)"
-        )
-    if m.arch == "transformer":
-        encoder: nn.Module = TransformerEncoder(
-            num_inputs,
-            input_len=d.input_len - season,
-            hidden_size=m.hidden_size,
-            num_heads=m.num_heads,
-            num_layers=m.num_layers,
-            ff_dim=m.ff_dim,
-            dropout=m.dropout,
-        )
-    else:
-        encoder = RecurrentEncoder(
-            num_inputs,
-            cell=m.cell,
-            hidden_size=m.hidden_size,
-            num_layers=m.num_layers,
-            bidirectional=m.bidirectional,
-            dropout=m.dropout,
-            conv_filters=m.conv_filters,
-            conv_kernel=m.conv_kernel,
-            impl=m.impl,
-        )
-    return Forecaster(
-        encoder,
-        num_inputs=num_inputs,
-        input_len=d.input_len,
-        horizon=d.horizon,
-        targets=tuple(meta["target_index"]),
-        window_norm=m.window_norm,
-        linear_skip=m.linear_skip,
-        dropout=m.dropout,
-        season=season,
-    )
-
-
-def forecast_next(run: Any, series: Series) -> Forecast:
+def forecast_next(run: Run, series: Series) -> Forecast:
     """Forecast the ``horizon`` steps after the end of ``series`` with a loaded forecast run.
 
     Args:
@@ -312,7 +368,8 @@ def forecast_next(run: Any, series: Series) -> Forecast:
         series: with the run's value columns and at least ``input_len`` values.
     """
     data = run.config.data
-    scaler: Scaler = run.tokenizer
+    scaler = run.preprocessing
+    assert isinstance(scaler, Scaler), "a forecast run's preprocessing is its scaler"
     if tuple(series.columns) != tuple(scaler.columns):
         raise DataError(
             f"{series.name or 'the series'} has columns {', '.join(series.columns)} but the run was "
@@ -327,16 +384,8 @@ def forecast_next(run: Any, series: Series) -> Forecast:
     with torch.no_grad():
         scaled = run.model.eval()(torch.from_numpy(window))[0].numpy()  # (horizon, C')
     targets = tuple(run.meta["targets"])
-    return Forecast(next_times(series.times, data.horizon), list(targets), scaler.inverse(scaled, columns=targets))
-
-
-def predict(run: Any, inputs: Sequence[Series | str | Path]) -> list[Forecast]:
-    """The next-horizon forecast after each input (a Series, or a series file / catalog name)."""
-    out = []
-    for item in inputs:
-        series = item if isinstance(item, Series) else _read(run.config, item)
-        out.append(forecast_next(run, series))
-    return out
+    values = scaler.inverse(scaled, columns=targets)
+    return Forecast(next_times(series.times, data.horizon), list(targets), values, history=series)
 
 
 # ----------------------------------------------------------------------------- report
@@ -348,7 +397,7 @@ def _fmt(value: float) -> str:
     return f"{value:,.3f}" if abs(value) < 1000 else f"{value:,.1f}"
 
 
-def compare(run: Any, task: ForecastTask, split: str) -> dict[str, dict[str, float]]:
+def compare(run: Run, task: ForecastTask, split: str) -> dict[str, dict[str, float]]:
     """Metrics of the model and of each baseline on the same windows of ``split`` (original scale)."""
     forecast, truth, starts = task.forecasts(run.model, task.split_batches(split))
     results = {"model": forecast_metrics(truth, forecast)}
@@ -359,7 +408,7 @@ def compare(run: Any, task: ForecastTask, split: str) -> dict[str, dict[str, flo
     return results
 
 
-def report(run: Any, task: ForecastTask, *, console: Any) -> list[str]:
+def _report(run: Run, task: ForecastTask, *, console: Console) -> list[str]:
     """The model against naive, seasonal naive and moving average, and the plots, as Markdown."""
     from seqlab.viz import save_figure
     from seqlab.viz.forecast import plot_decomposition, plot_forecast, plot_horizon_errors, plot_series
@@ -458,18 +507,12 @@ def report(run: Any, task: ForecastTask, *, console: Any) -> list[str]:
 
 
 __all__ = [
+    "Forecasting",
     "ForecastTask",
-    "SeriesBatch",
     "Forecast",
-    "prepare",
-    "build_model",
-    "predict",
-    "report",
     "forecast_next",
     "forecast_loss",
     "compare",
-    "load_tokenizer",
     "season_of",
-    "NAME",
     "METRICS",
 ]

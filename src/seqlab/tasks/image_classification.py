@@ -1,7 +1,7 @@
 """Image classification: 28x28 greyscale images -> class, with the classic MLP.
 
 Binds an image dataset (``fashion-mnist``, ``mnist-5k``, a CSV of pixels), :class:`~seqlab.models.mlp.MLP`,
-cross-entropy and accuracy. Training runs the generic loop; this module's :func:`fit` only adds a
+cross-entropy and accuracy. Training runs the generic loop; :meth:`ImageClassification.fit` only adds a
 callback that also scores the test split at every validation pass, so ``curves.png`` shows the
 train, validation and test accuracy together. The report has the confusion matrix and a grid of
 misclassified test images.
@@ -14,20 +14,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqlab.config import Config
 from seqlab.data.images import ImageBatch, ImageBatches, class_index, from_tensor, load_images, split_images, to_tensor
+from seqlab.metrics import confusion_matrix, macro_f1
 from seqlab.models.mlp import MLP
-from seqlab.tasks.classification import confusion_matrix, macro_f1
+from seqlab.sections import ImageDataConfig, MLPConfig
+from seqlab.tasks.base import Prepared, Preprocessing, SplitData, SummaryPart, Task
 from seqlab.training.callbacks import Callback, TrainState
 
-NAME = "image-classification"
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from seqlab.config import Config
+    from seqlab.run import Run
+    from seqlab.sections import TrainConfig
+    from seqlab.training import FitResult
 EVAL_BATCH = 1000  # images per evaluation batch: large is faster, memory is small at 28x28
 
 
@@ -55,7 +62,6 @@ def image_splits(config: Config) -> tuple[dict[str, tuple[Tensor, Tensor]], dict
         for split, (pixels, labels) in parts.items()
     }
     meta = {
-        "tokenizer": False,
         "classes": list(images.classes),
         "image_shape": list(images.image_shape),
         "scale": data.scale,
@@ -162,7 +168,7 @@ class TestCurve(Callback):
     """
 
     def __init__(self, task: ImageClassificationTask, model: nn.Module, path: Path) -> None:
-        from seqlab.training.metrics import MetricsLog
+        from seqlab.training.log import MetricsLog
 
         self.task, self.model, self.log = task, model, MetricsLog(path)
 
@@ -183,53 +189,7 @@ class TestCurve(Callback):
             )
 
 
-# ----------------------------------------------------------------------------- binding
-
-
-def prepare(config: Config, *, tokenizer: Any = None) -> tuple[None, ImageClassificationTask, dict[str, Any]]:
-    """Read, split and scale the images; build the task (images need no tokenizer)."""
-    splits, meta = image_splits(config)
-    task = ImageClassificationTask(
-        splits,
-        batch_size=config.train.batch_size,
-        seed=config.train.seed,
-        num_classes=len(meta["classes"]),
-        eval_batches=config.train.eval_batches,
-    )
-    return None, task, {"task": NAME, **meta}
-
-
-def build_model(config: Config, tokenizer: Any, meta: dict[str, Any]) -> MLP:
-    """The MLP a config describes, with fresh weights."""
-    m = config.model
-    height, width = meta["image_shape"]
-    return MLP(
-        height * width,
-        len(meta["classes"]),
-        hidden_sizes=m.hidden_sizes,
-        dropout=m.dropout,
-        norm=m.norm,
-        activation=m.activation,
-    )
-
-
-def fit(
-    model: nn.Module,
-    task: ImageClassificationTask,
-    config: Any,
-    *,
-    run_dir: Path,
-    console: Any = None,
-    resume: bool = False,
-    callbacks: Sequence[Any] = (),
-) -> Any:
-    """The generic loop (:func:`seqlab.training.fit`) plus a test-accuracy curve."""
-    from seqlab.training import fit as generic_fit
-
-    curve = TestCurve(task, model, Path(run_dir) / "metrics.jsonl")
-    return generic_fit(
-        model, task, config, run_dir=run_dir, callbacks=[curve, *callbacks], console=console, resume=resume
-    )
+# ----------------------------------------------------------------------------- the task
 
 
 @dataclass(frozen=True)
@@ -241,22 +201,94 @@ class ImagePrediction:
     probabilities: dict[str, float]
 
 
-def predict(run: Any, images: Sequence[Any]) -> list[ImagePrediction]:
-    """Classify images: each (H, W) uint8 (0-255) array, as the dataset stores them."""
-    meta = run.meta
-    if not len(images):
-        return []
-    pixels = np.stack([np.asarray(image, dtype=np.uint8) for image in images])
-    x = to_tensor(pixels, scale=meta["scale"], mean=meta["mean"], std=meta["std"])
-    with torch.no_grad():
-        probs = torch.softmax(run.model.eval()(x), -1)
-    classes = meta["classes"]
-    return [
-        ImagePrediction(classes[int(row.argmax())], float(row.max()), dict(zip(classes, row.tolist()))) for row in probs
-    ]
+class ImageClassification(Task):
+    """28x28 greyscale images -> class with an MLP; the test accuracy is logged at every validation pass.
+
+    >>> from seqlab.config import load_config
+    >>> ImageClassification().describe(load_config("mnist5k-mlp"))
+    'MLP 256-128'
+    """
+
+    name = "image-classification"
+    data_config = ImageDataConfig
+    model_configs = {"mlp": MLPConfig}
+    preprocessing_file = None  # pixels are scaled with numbers kept in meta.json
+
+    def prepare(self, config: Config, *, preprocessing: Preprocessing | None = None) -> Prepared:
+        """Read, split and scale the images; build the task (images need no tokenizer)."""
+        splits, meta = image_splits(config)
+        task = ImageClassificationTask(
+            splits,
+            batch_size=config.train.batch_size,
+            seed=config.train.seed,
+            num_classes=len(meta["classes"]),
+            eval_batches=config.train.eval_batches,
+        )
+        return Prepared(None, task, {"task": self.name, **meta})
+
+    def build_model(self, config: Config, meta: dict[str, Any], *, preprocessing: Any = None) -> MLP:
+        """The MLP a config describes, with fresh weights."""
+        m = config.model
+        height, width = meta["image_shape"]
+        return MLP(
+            height * width,
+            len(meta["classes"]),
+            hidden_sizes=m.hidden_sizes,
+            dropout=m.dropout,
+            norm=m.norm,
+            activation=m.activation,
+        )
+
+    def fit(
+        self,
+        model: nn.Module,
+        data: SplitData,
+        train_config: TrainConfig,
+        *,
+        run_dir: Path,
+        console: Console,
+        resume: bool = False,
+        callbacks: Sequence[Callback] = (),
+    ) -> FitResult:
+        """The generic loop (:func:`seqlab.training.fit`) plus a test-accuracy curve."""
+        from seqlab.training import fit
+
+        assert isinstance(data, ImageClassificationTask)
+        curve = TestCurve(data, model, Path(run_dir) / "metrics.jsonl")
+        return fit(
+            model, data, train_config, run_dir=run_dir, callbacks=[curve, *callbacks], console=console, resume=resume
+        )
+
+    def example_input(self, config: Config, model: nn.Module, meta: dict[str, Any]) -> list[SummaryPart]:
+        return [SummaryPart("", model, torch.zeros(2, *meta["image_shape"]))]
+
+    def describe(self, config: Config) -> str:
+        return "MLP " + "-".join(str(size) for size in config.model.hidden_sizes)
+
+    def predict(
+        self, run: Run, inputs: Sequence[Any], *, beam_width: int | None = None, n_best: int = 1
+    ) -> list[ImagePrediction]:
+        """Classify images: each (H, W) uint8 (0-255) array, as the dataset stores them."""
+        meta = run.meta
+        if not len(inputs):
+            return []
+        pixels = np.stack([np.asarray(image, dtype=np.uint8) for image in inputs])
+        x = to_tensor(pixels, scale=meta["scale"], mean=meta["mean"], std=meta["std"])
+        with torch.no_grad():
+            probs = torch.softmax(run.model.eval()(x), -1)
+        classes = meta["classes"]
+        return [
+            ImagePrediction(classes[int(row.argmax())], float(row.max()), dict(zip(classes, row.tolist())))
+            for row in probs
+        ]
+
+    def report(self, run: Run, data: SplitData, *, console: Console) -> list[str]:
+        """Confusion matrix and misclassified test images (plots + Markdown)."""
+        assert isinstance(data, ImageClassificationTask)
+        return _report(run, data, console=console)
 
 
-def report(run: Any, task: ImageClassificationTask, *, console: Any) -> list[str]:
+def _report(run: Run, task: ImageClassificationTask, *, console: Console) -> list[str]:
     """Confusion matrix and misclassified test images (plots + Markdown)."""
     from seqlab.viz import save_figure
     from seqlab.viz.confusion import plot_confusion_matrix
@@ -300,15 +332,10 @@ def report(run: Any, task: ImageClassificationTask, *, console: Any) -> list[str
 
 
 __all__ = [
-    "NAME",
+    "ImageClassification",
     "ImageTask",
     "ImageClassificationTask",
     "ImagePrediction",
     "TestCurve",
     "image_splits",
-    "prepare",
-    "build_model",
-    "fit",
-    "predict",
-    "report",
 ]

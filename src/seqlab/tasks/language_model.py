@@ -16,20 +16,28 @@ import json
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqlab.config import Config
 from seqlab.data import Batch, Corpus, Pairs, joined_datasets, load_dataset, split_corpus
 from seqlab.errors import DataError
 from seqlab.models.language_model import RecurrentLM
-from seqlab.text import build_tokenizer
+from seqlab.sections import RecurrentConfig, RecurrentSeq2SeqConfig, Section, TextDataConfig, TransformerConfig
+from seqlab.tasks.base import Prepared, Preprocessing, SplitData, SummaryPart, Task
+from seqlab.text import TextTokenizer, build_tokenizer
 from seqlab.text.chat import DEFAULT_TEMPLATE, ChatTemplate
 
-NAME = "language-model"
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from seqlab.config import Config
+    from seqlab.decode import SamplingParams
+    from seqlab.inspection import Inspection
+    from seqlab.run import Run
 
 
 @dataclass(frozen=True, eq=False)
@@ -142,42 +150,190 @@ class LanguageModelTask:
         return batch.ids.numel()
 
 
-# ----------------------------------------------------------------------------- binding
+# ----------------------------------------------------------------------------- the task
 
 
-def prepare(config: Config, *, tokenizer: Any = None) -> tuple[Any, LanguageModelTask, dict[str, Any]]:
-    """Read the corpus, fit the tokenizer on the training part (unless given), and build the task.
+class LanguageModeling(Task):
+    """Next-token prediction over any tokenizer: a recurrent LM or a decoder-only Transformer.
 
-    A dataset of pairs (dialogue turns) is rendered into one corpus through the chat template
-    (:mod:`seqlab.text.chat`), pairs shuffled with ``train.seed`` so every split holds every
-    language and topic; the template is saved in meta.json so chat uses the same one. Several
-    datasets can be joined with ``+`` (``"chatterbot+shakespeare-dialogue"``), each read on its own.
-
-    Returns:
-        (tokenizer, task, meta) where meta is saved as the run's meta.json.
+    >>> from seqlab.config import load_config
+    >>> LanguageModeling().describe(load_config("shakespeare-char"))
+    'LSTM 1x384'
     """
-    data = config.data
-    text, chat = _corpus_text(config)
-    train_text, val_text, test_text = split_corpus(text, data.val_fraction, data.test_fraction)
-    if tokenizer is None:
-        tokenizer = build_tokenizer(data.tokenizer, [train_text], vocab_size=data.vocab_size, lowercase=data.lowercase)
 
-    def encode(text: str) -> Tensor:
-        return torch.tensor(tokenizer.encode(text) if text else [], dtype=torch.long)
+    name = "language-model"
+    data_config = TextDataConfig
+    model_configs = {"rnn": RecurrentConfig, "transformer": TransformerConfig}
 
-    task = LanguageModelTask(
-        encode(train_text),
-        encode(val_text),
-        encode(test_text),
-        block_size=data.block_size,
-        batch_size=config.train.batch_size,
-        seed=config.train.seed,
-        eval_batches=config.train.eval_batches,
+    def prepare(self, config: Config, *, preprocessing: Preprocessing | None = None) -> Prepared:
+        """Read the corpus, fit the tokenizer on the training part (unless given), and build the task.
+
+        A dataset of pairs (dialogue turns) is rendered into one corpus through the chat template
+        (:mod:`seqlab.text.chat`), pairs shuffled with ``train.seed`` so every split holds every
+        language and topic; the template is saved in meta.json so chat uses the same one. Several
+        datasets can be joined with ``+`` (``"chatterbot+shakespeare-dialogue"``), each read on its own.
+        """
+        data = config.data
+        text, chat = _corpus_text(config)
+        train_text, val_text, test_text = split_corpus(text, data.val_fraction, data.test_fraction)
+        if preprocessing is None:
+            tokenizer = build_tokenizer(
+                data.tokenizer, [train_text], vocab_size=data.vocab_size, lowercase=data.lowercase
+            )
+        else:
+            assert isinstance(preprocessing, TextTokenizer), "a language model's preprocessing is a text tokenizer"
+            tokenizer = preprocessing
+
+        def encode(text: str) -> Tensor:
+            return torch.tensor(tokenizer.encode(text) if text else [], dtype=torch.long)
+
+        task = LanguageModelTask(
+            encode(train_text),
+            encode(val_text),
+            encode(test_text),
+            block_size=data.block_size,
+            batch_size=config.train.batch_size,
+            seed=config.train.seed,
+            eval_batches=config.train.eval_batches,
+        )
+        meta: dict[str, Any] = {
+            "task": self.name,
+            "vocab_size": tokenizer.vocab_size,
+            "tokens": {k: len(v) for k, v in task.splits.items()},
+        }
+        if chat is not None:
+            meta["chat_template"] = json.loads(chat.to_json())
+        return Prepared(tokenizer, task, meta)
+
+    def build_model(self, config: Config, meta: dict[str, Any], *, preprocessing: Any = None) -> nn.Module:
+        """The model a config describes (by ``model.arch``: rnn or transformer), with fresh weights."""
+        m = config.model
+        vocab_size = int(meta["vocab_size"])
+        if isinstance(m, TransformerConfig):
+            from seqlab.models.transformer import TransformerLM
+
+            return TransformerLM(
+                vocab_size,
+                embed_dim=m.embed_dim,
+                num_heads=m.num_heads,
+                num_layers=m.num_layers,
+                ff_dim=m.ff_dim,
+                dropout=m.dropout,
+                block_size=config.data.block_size,
+                positions=m.positions,
+                tie_weights=m.tie_weights,
+            )
+        assert isinstance(m, RecurrentConfig)
+        return RecurrentLM(
+            vocab_size,
+            cell=m.cell,
+            embed_dim=m.embed_dim,
+            hidden_size=m.hidden_size,
+            num_layers=m.num_layers,
+            dropout=m.dropout,
+            recurrent_dropout=m.recurrent_dropout,
+            impl=m.impl,
+            tie_weights=m.tie_weights,
+        )
+
+    def summary_inputs(self, config: Config) -> tuple[Any, dict[str, Any], str]:
+        """Stand-in sizes (the vocabulary comes from the data), or MiniLM's true vocabulary."""
+        return text_stand_in(config)
+
+    def example_input(self, config: Config, model: nn.Module, meta: dict[str, Any]) -> list[SummaryPart]:
+        return [SummaryPart("", model, torch.ones(2, min(config.data.block_size, 64), dtype=torch.long))]
+
+    def describe(self, config: Config) -> str:
+        return describe_sequence_model(config.model)
+
+    def sample(self, run: Run, prompt: str, params: SamplingParams) -> Iterator[str]:
+        """Stream the continuation of ``prompt`` as text pieces: the one generation path the server uses too."""
+        from seqlab.generation import continue_text
+
+        return continue_text(run.model, prompt, run.tokenizer, params)
+
+    def inspect(
+        self,
+        run: Run,
+        text: str,
+        *,
+        out_dir: Path | None = None,
+        layer: str | None = None,
+        beam_width: int | None = None,
+    ) -> Inspection:
+        """Gates and hidden-state norms per step of each recurrent layer, and the next token expected."""
+        from seqlab.inspection import inspect_text
+
+        return inspect_text(run, text, out_dir=out_dir, layer=layer)
+
+    def report(self, run: Run, data: SplitData, *, console: Console) -> list[str]:
+        """Generate the config's samples, print them as they stream, and return them as Markdown."""
+        s = run.config.sample
+        lines = ["## Samples", ""]
+        for i in range(s.num_samples):
+            console.print(f"[bold]sample {i + 1}[/] (temperature {s.temperature}, prompt {s.prompt!r}):")
+            console.print(s.prompt, end="", markup=False, highlight=False)
+            pieces = []
+            for piece in run.sample(
+                s.prompt,
+                max_tokens=s.max_tokens,
+                temperature=s.temperature,
+                top_k=s.top_k,
+                top_p=s.top_p,
+                seed=run.config.train.seed + i,
+            ):
+                console.print(piece, end="", markup=False, highlight=False)
+                pieces.append(piece)
+            console.print()
+            lines += [
+                f"Sample {i + 1} (temperature {s.temperature}, top-k {s.top_k}, top-p {s.top_p}):",
+                "",
+                "```text",
+                s.prompt + "".join(pieces),
+                "```",
+                "",
+            ]
+        return lines
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def text_stand_in(config: Config) -> tuple[Any, dict[str, Any], str]:
+    """(tokenizer, meta, note) for a text task's model without data: stand-in vocabulary and 2 classes.
+
+    A pretrained vocabulary (minilm) has its true size and needs no data.
+    """
+    meta: dict[str, Any] = {"classes": ["class 0", "class 1"]}
+    if config.data.tokenizer == "minilm":
+        tokenizer = build_tokenizer("minilm", [])
+        return tokenizer, {**meta, "vocab_size": tokenizer.vocab_size}, "2 classes stand in for what the data gives"
+    vocab = config.data.vocab_size or 100
+    return (
+        None,
+        {**meta, "vocab_size": vocab},
+        f"vocabulary size {vocab} and 2 classes stand in for what the data gives",
     )
-    meta = {"task": NAME, "vocab_size": tokenizer.vocab_size, "tokens": {k: len(v) for k, v in task.splits.items()}}
-    if chat is not None:
-        meta["chat_template"] = json.loads(chat.to_json())
-    return tokenizer, task, meta
+
+
+def describe_sequence_model(m: RecurrentConfig | RecurrentSeq2SeqConfig | TransformerConfig | Section) -> str:
+    """A short line for a recurrent or Transformer ``[model]`` section, as ``seqlab recipes`` shows it.
+
+    >>> from seqlab.sections import RecurrentSeq2SeqConfig, TransformerConfig
+    >>> describe_sequence_model(RecurrentSeq2SeqConfig(bidirectional=True, cell="lstm"))
+    'biLSTM 1x128 + bahdanau'
+    >>> describe_sequence_model(TransformerConfig())
+    'Transformer 2x128, 4 heads'
+    """
+    if isinstance(m, TransformerConfig):
+        return f"Transformer {m.num_layers}x{m.embed_dim}, {m.num_heads} heads"
+    assert isinstance(m, (RecurrentConfig, RecurrentSeq2SeqConfig)), f"not a sequence model section: {type(m).__name__}"
+    text = f"{'bi' if m.bidirectional else ''}{m.cell.upper()} {m.num_layers}x{m.hidden_size}"
+    if isinstance(m, RecurrentConfig) and m.conv_filters:
+        text = f"Conv1D {m.conv_filters} + " + text
+    if isinstance(m, RecurrentSeq2SeqConfig) and m.attention != "none":
+        text += f" + {m.attention}"
+    return text
 
 
 def _corpus_text(config: Config) -> tuple[str, ChatTemplate | None]:
@@ -208,100 +364,10 @@ def _corpus_text(config: Config) -> tuple[str, ChatTemplate | None]:
     return template.render_pairs([sources[i] for i in order], [targets[i] for i in order]), template
 
 
-def build_model(config: Config, tokenizer: Any, meta: dict[str, Any]) -> nn.Module:
-    """The model a config describes (by ``model.arch``: rnn or transformer), with fresh weights."""
-    m = config.model
-    if m.arch == "transformer":
-        from seqlab.models.transformer import TransformerLM
-
-        return TransformerLM(
-            tokenizer.vocab_size,
-            embed_dim=m.embed_dim,
-            num_heads=m.num_heads,
-            num_layers=m.num_layers,
-            ff_dim=m.ff_dim,
-            dropout=m.dropout,
-            block_size=config.data.block_size,
-            positions=m.positions,
-            tie_weights=m.tie_weights,
-        )
-    return RecurrentLM(
-        tokenizer.vocab_size,
-        cell=m.cell,
-        embed_dim=m.embed_dim,
-        hidden_size=m.hidden_size,
-        num_layers=m.num_layers,
-        dropout=m.dropout,
-        recurrent_dropout=m.recurrent_dropout,
-        impl=m.impl,
-        tie_weights=m.tie_weights,
-    )
-
-
-def sample(
-    run: Any,
-    prompt: str,
-    *,
-    max_tokens: int,
-    temperature: float,
-    top_k: int,
-    top_p: float,
-    seed: int | None,
-    stop: Sequence[str],
-) -> Iterator[str]:
-    """Stream the continuation of ``prompt`` as text pieces (see :meth:`seqlab.run.Run.sample`)."""
-    from seqlab.decode import decode_stream, generate
-
-    ids = generate(
-        run.model,
-        prompt_ids(run.tokenizer, prompt),
-        max_tokens=max_tokens,
-        temperature=temperature,
-        top_k=top_k,
-        top_p=top_p,
-        seed=seed,
-        stop_ids=[i for i in (run.tokenizer.eos_id,) if i is not None],
-    )
-    return decode_stream(run.tokenizer, ids, stop=stop)
-
-
-def prompt_ids(tokenizer: Any, prompt: str) -> list[int]:
-    """Ids to start generation from; an empty prompt starts from a newline (or BOS)."""
-    ids = tokenizer.encode(prompt) if prompt else []
-    if not ids:
-        newline = tokenizer.encode("\n")
-        ids = newline if newline and newline != [tokenizer.unk_id] else [tokenizer.bos_id or tokenizer.unk_id]
-    return ids
-
-
-def report(run: Any, task: LanguageModelTask, *, console: Any) -> list[str]:
-    """Generate the config's samples, print them as they stream, and return them as Markdown."""
-    s = run.config.sample
-    lines = ["## Samples", ""]
-    for i in range(s.num_samples):
-        console.print(f"[bold]sample {i + 1}[/] (temperature {s.temperature}, prompt {s.prompt!r}):")
-        console.print(s.prompt, end="", markup=False, highlight=False)
-        pieces = []
-        for piece in run.sample(
-            s.prompt,
-            max_tokens=s.max_tokens,
-            temperature=s.temperature,
-            top_k=s.top_k,
-            top_p=s.top_p,
-            seed=run.config.train.seed + i,
-        ):
-            console.print(piece, end="", markup=False, highlight=False)
-            pieces.append(piece)
-        console.print()
-        lines += [
-            f"Sample {i + 1} (temperature {s.temperature}, top-k {s.top_k}, top-p {s.top_p}):",
-            "",
-            "```text",
-            s.prompt + "".join(pieces),
-            "```",
-            "",
-        ]
-    return lines
-
-
-__all__ = ["report", "sample", "LanguageModelTask", "LMBatches", "prepare", "build_model", "prompt_ids", "NAME"]
+__all__ = [
+    "LanguageModeling",
+    "LanguageModelTask",
+    "LMBatches",
+    "text_stand_in",
+    "describe_sequence_model",
+]

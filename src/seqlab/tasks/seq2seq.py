@@ -22,41 +22,27 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqlab.config import Config
 from seqlab.data import Pairs, bucket_batches, joined_datasets, load_dataset, split_indices
+from seqlab.data.batching import PairBatch
 from seqlab.errors import ConfigError, DataError
+from seqlab.metrics import score_texts
+from seqlab.sections import PairsDataConfig, RecurrentSeq2SeqConfig, Section, TransformerConfig
+from seqlab.tasks.base import Prepared, Preprocessing, SplitData, SummaryPart, Task
+from seqlab.tasks.language_model import describe_sequence_model, text_stand_in
+from seqlab.text import TextTokenizer, build_tokenizer
 
-NAME = "seq2seq"
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from seqlab.config import Config
+    from seqlab.run import Run
 HANGUL = range(0xAC00, 0xD7A4)
-
-
-@dataclass(frozen=True)
-class PairBatch:
-    """A padded batch of pairs (post-padding).
-
-    Args:
-        src: (B, S) source ids; src_mask: (B, S) True on real tokens.
-        tgt_in: (B, T) BOS + target; tgt_out: (B, T) target + EOS (0 on padding).
-        index: (B,) which pairs of the split these are.
-        split: the split they come from (``train``, ``val``, ``test``).
-        step: the optimizer step this batch is for (drives the teacher-forcing schedule).
-        decode: evaluation also decodes the sources and scores the outputs.
-    """
-
-    src: Tensor
-    src_mask: Tensor
-    tgt_in: Tensor
-    tgt_out: Tensor
-    index: Tensor
-    split: str = "train"
-    step: int = 0
-    decode: bool = False
 
 
 def _pad(rows: list[list[int]]) -> Tensor:
@@ -109,7 +95,7 @@ class PairBatches(Sequence[PairBatch]):
         )
 
 
-def teacher_forcing_ratio(model_config: Any, step: int) -> float:
+def teacher_forcing_ratio(model_config: Section, step: int) -> float:
     """The teacher-forcing probability at ``step`` under the model's schedule.
 
     ``constant``: ``r``; ``linear``: from ``r`` down to ``teacher_forcing_min`` over
@@ -117,13 +103,16 @@ def teacher_forcing_ratio(model_config: Any, step: int) -> float:
     ``r * k / (k + exp(step / k))`` with ``k = teacher_forcing_decay``, floored at the minimum.
     A Transformer always teacher-forces (ratio 1).
 
-    >>> from seqlab.config import Seq2SeqConfig
-    >>> cfg = Seq2SeqConfig(teacher_forcing_schedule="linear", teacher_forcing_min=0.5, teacher_forcing_decay=100)
+    >>> from seqlab.sections import RecurrentSeq2SeqConfig
+    >>> cfg = RecurrentSeq2SeqConfig(
+    ...     teacher_forcing_schedule="linear", teacher_forcing_min=0.5, teacher_forcing_decay=100
+    ... )
     >>> teacher_forcing_ratio(cfg, 0), teacher_forcing_ratio(cfg, 50), teacher_forcing_ratio(cfg, 500)
     (1.0, 0.75, 0.5)
     """
-    ratio = getattr(model_config, "teacher_forcing", 1.0)
-    schedule = getattr(model_config, "teacher_forcing_schedule", "constant")
+    if not isinstance(model_config, RecurrentSeq2SeqConfig):
+        return 1.0
+    ratio, schedule = model_config.teacher_forcing, model_config.teacher_forcing_schedule
     if schedule == "constant":
         return ratio
     low, decay = model_config.teacher_forcing_min, model_config.teacher_forcing_decay
@@ -153,8 +142,8 @@ class Seq2SeqTask:
         self,
         splits: dict[str, tuple[list[list[int]], list[list[int]], list[str]]],
         *,
-        tokenizer: Any,
-        model_config: Any,
+        tokenizer: TextTokenizer,
+        model_config: Section,
         batch_size: int,
         seed: int,
         eval_batches: int = 0,
@@ -246,31 +235,6 @@ class Seq2SeqTask:
         return int(batch.src_mask.sum()) + int((batch.tgt_out != 0).sum())
 
 
-def score_texts(hypotheses: Sequence[str], references: Sequence[str], *, korean: bool = False) -> dict[str, float]:
-    """Exact match (share of outputs equal to the reference), BLEU and chrF (sacrebleu, 0-100).
-
-    With ``korean`` also ``bleu_char``: BLEU over characters, which does not punish Korean's
-    agglutinated words as word-level BLEU does.
-
-    >>> scores = score_texts(["2024-03-15", "1987"], ["2024-03-15", "1988"])
-    >>> scores["exact_match"]
-    0.5
-    """
-    import sacrebleu
-
-    if not hypotheses:
-        return {}
-    exact = sum(h.strip() == r.strip() for h, r in zip(hypotheses, references)) / len(hypotheses)
-    scores = {
-        "exact_match": exact,
-        "bleu": sacrebleu.corpus_bleu(list(hypotheses), [list(references)]).score,
-        "chrf": sacrebleu.corpus_chrf(list(hypotheses), [list(references)]).score,
-    }
-    if korean:
-        scores["bleu_char"] = sacrebleu.corpus_bleu(list(hypotheses), [list(references)], tokenize="char").score
-    return scores
-
-
 @torch.no_grad()
 def translate_ids(
     model: nn.Module,
@@ -311,7 +275,151 @@ def translate_ids(
         model.train(was_training)
 
 
-# ----------------------------------------------------------------------------- binding
+# ----------------------------------------------------------------------------- the task
+
+
+class Seq2Seq(Task):
+    """Source text -> target text: a recurrent encoder-decoder with attention, or a Transformer.
+
+    >>> from seqlab.config import load_config
+    >>> Seq2Seq().describe(load_config("num2words-ko"))
+    'biGRU 1x192 + bahdanau'
+    """
+
+    name = "seq2seq"
+    data_config = PairsDataConfig
+    model_configs = {"rnn": RecurrentSeq2SeqConfig, "transformer": TransformerConfig}
+
+    def prepare(self, config: Config, *, preprocessing: Preprocessing | None = None) -> Prepared:
+        """Read and split the pairs, fit the shared tokenizer on the training pairs (unless given), build the task."""
+
+        data = config.data
+        sources, targets = read_pairs(config)
+        keys = sorted(set(targets))
+        group_train, group_val, group_test = split_indices(
+            len(keys), data.val_fraction, data.test_fraction, config.train.seed
+        )
+        where = {}
+        for name, groups in (("train", group_train), ("val", group_val), ("test", group_test)):
+            where.update({keys[g]: name for g in groups})
+        members: dict[str, list[int]] = {"train": [], "val": [], "test": []}
+        for i, target in enumerate(targets):
+            members[where[target]].append(i)
+        if not members["train"]:
+            raise DataError(
+                f"no training pairs left from {len(sources)} pairs; lower data.val_fraction / test_fraction"
+            )
+        if preprocessing is None:
+            train_texts = [sources[i] for i in members["train"]] + [targets[i] for i in members["train"]]
+            tokenizer = build_tokenizer(
+                data.tokenizer, train_texts, vocab_size=data.vocab_size, lowercase=data.lowercase
+            )
+        else:
+            assert isinstance(preprocessing, TextTokenizer), "a seq2seq model's preprocessing is a text tokenizer"
+            tokenizer = preprocessing
+        if tokenizer.bos_id is None or tokenizer.eos_id is None:
+            raise ConfigError(
+                f'data.tokenizer "{data.tokenizer}" has no BOS/EOS tokens, which seq2seq needs; '
+                "use char, bpe, syllable or jamo"
+            )
+        splits = {}
+        for name, idx in members.items():
+            enc_sources = [tokenizer.encode(sources[i])[: data.max_source_len] or [tokenizer.unk_id] for i in idx]
+            enc_targets = [tokenizer.encode(targets[i])[: data.max_target_len] for i in idx]
+            splits[name] = (enc_sources, enc_targets, [targets[i] for i in idx])
+        hangul = sum(any(ord(c) in HANGUL for c in t) for t in targets[:2000])
+        korean = hangul > 0.5 * min(len(targets), 2000)
+        task = Seq2SeqTask(
+            splits,
+            tokenizer=tokenizer,
+            model_config=config.model,
+            batch_size=config.train.batch_size,
+            seed=config.train.seed,
+            eval_batches=config.train.eval_batches,
+            max_target_len=data.max_target_len,
+            beam_width=data.beam_width,
+            length_penalty=data.length_penalty,
+            eval_examples=data.eval_examples,
+            korean=korean,
+        )
+        meta = {
+            "task": self.name,
+            "vocab_size": tokenizer.vocab_size,
+            "korean_targets": korean,
+            "pairs": {name: len(idx) for name, idx in members.items()},
+        }
+        return Prepared(tokenizer, task, meta)
+
+    def build_model(self, config: Config, meta: dict[str, Any], *, preprocessing: Any = None) -> nn.Module:
+        """The model a config describes (``model.arch``: rnn or transformer), with fresh weights."""
+        m, data = config.model, config.data
+        if isinstance(m, TransformerConfig):
+            from seqlab.models.transformer import TransformerSeq2Seq
+
+            return TransformerSeq2Seq(
+                int(meta["vocab_size"]),
+                embed_dim=m.embed_dim,
+                num_heads=m.num_heads,
+                num_layers=m.num_layers,
+                ff_dim=m.ff_dim,
+                dropout=m.dropout,
+                max_len=max(data.max_source_len, data.max_target_len) + 2,
+                positions=m.positions,
+                tie_weights=m.tie_weights,
+            )
+        from seqlab.models.seq2seq import RecurrentSeq2Seq
+
+        assert isinstance(m, RecurrentSeq2SeqConfig)
+
+        return RecurrentSeq2Seq(
+            int(meta["vocab_size"]),
+            cell=m.cell,
+            embed_dim=m.embed_dim,
+            hidden_size=m.hidden_size,
+            num_layers=m.num_layers,
+            bidirectional=m.bidirectional,
+            attention=m.attention,
+            dropout=m.dropout,
+        )
+
+    def summary_inputs(self, config: Config) -> tuple[Any, dict[str, Any], str]:
+        """A stand-in vocabulary size (it comes from the data)."""
+        return text_stand_in(config)
+
+    def example_input(self, config: Config, model: nn.Module, meta: dict[str, Any]) -> list[SummaryPart]:
+        source = torch.ones(2, min(config.data.max_source_len, 32), dtype=torch.long)
+        target = torch.ones(2, min(config.data.max_target_len, 32), dtype=torch.long)
+        return [SummaryPart("", model, (source, source != 0, target))]
+
+    def describe(self, config: Config) -> str:
+        return describe_sequence_model(config.model)
+
+    def predict(
+        self, run: Run, inputs: Sequence[Any], *, beam_width: int | None = None, n_best: int = 1
+    ) -> list[Translation]:
+        """Translate each input (greedy or beam search; see :func:`translate_texts`)."""
+        return translate_texts(run, [str(text) for text in inputs], beam_width=beam_width, n_best=n_best)
+
+    def inspect(
+        self,
+        run: Run,
+        text: str,
+        *,
+        out_dir: Path | None = None,
+        layer: str | None = None,
+        beam_width: int | None = None,
+    ) -> AttentionView:
+        """Translate ``text`` and draw where each output token looked (``inspect-attention.png``)."""
+        target = (Path(out_dir) if out_dir is not None else Path(run.run_dir)) / "inspect-attention.png"
+        return attention_for(run, text, out_path=target, beam_width=beam_width)
+
+    def report(self, run: Run, data: SplitData, *, console: Console) -> list[str]:
+        """Sample translations of test pairs (or validation), printed and returned as Markdown."""
+        assert isinstance(data, Seq2SeqTask)
+        return _report(run, data, console=console)
+
+
+# ----------------------------------------------------------------------------- helpers
 
 
 def read_pairs(config: Config) -> tuple[list[str], list[str]]:
@@ -339,96 +447,6 @@ def read_pairs(config: Config) -> tuple[list[str], list[str]]:
     return sources, targets
 
 
-def prepare(config: Config, *, tokenizer: Any = None) -> tuple[Any, Seq2SeqTask, dict[str, Any]]:
-    """Read and split the pairs, fit the shared tokenizer on the training pairs, build the task.
-
-    Returns:
-        (tokenizer, task, meta) where meta is saved as the run's meta.json.
-    """
-    from seqlab.text import build_tokenizer
-
-    data = config.data
-    sources, targets = read_pairs(config)
-    keys = sorted(set(targets))
-    group_train, group_val, group_test = split_indices(
-        len(keys), data.val_fraction, data.test_fraction, config.train.seed
-    )
-    where = {}
-    for name, groups in (("train", group_train), ("val", group_val), ("test", group_test)):
-        where.update({keys[g]: name for g in groups})
-    members: dict[str, list[int]] = {"train": [], "val": [], "test": []}
-    for i, target in enumerate(targets):
-        members[where[target]].append(i)
-    if not members["train"]:
-        raise DataError(f"no training pairs left from {len(sources)} pairs; lower data.val_fraction / test_fraction")
-    if tokenizer is None:
-        train_texts = [sources[i] for i in members["train"]] + [targets[i] for i in members["train"]]
-        tokenizer = build_tokenizer(data.tokenizer, train_texts, vocab_size=data.vocab_size, lowercase=data.lowercase)
-    if tokenizer.bos_id is None or tokenizer.eos_id is None:
-        raise ConfigError(
-            f'data.tokenizer "{data.tokenizer}" has no BOS/EOS tokens, which seq2seq needs; '
-            "use char, bpe, syllable or jamo"
-        )
-    splits = {}
-    for name, idx in members.items():
-        enc_sources = [tokenizer.encode(sources[i])[: data.max_source_len] or [tokenizer.unk_id] for i in idx]
-        enc_targets = [tokenizer.encode(targets[i])[: data.max_target_len] for i in idx]
-        splits[name] = (enc_sources, enc_targets, [targets[i] for i in idx])
-    hangul = sum(any(ord(c) in HANGUL for c in t) for t in targets[:2000])
-    korean = hangul > 0.5 * min(len(targets), 2000)
-    task = Seq2SeqTask(
-        splits,
-        tokenizer=tokenizer,
-        model_config=config.model,
-        batch_size=config.train.batch_size,
-        seed=config.train.seed,
-        eval_batches=config.train.eval_batches,
-        max_target_len=data.max_target_len,
-        beam_width=data.beam_width,
-        length_penalty=data.length_penalty,
-        eval_examples=data.eval_examples,
-        korean=korean,
-    )
-    meta = {
-        "task": NAME,
-        "vocab_size": tokenizer.vocab_size,
-        "korean_targets": korean,
-        "pairs": {name: len(idx) for name, idx in members.items()},
-    }
-    return tokenizer, task, meta
-
-
-def build_model(config: Config, tokenizer: Any, meta: dict[str, Any]) -> nn.Module:
-    """The model a config describes (``model.arch``: rnn or transformer), with fresh weights."""
-    m, data = config.model, config.data
-    if m.arch == "transformer":
-        from seqlab.models.transformer import TransformerSeq2Seq
-
-        return TransformerSeq2Seq(
-            tokenizer.vocab_size,
-            embed_dim=m.embed_dim,
-            num_heads=m.num_heads,
-            num_layers=m.num_layers,
-            ff_dim=m.ff_dim,
-            dropout=m.dropout,
-            max_len=max(data.max_source_len, data.max_target_len) + 2,
-            positions=m.positions,
-            tie_weights=m.tie_weights,
-        )
-    from seqlab.models.seq2seq import RecurrentSeq2Seq
-
-    return RecurrentSeq2Seq(
-        tokenizer.vocab_size,
-        cell=m.cell,
-        embed_dim=m.embed_dim,
-        hidden_size=m.hidden_size,
-        num_layers=m.num_layers,
-        bidirectional=m.bidirectional,
-        attention=m.attention,
-        dropout=m.dropout,
-    )
-
-
 @dataclass(frozen=True)
 class Translation:
     """One translated text: the best output and, with ``n_best``, the alternatives with their scores."""
@@ -438,7 +456,7 @@ class Translation:
     alternatives: tuple[tuple[str, float], ...] = ()
 
 
-def encode_sources(run: Any, texts: Sequence[str]) -> tuple[Tensor, Tensor]:
+def encode_sources(run: Run, texts: Sequence[str]) -> tuple[Tensor, Tensor]:
     """Source texts -> padded (B, S) ids and mask, cut at the run's ``data.max_source_len``."""
     rows = []
     for text in texts:
@@ -451,7 +469,7 @@ def encode_sources(run: Any, texts: Sequence[str]) -> tuple[Tensor, Tensor]:
 
 
 def translate_texts(
-    run: Any,
+    run: Run,
     texts: Sequence[str],
     *,
     beam_width: int | None = None,
@@ -495,12 +513,7 @@ def translate_texts(
     return results
 
 
-def predict(run: Any, inputs: Sequence[str]) -> list[Translation]:
-    """Translate each input with the run's decoding settings (see :func:`translate_texts`)."""
-    return translate_texts(run, list(inputs))
-
-
-def display_tokens(tokenizer: Any, ids: Sequence[int]) -> list[str]:
+def display_tokens(tokenizer: TextTokenizer, ids: Sequence[int]) -> list[str]:
     """Readable token strings for plot axes (byte-level BPE pieces decoded; spaces shown as ␣)."""
     shown = []
     for i in ids:
@@ -508,6 +521,11 @@ def display_tokens(tokenizer: Any, ids: Sequence[int]) -> list[str]:
         text = text if text not in ("", "\ufffd") else tokenizer.id_to_token(i)
         shown.append(text.replace(" ", "␣") if text.strip() else "␣")
     return shown
+
+
+def _has_attention(config: Config) -> bool:
+    """A Transformer always attends; a recurrent encoder-decoder unless ``model.attention = "none"``."""
+    return not (isinstance(config.model, RecurrentSeq2SeqConfig) and config.model.attention == "none")
 
 
 @dataclass
@@ -521,7 +539,7 @@ class AttentionView:
     figure_path: Path | None = None
 
 
-def attention_for(run: Any, text: str, *, out_path: Path | None = None, beam_width: int | None = None) -> AttentionView:
+def attention_for(run: Run, text: str, *, out_path: Path | None = None, beam_width: int | None = None) -> AttentionView:
     """Translate ``text`` and draw the attention of each output token over the source tokens.
 
     The output (greedy, or beam search) is read back teacher-forced, and the weights of every
@@ -536,7 +554,7 @@ def attention_for(run: Any, text: str, *, out_path: Path | None = None, beam_wid
     """
     from seqlab.viz import plot_attention
 
-    if getattr(run.model, "attention_name", "transformer") == "none":
+    if not _has_attention(run.config):
         raise ConfigError(f'{run.run_dir} has no attention (model.attention = "none"); inspect a run with attention')
     tok = run.tokenizer
     src, mask = encode_sources(run, [text])
@@ -567,7 +585,7 @@ def attention_for(run: Any, text: str, *, out_path: Path | None = None, beam_wid
     return AttentionView(source_tokens, target_tokens, weights, translation, path)
 
 
-def report(run: Any, task: Seq2SeqTask, *, console: Any) -> list[str]:
+def _report(run: Run, task: Seq2SeqTask, *, console: Console) -> list[str]:
     """Sample translations of test pairs (or validation), printed and returned as Markdown."""
     from rich.markup import escape
 
@@ -608,7 +626,7 @@ def report(run: Any, task: Seq2SeqTask, *, console: Any) -> list[str]:
         lines.append(f"| {cell(source)} | {cell(reference)} | {cell(output)} | {same} |")
         console.print(f"  {escape(source)} -> {escape(output)}  [dim](reference: {escape(reference)})[/]")
     lines.append("")
-    if getattr(run.model, "attention_name", "transformer") != "none":
+    if _has_attention(run.config):
         view = attention_for(run, tok.decode(sources_ids[chosen[0]]))
         lines += [
             f"Attention of the first sample ({view.figure_path.name}):",
@@ -620,20 +638,14 @@ def report(run: Any, task: Seq2SeqTask, *, console: Any) -> list[str]:
 
 
 __all__ = [
-    "NAME",
-    "PairBatch",
+    "Seq2Seq",
     "PairBatches",
     "Seq2SeqTask",
     "teacher_forcing_ratio",
-    "score_texts",
     "translate_ids",
     "translate_texts",
     "Translation",
     "attention_for",
     "AttentionView",
-    "prepare",
-    "build_model",
-    "predict",
-    "report",
     "read_pairs",
 ]

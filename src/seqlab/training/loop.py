@@ -416,13 +416,11 @@ def _prepare(
     schedule: Schedule | None,
     resume: bool,
 ) -> _Run:
-    missing = [
-        name
-        for name in ("train_batches", "val_batches", "loss", "evaluate", "count_tokens")
-        if not callable(getattr(task, name, None))
-    ]
-    if missing:
-        raise TypeError(f"{type(task).__name__} is not a seqlab.training.Task: it lacks {', '.join(missing)}")
+    if not isinstance(task, Task):  # the Protocol is runtime-checkable: its five methods exist
+        raise TypeError(
+            f"{type(task).__name__} is not a seqlab.training.Task: it needs train_batches, val_batches, loss, "
+            "evaluate and count_tokens"
+        )
     _seed(config)
     val = task.val_batches()
     count = min(len(val), config.eval_batches or len(val))
