@@ -27,6 +27,7 @@ import torch
 
 from seqlab.errors import ConfigError
 
+T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 
 
@@ -132,6 +133,26 @@ class DistributedContext:
             torch.cuda.set_device(self.device(device))
         dist.init_process_group(backend_for(device), init_method="env://", rank=self.rank, world_size=self.world_size)
 
+    def wrap(self, model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+        """``model`` in ``DistributedDataParallel`` when several processes train (after :meth:`init`), else itself.
+
+        The wrapper shares the model's parameters: train through it (its forward averages the
+        gradients in backward), and save, evaluate and load the model itself.
+
+        Args:
+            model: the module, already on ``device``.
+            device: this process's device (see :meth:`device`).
+
+        >>> layer = torch.nn.Linear(2, 1)
+        >>> DistributedContext().wrap(layer, torch.device("cpu")) is layer
+        True
+        """
+        if not self.is_distributed:
+            return model
+        from torch.nn.parallel import DistributedDataParallel
+
+        return DistributedDataParallel(model, device_ids=[self.device(device).index] if device.type == "cuda" else None)
+
     def all_reduce_mean(self, metrics: Mapping[str, float], *, weight: float = 1.0) -> dict[str, float]:
         """The mean of each metric over the ranks, weighted by ``weight`` (e.g. the batches each rank saw).
 
@@ -154,6 +175,22 @@ class DistributedContext:
         dist.all_reduce(values, op=dist.ReduceOp.SUM)
         total = values[-1].item()
         return {key: values[i].item() / total for i, key in enumerate(keys)}
+
+    def gather(self, value: T) -> list[T]:
+        """Every rank's ``value``, in rank order, on every rank (``[value]`` in a single process).
+
+        For small Python values (random number states at a checkpoint); they travel pickled.
+
+        >>> DistributedContext().gather({"step": 3})
+        [{'step': 3}]
+        """
+        if not self.is_distributed:
+            return [value]
+        import torch.distributed as dist
+
+        found: list[T | None] = [None] * self.world_size
+        dist.all_gather_object(found, value)
+        return [item for item in found if item is not None]
 
     def barrier(self) -> None:
         """Wait until every rank gets here (nothing in a single process)."""

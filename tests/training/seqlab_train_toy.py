@@ -67,10 +67,10 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-def make_model(seed: int = 0) -> nn.Module:
+def make_model(seed: int = 0, *, dropout: float = 0.2) -> nn.Module:
     """A small MLP with dropout (so the torch RNG matters for exact resume)."""
     torch.manual_seed(seed)
-    return nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Dropout(0.2), nn.Linear(16, 3))
+    return nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Dropout(dropout), nn.Linear(16, 3))
 
 
 # the config of the kill-and-resume test: mid-epoch checkpoints (6 batches per epoch), plateau

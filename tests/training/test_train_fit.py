@@ -288,7 +288,8 @@ def test_a_task_missing_methods_is_named(tmp_path):
         def train_batches(self, epoch):
             return [1]
 
-    with pytest.raises(TypeError, match="lacks val_batches, loss, evaluate, count_tokens"):
+    needs = "it needs train_batches, val_batches, loss, evaluate and count_tokens"
+    with pytest.raises(TypeError, match=f"is not a seqlab.training.Task: {needs}"):
         fit(make_model(), Half(), TrainConfig(), run_dir=tmp_path, console=quiet())
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal, Union
 
 if TYPE_CHECKING:
     import torch
@@ -195,3 +195,61 @@ class SeriesBatch:
     inputs: torch.Tensor
     targets: torch.Tensor
     starts: torch.Tensor
+
+
+def to_device(batch: Any, device: torch.device | str) -> Any:
+    """The same batch with every tensor on ``device``: tensors, tuples/lists/dicts of them, and batch dataclasses.
+
+    Other values (ints, strings, None) are kept as they are; a tensor already there is not copied.
+
+    Args:
+        batch: one item of a task's batches (``(x, y)``, a :class:`Batch`, an ``ImageBatch``...).
+        device: where the model runs.
+
+    >>> import torch
+    >>> moved = to_device((torch.ones(2), [torch.zeros(1)], "train"), "cpu")
+    >>> type(moved).__name__, moved[0].device.type, moved[2]
+    ('tuple', 'cpu', 'train')
+    >>> to_device(pad_batch([[1, 2]]), "cpu").ids.tolist()
+    [[1, 2]]
+    """
+    import dataclasses
+
+    import torch
+
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device)
+    if isinstance(batch, (tuple, list)):
+        moved = [to_device(item, device) for item in batch]
+        return type(batch)(*moved) if hasattr(batch, "_fields") else type(batch)(moved)  # namedtuples take fields
+    if isinstance(batch, dict):
+        return {key: to_device(value, device) for key, value in batch.items()}
+    if dataclasses.is_dataclass(batch) and not isinstance(batch, type):
+        changes = {f.name: to_device(getattr(batch, f.name), device) for f in dataclasses.fields(batch) if f.init}
+        return dataclasses.replace(batch, **changes)
+    return batch
+
+
+class OnDevice(Sequence[Any]):
+    """A sequence of batches read lazily, each moved to ``device`` when it is read (see :func:`to_device`).
+
+    Args:
+        batches: a task's batches (indexable; read one at a time, so a GPU holds one batch).
+        device: where the model runs.
+
+    >>> import torch
+    >>> batches = OnDevice([(torch.ones(1),), (torch.zeros(1),)], torch.device("cpu"))
+    >>> len(batches), batches[-1][0].tolist()
+    (2, [0.0])
+    """
+
+    def __init__(self, batches: Sequence[Any], device: torch.device) -> None:
+        self.batches, self.device = batches, device
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self))[index]]
+        return to_device(self.batches[index], self.device)

@@ -4,7 +4,8 @@ A checkpoint is a folder ``run_dir/checkpoints/step-NNNNNNN/`` holding
 
 - ``model.safetensors``: the model's ``state_dict`` (tied weights stored once per name);
 - ``optimizer.safetensors``: every tensor of the optimizer state, named ``state.<param>.<name>``;
-- ``rng.safetensors``: torch's CPU generator state as a uint8 tensor (key ``torch``);
+- ``rng.safetensors``: torch's CPU generator state as a uint8 tensor (key ``torch``; ``cuda`` on a GPU;
+  ``rank1.torch``... for the other ranks of a distributed run, whose random numbers drift apart);
 - ``best.safetensors``: the best weights so far (only when early stopping is on and a best exists);
 - ``state.json``: everything else (position, elapsed time, schedule, early stopping, the
   optimizer's non-tensor parts, Python and NumPy RNG states);
@@ -186,11 +187,15 @@ def flatten_optimizer(optimizer: Stateful) -> tuple[dict[str, torch.Tensor], dic
             else:
                 scalars.setdefault(str(param_id), {})[name] = value
     groups = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()} for g in full["param_groups"]]
-    return tensors, {"param_groups": groups, "state": scalars}
+    extra = {k: v for k, v in full.items() if k not in ("state", "param_groups")}  # e.g. a step's "scaler"
+    return tensors, {"param_groups": groups, "state": scalars, **extra}
 
 
 def unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, Any]:
-    """Rebuild the ``state_dict`` that :func:`flatten_optimizer` split (for ``optimizer.load_state_dict``)."""
+    """Rebuild the ``state_dict`` that :func:`flatten_optimizer` split (for ``optimizer.load_state_dict``).
+
+    Keys besides ``state`` and ``param_groups`` (a step's JSON-able extras, such as its ``scaler``) come back as saved.
+    """
     state: dict[int, dict[str, Any]] = {}
     for key, value in tensors.items():
         _, param_id, name = key.split(".", 2)
@@ -201,14 +206,18 @@ def unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) 
         {k: (tuple(v) if isinstance(v, list) and k != "params" else v) for k, v in g.items()}
         for g in meta["param_groups"]
     ]
-    return {"state": state, "param_groups": groups}
+    extra = {k: v for k, v in meta.items() if k not in ("state", "param_groups")}
+    return {"state": state, "param_groups": groups, **extra}
 
 
 # ----------------------------------------------------------------------------- rng
 
 
 def rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """The torch CPU, Python ``random`` and NumPy global RNG states (tensors, JSON)."""
+    """The torch CPU (and current CUDA device's, once CUDA is in use), Python ``random`` and NumPy RNG states.
+
+    Returns ``(tensors, json)``; a checkpoint written on a GPU resumes on a CPU, which ignores the ``cuda`` state.
+    """
     import random
 
     import numpy as np
@@ -218,10 +227,17 @@ def rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     legacy = np.random.get_state(legacy=True)
     assert isinstance(legacy, tuple)  # legacy=True: (name, keys, pos, has_gauss, cached)
     name, keys, pos, has_gauss, cached = legacy
+    tensors = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        tensors["cuda"] = torch.cuda.get_rng_state()
     return (
-        {"torch": torch.get_rng_state()},
+        tensors,
         {"python": [version, list(internal), gauss], "numpy": [name, keys.tolist(), pos, has_gauss, cached]},
     )
+
+
+def _rank_prefix(rank: int) -> str:
+    return f"rank{rank}." if rank else ""
 
 
 def set_rng_state(tensors: dict[str, torch.Tensor], saved: dict[str, Any]) -> None:
@@ -232,6 +248,8 @@ def set_rng_state(tensors: dict[str, torch.Tensor], saved: dict[str, Any]) -> No
     import torch
 
     torch.set_rng_state(tensors["torch"])
+    if "cuda" in tensors and torch.cuda.is_available():
+        torch.cuda.set_rng_state(tensors["cuda"])
     version, internal, gauss = saved["python"]
     random.setstate((version, tuple(internal), gauss))
     name, keys, pos, has_gauss, cached = saved["numpy"]
@@ -250,6 +268,7 @@ def save_checkpoint(
     state: dict[str, Any],
     best: dict[str, torch.Tensor] | None = None,
     keep: int = 2,
+    rngs: list[tuple[dict[str, torch.Tensor], dict[str, Any]]] | None = None,
 ) -> Path:
     """Write a checkpoint for ``step`` atomically, then delete all but the newest ``keep``.
 
@@ -262,6 +281,7 @@ def save_checkpoint(
         state: JSON-able training state (position, schedule, ...), saved in ``state.json``.
         best: best weights so far, if early stopping tracks them.
         keep: how many checkpoints to keep.
+        rngs: every rank's :func:`rng_state`, rank 0 first (default: this process's only).
 
     Returns:
         The new checkpoint folder.
@@ -276,7 +296,11 @@ def save_checkpoint(
         shutil.rmtree(tmp)
     tmp.mkdir()
     opt_tensors, opt_meta = flatten_optimizer(optimizer)
-    rng_tensors, rng_json = rng_state()
+    rngs = rngs if rngs is not None else [rng_state()]
+    rng_tensors = {
+        _rank_prefix(rank) + name: value for rank, (tensors, _) in enumerate(rngs) for name, value in tensors.items()
+    }
+    rng_json = {**rngs[0][1], "ranks": [saved for _, saved in rngs[1:]]}
     blobs = {
         "model.safetensors": save(state_tensors(model)),
         "optimizer.safetensors": save(opt_tensors),
@@ -399,7 +423,7 @@ def latest_good_checkpoint(directory: str | os.PathLike[str], *, console: Consol
 
 
 def load_checkpoint(
-    path: str | os.PathLike[str], *, model: torch.nn.Module, optimizer: Stateful
+    path: str | os.PathLike[str], *, model: torch.nn.Module, optimizer: Stateful, rank: int = 0
 ) -> tuple[dict[str, Any], dict[str, torch.Tensor] | None]:
     """Load a verified checkpoint into ``model`` and ``optimizer`` and restore the RNG states.
 
@@ -407,6 +431,7 @@ def load_checkpoint(
         path: a checkpoint folder.
         model: receives the weights.
         optimizer: receives its state (built for the same model, same config; an optimizer or a step).
+        rank: whose random number states to restore (a distributed run saves every rank's).
 
     Returns:
         ``(state, best)``: the JSON training state and the best weights (or None).
@@ -425,6 +450,11 @@ def load_checkpoint(
             f"the optimizer state in {path} does not fit train.optimizer / the model ({err}); "
             "resume with the config the run was started with"
         ) from None
-    set_rng_state(load_file(path / "rng.safetensors"), state["rng"])
+    rng, prefix = load_file(path / "rng.safetensors"), _rank_prefix(rank)
+    if rank and prefix + "torch" in rng:
+        mine = {name.removeprefix(prefix): value for name, value in rng.items() if name.startswith(prefix)}
+        set_rng_state(mine, state["rng"]["ranks"][rank - 1])
+    else:
+        set_rng_state({name: value for name, value in rng.items() if not name.startswith("rank")}, state["rng"])
     best = load_file(path / "best.safetensors") if (path / "best.safetensors").exists() else None
     return state, best

@@ -38,7 +38,8 @@ class MetricsLog:
     """Appends rows to ``metrics.jsonl`` and averages the train metrics between rows.
 
     Args:
-        path: ``run_dir/metrics.jsonl``.
+        path: ``run_dir/metrics.jsonl``; None keeps the averages and writes nothing (the ranks of a
+            distributed run other than 0).
 
     >>> import tempfile
     >>> from pathlib import Path
@@ -50,8 +51,8 @@ class MetricsLog:
     [10]
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
+    def __init__(self, path: str | os.PathLike[str] | None) -> None:
+        self.path = None if path is None else Path(path)
         self._sums: dict[str, float] = {}
         self._steps = 0
         self._tokens = 0
@@ -97,6 +98,8 @@ class MetricsLog:
         row = {"step": step, "epoch": round(epoch, 6), "time": round(time, 3), "split": split}
         row.update({name: float(value) for name, value in metrics.items()})
         row.update({"lr": lr, "tokens_per_s": round(tokens_per_s, 1)})
+        if self.path is None:
+            return row
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(row) + "\n")
@@ -104,7 +107,7 @@ class MetricsLog:
 
     def records(self) -> list[dict[str, Any]]:
         """All complete rows in the file (a half-written last line is skipped)."""
-        if not self.path.exists():
+        if self.path is None or not self.path.exists():
             return []
         rows = []
         for line in self.path.read_text(encoding="utf-8").splitlines():
@@ -116,6 +119,8 @@ class MetricsLog:
 
     def truncate_after(self, step: int) -> None:
         """Keep only rows with ``row["step"] <= step`` (a resume from the checkpoint at ``step``)."""
+        if self.path is None:
+            return
         kept = [row for row in self.records() if row.get("step", 0) <= step]
         tmp = self.path.with_name(f".{self.path.name}.tmp")
         tmp.write_text("".join(json.dumps(row) + "\n" for row in kept), encoding="utf-8")

@@ -12,6 +12,14 @@ clip -> ``optimizer.step()``) with one optimizer; the GAN hands ``fit`` its two-
 (:class:`seqlab.tasks.gan.GANStep`), and the learning-rate range test a rising schedule
 (:mod:`seqlab.experiments.lr_find`).
 
+Where and how: ``config.device`` and ``config.precision`` are resolved once (``cuda`` becomes
+``cuda:LOCAL_RANK`` under torchrun); the model moves there for the run and back at the end, every
+batch moves there as it is read, the step's forward pass and loss run under autocast, and the
+checkpoints hold CPU tensors, so a run resumes on another device. Under ``torchrun`` fit joins the
+process group, trains ``DistributedDataParallel(model)`` on this rank's :func:`~seqlab.distributed.shard`
+of every epoch, averages the step and validation metrics over the ranks (so every rank takes the
+same decisions), and only rank 0 writes the run directory and draws progress.
+
 Budgets: ``max_epochs`` always, ``max_steps`` and ``max_time`` (seconds, validation included)
 when not 0; the run stops after the step on which the first one runs out, validates, writes a
 checkpoint, restores the best weights when early stopping is on, and writes
@@ -24,10 +32,12 @@ import math
 import random
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from seqlab.data.batching import OnDevice
 from seqlab.errors import CheckpointError, ConfigError, DataError
 from seqlab.training.callbacks import Callback, EarlyStopping, TrainState, monitor_value
 from seqlab.training.checkpoint import (
@@ -35,6 +45,7 @@ from seqlab.training.checkpoint import (
     list_checkpoints,
     load_checkpoint,
     remove_unfinished,
+    rng_state,
     save_checkpoint,
     save_weights,
     state_tensors,
@@ -49,6 +60,8 @@ if TYPE_CHECKING:
     import torch
     from rich.console import Console
 
+    from seqlab.devices import Precision
+    from seqlab.distributed import DistributedContext
     from seqlab.sections import TrainConfig
 
 CURVES_EVERY = 10.0  # seconds: redraw curves.png at a validation pass at most this often (always at the end)
@@ -70,6 +83,8 @@ class FitResult:
         best_step: the step of that value.
         monitor: the monitored metric, e.g. ``val_loss``.
         resumed_from: the checkpoint step this session started from, or None.
+        device: where it trained (``cpu``, ``cuda:0``...).
+        world_size: how many processes trained together.
 
     >>> result = FitResult(step=100, epochs=2.0, elapsed=3.5, stop_reason="max_steps: 100 steps done",
     ...                    metrics={"loss": 0.5}, best=0.5, best_step=100, monitor="val_loss")
@@ -86,6 +101,8 @@ class FitResult:
     best_step: int | None
     monitor: str
     resumed_from: int | None = None
+    device: str = "cpu"
+    world_size: int = 1
 
 
 def evaluate(model: torch.nn.Module, task: Task, batches: Sequence[Any]) -> dict[str, float]:
@@ -122,7 +139,15 @@ def evaluate(model: torch.nn.Module, task: Task, batches: Sequence[Any]) -> dict
 
 
 def train_step(
-    model: torch.nn.Module, task: Task, batch: Any, optimizer: torch.optim.Optimizer, *, lr: float, config: TrainConfig
+    model: torch.nn.Module,
+    task: Task,
+    batch: Any,
+    optimizer: torch.optim.Optimizer,
+    *,
+    lr: float,
+    config: TrainConfig,
+    precision: Precision | None = None,
+    scaler: torch.amp.GradScaler | None = None,
 ) -> dict[str, float]:
     """One optimizer step on one batch: loss (+ L1/L2 penalty) -> backward -> clip -> step.
 
@@ -133,10 +158,13 @@ def train_step(
         optimizer: from :func:`~seqlab.training.optim.build_optimizer`.
         lr: the learning rate for this step (from the schedule).
         config: reads ``l1``, ``l2``, ``clip_norm``.
+        precision: the forward pass and the loss run under its autocast (default: fp32).
+        scaler: scales an fp16 loss (see :func:`update`).
 
     Returns:
         ``loss`` (the task's loss, without the penalty), the task's metrics, and ``penalty`` /
-        ``grad_norm`` (before clipping) when those are on. A non-finite loss skips the update.
+        ``grad_norm`` (before clipping) when those are on. A non-finite loss skips the update
+        (on every rank of a ``DistributedDataParallel`` model, if any one of them has it).
 
     >>> import torch
     >>> from seqlab.sections import TrainConfig
@@ -150,15 +178,36 @@ def train_step(
     import torch
 
     model.train()
-    loss, metrics = task.loss(model, batch)
-    if not torch.isfinite(loss):
-        return {"loss": loss.item()}
+    with precision.autocast() if precision is not None else nullcontext():
+        loss, metrics = task.loss(model, batch)
+    if not _finite_everywhere(model, loss):
+        return {"loss": loss.item() if torch.isfinite(loss) else float("nan")}
     row = {"loss": loss.item(), **{name: float(value) for name, value in metrics.items()}}
-    return {**row, **update(model, loss, optimizer, lr=lr, config=config)}
+    return {**row, **update(model, loss, optimizer, lr=lr, config=config, scaler=scaler)}
+
+
+def _finite_everywhere(model: torch.nn.Module, loss: torch.Tensor) -> bool:
+    """Whether the loss is finite here and, for a DDP model, on every rank (they must skip an update together:
+    a rank that skipped backward would leave the others waiting in DDP's gradient all-reduce)."""
+    import torch
+    from torch.nn.parallel import DistributedDataParallel
+
+    finite = torch.isfinite(loss.detach()).reshape(1).to(torch.int32)
+    if isinstance(model, DistributedDataParallel):
+        import torch.distributed as dist
+
+        dist.all_reduce(finite, op=dist.ReduceOp.MIN)
+    return bool(finite.item())
 
 
 def update(
-    module: torch.nn.Module, loss: torch.Tensor, optimizer: torch.optim.Optimizer, *, lr: float, config: TrainConfig
+    module: torch.nn.Module,
+    loss: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    *,
+    lr: float,
+    config: TrainConfig,
+    scaler: torch.amp.GradScaler | None = None,
 ) -> dict[str, float]:
     """Take one optimizer step down ``loss``: + L1/L2 penalty -> backward -> clip -> ``optimizer.step()`` at ``lr``.
 
@@ -168,6 +217,9 @@ def update(
         optimizer: built for ``module``'s parameters.
         lr: the learning rate for this step.
         config: reads ``l1``, ``l2``, ``clip_norm``.
+        scaler: from :meth:`~seqlab.devices.Precision.grad_scaler`: for fp16 it scales the loss before
+            backward, unscales the gradients before clipping and skips steps with inf/NaN gradients;
+            None (or a disabled scaler) steps plainly.
 
     Returns:
         ``penalty`` and ``grad_norm`` (before clipping) when those are on.
@@ -186,13 +238,16 @@ def update(
         penalty = weight_penalty(module, l1=config.l1, l2=config.l2)
         row["penalty"] = penalty.item()
         loss = loss + penalty
+    scaler = scaler if scaler is not None else torch.amp.GradScaler("cpu", enabled=False)  # a pass-through
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    scaler.scale(loss).backward()
     if config.clip_norm > 0:
+        scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
         row["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(module.parameters(), config.clip_norm))
     for group in optimizer.param_groups:
         group["lr"] = lr
-    optimizer.step()
+    scaler.step(optimizer)
+    scaler.update()
     return row
 
 
@@ -202,6 +257,9 @@ class Step(Protocol):
     A step is built for one model (it holds that model's optimizers); :func:`fit` calls it once
     per batch with the schedule's learning rate, and saves and restores its state with the
     checkpoints. :class:`OptimizerStep` is the usual one; the GAN's two-player step is another.
+
+    A step handed to :func:`fit` drives its own networks, so fit cannot wrap them: it trains in
+    one process and in fp32, and fit refuses ``train.precision`` other than fp32 or torchrun for it.
     """
 
     def __call__(self, batch: Any, *, lr: float) -> dict[str, float]:
@@ -212,7 +270,10 @@ class Step(Protocol):
         ...
 
     def state_dict(self) -> dict[str, Any]:
-        """The optimizer state, in ``torch.optim.Optimizer.state_dict`` form (``state``, ``param_groups``)."""
+        """The optimizer state, in ``torch.optim.Optimizer.state_dict`` form (``state``, ``param_groups``).
+
+        Other keys (JSON-able: the gradient scaler's ``scaler``) are saved in ``state.json`` and given back.
+        """
         ...
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -223,32 +284,55 @@ class Step(Protocol):
 class OptimizerStep:
     """The usual step: :func:`train_step` with one optimizer (``train.optimizer``) over all parameters.
 
+    Its state is the optimizer's plus the gradient scaler's (``scaler``: empty but for fp16 on CUDA).
+
     Args:
-        model: the module to train.
+        model: the module to train (:func:`fit` gives it the ``DistributedDataParallel`` wrapper under torchrun).
         task: supplies ``loss(model, batch)``.
         config: the ``[train]`` settings (optimizer, weight decay, L1/L2, clipping).
+        precision: autocast of the forward pass and loss, and the gradient scaler (default: fp32).
 
     >>> import torch
     >>> from seqlab.sections import TrainConfig
     >>> class Zero:  # pull every output towards 0
     ...     def loss(self, model, batch): return model(batch).pow(2).mean(), {}
     >>> step = OptimizerStep(torch.nn.Linear(2, 1), Zero(), TrainConfig(optimizer="sgd"))
-    >>> sorted(step(torch.ones(4, 2), lr=0.1)), len(step.state_dict()["param_groups"])
-    (['loss'], 2)
+    >>> sorted(step(torch.ones(4, 2), lr=0.1)), len(step.state_dict()["param_groups"]), step.state_dict()["scaler"]
+    (['loss'], 2, {})
     """
 
-    def __init__(self, model: torch.nn.Module, task: Task, config: TrainConfig) -> None:
+    def __init__(
+        self, model: torch.nn.Module, task: Task, config: TrainConfig, *, precision: Precision | None = None
+    ) -> None:
+        import torch
+
+        from seqlab.devices import Precision
+
         self.model, self.task, self.config = model, task, config
+        self.precision = precision if precision is not None else Precision("fp32", torch.device("cpu"))
         self.optimizer = build_optimizer(model, config)
+        self.scaler = self.precision.grad_scaler()
 
     def __call__(self, batch: Any, *, lr: float) -> dict[str, float]:
-        return train_step(self.model, self.task, batch, self.optimizer, lr=lr, config=self.config)
+        return train_step(
+            self.model,
+            self.task,
+            batch,
+            self.optimizer,
+            lr=lr,
+            config=self.config,
+            precision=self.precision,
+            scaler=self.scaler,
+        )
 
     def state_dict(self) -> dict[str, Any]:
-        return self.optimizer.state_dict()
+        return {**self.optimizer.state_dict(), "scaler": self.scaler.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.optimizer.load_state_dict(state)
+        self.optimizer.load_state_dict({"state": state["state"], "param_groups": state["param_groups"]})
+        from seqlab.devices import restore_scaler
+
+        restore_scaler(self.scaler, state.get("scaler", {}))
 
 
 def fit(
@@ -268,19 +352,23 @@ def fit(
     Args:
         model: the module to train (already initialised; the caller seeds its initialisation).
         task: batches, loss and metrics (:class:`~seqlab.training.task.Task`).
-        config: the ``[train]`` settings.
+        config: the ``[train]`` settings (``device`` and ``precision`` included).
         run_dir: where ``checkpoints/``, ``metrics.jsonl``, ``curves.png`` and ``model.safetensors`` go.
         step: the update on one batch (default :class:`OptimizerStep` of ``model``, ``task``, ``config``).
         schedule: the learning rate of each step (default :func:`~seqlab.training.schedules.build_schedule`).
-        callbacks: extra :class:`~seqlab.training.callbacks.Callback` objects, called after the progress bar.
-        console: rich console for progress and messages (default: stderr).
+        callbacks: extra :class:`~seqlab.training.callbacks.Callback` objects, called after the progress bar
+            (on every rank of a distributed run, with the same metrics, so they stop it together).
+        console: rich console for progress and messages (default: stderr; ranks other than 0 print nothing).
         resume: continue from the newest good checkpoint in ``run_dir``; without one, start at step 0.
 
     Returns:
-        A :class:`FitResult`; the model holds the final (or best, with early stopping) weights.
+        A :class:`FitResult`; the model holds the final (or best, with early stopping) weights, on
+        the device it was on before.
 
     Raises:
         CheckpointError: ``run_dir`` has checkpoints but ``resume`` is False, or none of them is usable.
+        ConfigError: a device that is not here, a precision it cannot run, or a ``step`` of fit's caller
+            with a precision other than fp32 or under torchrun.
 
     >>> import tempfile, torch
     >>> from seqlab.sections import TrainConfig
@@ -293,22 +381,26 @@ def fit(
     ...     def count_tokens(self, batch): return len(batch[0])
     >>> from io import StringIO
     >>> from rich.console import Console
-    >>> result = fit(torch.nn.Linear(1, 1), Line(), TrainConfig(lr=0.1, max_epochs=200, eval_every=50),
+    >>> result = fit(torch.nn.Linear(1, 1), Line(), TrainConfig(lr=0.1, max_epochs=200, eval_every=50, device="cpu"),
     ...              run_dir=tempfile.mkdtemp(), console=Console(file=StringIO()))
     >>> result.step, result.stop_reason.split(":")[0], result.metrics["loss"] < 1e-3
     (200, 'max_epochs', True)
     """
     from rich.console import Console
 
-    console = console if console is not None else Console(stderr=True)
-    run = _prepare(model, task, config, Path(run_dir), console, step=step, schedule=schedule, resume=resume)
+    from seqlab.distributed import DistributedContext
+
+    ranks = DistributedContext.from_env()
+    if console is None or not ranks.is_main:  # the other ranks print nothing but errors
+        console = Console(stderr=True, quiet=not ranks.is_main)
+    run = _prepare(model, task, config, Path(run_dir), console, ranks, step=step, schedule=schedule, resume=resume)
     state = run.state
     if state.stop_reason is not None:
         return _already_finished(run)
     bar = ProgressBar(console, config)
     hooks = [bar, *callbacks]
     every = log_every(config.eval_every)
-    batches = _epoch_batches(task, state)
+    batches = _epoch_batches(run)
     run.started = time.perf_counter()  # the clock runs from here (plus earlier sessions' time)
     for hook in hooks:
         hook.on_train_start(state)
@@ -317,22 +409,22 @@ def fit(
             batch = batches[state.batch_index]
             state.lr = run.schedule.lr(state.step)
             started = time.perf_counter()
-            metrics = run.step(batch, lr=state.lr)
+            metrics, tokens, elapsed = _synced(run, run.step(batch, lr=state.lr), task.count_tokens(batch))
             if not math.isfinite(metrics["loss"]):
                 state.request_stop(
                     f"non-finite loss: {metrics['loss']} at step {state.step + 1}; "
                     f"lower train.lr (now {config.lr:g}) or set train.clip_norm"
                 )
                 continue
-            state.step, state.batch_index, state.elapsed = state.step + 1, state.batch_index + 1, run.clock()
-            tokens, seconds = task.count_tokens(batch), max(time.perf_counter() - started, 1e-9)
+            state.step, state.batch_index, state.elapsed = state.step + 1, state.batch_index + 1, elapsed
+            seconds = max(time.perf_counter() - started, 1e-9)
             run.log.add(metrics, tokens=tokens, seconds=seconds)
             for hook in hooks:
                 hook.on_step_end(state, {**metrics, "lr": state.lr, "tokens_per_s": tokens / seconds})
             if state.batch_index == len(batches):  # the next position is the next epoch's first batch
                 state.epoch, state.batch_index = state.epoch + 1, 0
                 if state.epoch < config.max_epochs:
-                    batches = _epoch_batches(task, state)
+                    batches = _epoch_batches(run)
             stopping = state.stop_reason or _budget_spent(state, config)
             evaluating = state.step % config.eval_every == 0 or stopping is not None
             if evaluating or state.step % every == 0:
@@ -352,16 +444,22 @@ def fit(
 
 @dataclass
 class _Run:
-    model: torch.nn.Module
+    model: torch.nn.Module  # the module itself (the step may hold it wrapped in DistributedDataParallel)
     task: Task
     config: TrainConfig
     run_dir: Path
     console: Console
+    ranks: DistributedContext
+    device: torch.device
+    precision: Precision
+    home: torch.device  # where the model was before fit; it goes back there at the end
+    joined: bool  # fit joined the process group, so it leaves it at the end
     step: Step
     schedule: Schedule
     stopper: EarlyStopping
     log: MetricsLog
-    val_batches: list[Any]
+    val_batches: Sequence[Any]  # this rank's share, moved to the device as read
+    val_tokens: int  # in this rank's share: its weight in the mean over ranks
     state: TrainState = field(default_factory=TrainState)
     best: dict[str, torch.Tensor] | None = None  # best weights (early stopping on)
     last_val: dict[str, float] = field(default_factory=dict)
@@ -375,6 +473,11 @@ class _Run:
         """Seconds of training so far, over all sessions."""
         return self.elapsed_before + time.perf_counter() - self.started
 
+    @property
+    def main(self) -> bool:
+        """True in the process that writes the run directory (rank 0; the only one outside torchrun)."""
+        return self.ranks.is_main
+
 
 def _seed(config: TrainConfig) -> None:
     import numpy as np
@@ -387,22 +490,63 @@ def _seed(config: TrainConfig) -> None:
     np.random.seed(config.seed)
 
 
-def _epoch_batches(task: Task, state: TrainState) -> Sequence[Any]:
-    batches = task.train_batches(state.epoch)
+def _epoch_batches(run: _Run) -> Sequence[Any]:
+    """This rank's share of the epoch's batches (all of them in one process), moved to the device as read."""
+    from seqlab.distributed import shard
+
+    state, ranks = run.state, run.ranks
+    batches = shard(run.task.train_batches(state.epoch), ranks.rank, ranks.world_size)
     if len(batches) == 0:
         raise DataError(
-            f"the task has no training batches for epoch {state.epoch}; "
-            "the data is empty or smaller than one batch (check data.limit and train.batch_size)"
+            f"the task has no training batches for epoch {state.epoch} in each of {ranks.world_size} process(es); "
+            "the data is empty or smaller than one batch per process (check data.limit and train.batch_size)"
         )
     state.steps_per_epoch = len(batches)
-    return batches
+    return OnDevice(batches, run.device)
 
 
-def _planned_steps(task: Task, config: TrainConfig) -> int:
+def _synced(run: _Run, metrics: dict[str, float], tokens: int) -> tuple[dict[str, float], int, float]:
+    """(metrics, tokens, elapsed) of a step: under torchrun the ranks' mean metrics and clock, and all their tokens.
+
+    Every rank then sees the same numbers, so the budgets, callbacks and a non-finite loss stop them together.
+    """
+    if not run.ranks.is_distributed:
+        return metrics, tokens, run.clock()
+    mean = run.ranks.all_reduce_mean({**metrics, " tokens": tokens, " clock": run.clock()})
+    synced = {name: mean[name] for name in metrics}
+    return synced, round(mean[" tokens"] * run.ranks.world_size), mean[" clock"]
+
+
+def _planned_steps(task: Task, config: TrainConfig, ranks: DistributedContext) -> int:
     if config.schedule != "cosine":
         return 0
-    total = config.max_epochs * len(task.train_batches(0))
+    total = config.max_epochs * (len(task.train_batches(0)) // ranks.world_size)
     return min(total, config.max_steps) if config.max_steps else total
+
+
+def _place(
+    model: torch.nn.Module, task: Task, config: TrainConfig, ranks: DistributedContext, step: Step | None
+) -> tuple[torch.device, Precision, bool, Step]:
+    """Resolve the device and precision, join the process group, move the model, and build the default step
+    around ``DistributedDataParallel(model)`` under torchrun (so the task's loss calls DDP's forward)."""
+    import torch.distributed as dist
+
+    from seqlab.devices import Precision, resolve_device
+
+    device = ranks.device(resolve_device(config.device))
+    precision = Precision.resolve(config.precision, device)
+    if step is not None and (ranks.is_distributed or precision.name != "fp32"):
+        raise ConfigError(
+            f"{type(step).__name__} drives its networks itself, so it trains in one process and in fp32 "
+            f"(train.precision is {precision.name}, {ranks.world_size} process(es)): DistributedDataParallel and "
+            'autocast wrap the usual step only; set train.precision = "fp32" and train without --nproc / torchrun'
+        )
+    joined = ranks.is_distributed and not dist.is_initialized()
+    ranks.init(device)
+    model.to(device)
+    if step is None:
+        step = OptimizerStep(ranks.wrap(model, device), task, config, precision=precision)
+    return device, precision, joined, step
 
 
 def _prepare(
@@ -411,31 +555,50 @@ def _prepare(
     config: TrainConfig,
     run_dir: Path,
     console: Console,
+    ranks: DistributedContext,
     *,
     step: Step | None,
     schedule: Schedule | None,
     resume: bool,
 ) -> _Run:
-    if not isinstance(task, Task):  # the Protocol is runtime-checkable: its five methods exist
+    import torch
+
+    if not isinstance(task, Task):
         raise TypeError(
-            f"{type(task).__name__} is not a seqlab.training.Task: it needs train_batches, val_batches, loss, "
-            "evaluate and count_tokens"
+            f"{type(task).__name__} is not a seqlab.training.Task: "
+            "it needs train_batches, val_batches, loss, evaluate and count_tokens"
         )
     _seed(config)
+    home = next(model.parameters(), torch.zeros(())).device
+    device, precision, joined, step = _place(model, task, config, ranks, step)
     val = task.val_batches()
-    count = min(len(val), config.eval_batches or len(val))
+    chosen = [val[i] for i in range(min(len(val), config.eval_batches or len(val)))]
+    mine = chosen[ranks.rank :: ranks.world_size] if len(chosen) >= ranks.world_size else chosen
     run = _Run(
         model=model,
         task=task,
         config=config,
         run_dir=run_dir,
         console=console,
-        step=step if step is not None else OptimizerStep(model, task, config),
-        schedule=schedule if schedule is not None else build_schedule(config, total_steps=_planned_steps(task, config)),
+        ranks=ranks,
+        device=device,
+        precision=precision,
+        home=home,
+        joined=joined,
+        step=step,
+        schedule=schedule
+        if schedule is not None
+        else build_schedule(config, total_steps=_planned_steps(task, config, ranks)),
         stopper=EarlyStopping(config.monitor, patience=config.early_stopping),
-        log=MetricsLog(run_dir / "metrics.jsonl"),
-        val_batches=[val[i] for i in range(count)],
+        log=MetricsLog(run_dir / "metrics.jsonl" if ranks.is_main else None),
+        val_batches=OnDevice(mine, device),
+        val_tokens=sum(task.count_tokens(batch) for batch in mine),
     )
+    if ranks.is_distributed:
+        console.print(
+            f"{ranks.world_size} processes on {device.type} ({precision.name}), "
+            f"global batch {config.batch_size * ranks.world_size} ({config.batch_size} per process)"
+        )
     if config.early_stopping and not run.val_batches:
         console.print("[yellow]train.early_stopping is on but the task has no validation batches: no early stop[/]")
     folder = run_dir / "checkpoints"
@@ -444,16 +607,29 @@ def _prepare(
             f"{run_dir} already holds checkpoints of an earlier run; resume it (resume=True, "
             "`seqlab train --resume`) or train into a new run directory"
         )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    for leftover in remove_unfinished(folder):
-        console.print(f"[yellow]removed {leftover}: a checkpoint whose writing was interrupted[/]")
+    if run.main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        for leftover in remove_unfinished(folder):
+            console.print(f"[yellow]removed {leftover}: a checkpoint whose writing was interrupted[/]")
     path = latest_good_checkpoint(folder, console=console) if resume else None
     if path is None:
         if resume:
             console.print(f"no checkpoint in {folder}; starting from step 0")
-        run.log.path.unlink(missing_ok=True)
+        if run.log.path is not None:
+            run.log.path.unlink(missing_ok=True)
         return run
-    saved, run.best = load_checkpoint(path, model=model, optimizer=run.step)
+    _resume(run, path)
+    return run
+
+
+def _resume(run: _Run, path: Path) -> None:
+    saved, run.best = load_checkpoint(path, model=run.model, optimizer=run.step, rank=run.ranks.rank)
+    world = saved.get("world_size", 1)
+    if world != run.ranks.world_size:
+        raise CheckpointError(
+            f"{path} was written by a run of {world} process(es), and this one has {run.ranks.world_size}; "
+            f"resume it with --nproc {world} (each process's share of the batches depends on it)"
+        )
     run.state = TrainState(
         step=saved["step"],
         epoch=saved["epoch"],
@@ -470,8 +646,7 @@ def _prepare(
     run.elapsed_before = saved["elapsed"]
     if run.state.stop_reason is None:
         where = f"step {saved['step']}, epoch {saved['epoch']}, batch {saved['batch_index']}"
-        console.print(f"resuming from {path.name} ({where})")
-    return run
+        run.console.print(f"resuming from {path.name} ({where})")
 
 
 def _budget_spent(state: TrainState, config: TrainConfig) -> str | None:
@@ -489,7 +664,11 @@ def _validate(run: _Run, hooks: Sequence[Callback]) -> None:
         return
     config, state = run.config, run.state
     started = time.perf_counter()
-    metrics = evaluate(run.model, run.task, run.val_batches)
+    with run.precision.autocast():
+        metrics = evaluate(run.model, run.task, run.val_batches)
+    if run.ranks.is_distributed:  # the mean over the ranks' shares, weighted by their tokens
+        mean = run.ranks.all_reduce_mean(metrics, weight=run.val_tokens)
+        metrics = {name: mean[name] for name in metrics}
     seconds = max(time.perf_counter() - started, 1e-9)
     value = monitor_value(config.monitor, metrics)
     if value is None and (config.early_stopping or config.schedule == "plateau"):
@@ -500,7 +679,6 @@ def _validate(run: _Run, hooks: Sequence[Callback]) -> None:
         if run.stopper.update(value, step=state.step) and config.early_stopping:
             run.best = state_tensors(run.model)
     run.last_val = metrics
-    tokens = sum(run.task.count_tokens(batch) for batch in run.val_batches)
     run.log.write(
         step=state.step,
         epoch=state.epochs_done,
@@ -508,9 +686,9 @@ def _validate(run: _Run, hooks: Sequence[Callback]) -> None:
         split="val",
         metrics=metrics,
         lr=state.lr,
-        tokens_per_s=tokens / seconds,
+        tokens_per_s=run.val_tokens * run.ranks.world_size / seconds,
     )
-    if time.perf_counter() - run.last_plot >= CURVES_EVERY:
+    if run.main and time.perf_counter() - run.last_plot >= CURVES_EVERY:
         _plot(run)
     for hook in hooks:
         hook.on_eval_end(state, metrics)
@@ -527,7 +705,7 @@ def _plot(run: _Run) -> None:
 
 
 def _checkpoint(run: _Run) -> None:
-    state = run.state
+    state, world = run.state, run.ranks.world_size
     saved = {
         "step": state.step,
         "epoch": state.epoch,
@@ -540,16 +718,22 @@ def _checkpoint(run: _Run) -> None:
         "metrics_log": run.log.state_dict(),
         "last_val": run.last_val,
         "train_config": run.config.model_dump(mode="json"),
+        "device": str(run.device),
+        "world_size": world,
+        "global_batch": run.config.batch_size * world,
     }
-    save_checkpoint(
-        run.run_dir / "checkpoints",
-        step=state.step,
-        model=run.model,
-        optimizer=run.step,
-        state=saved,
-        best=run.best if run.config.early_stopping else None,
-        keep=run.config.keep_checkpoints,
-    )
+    rngs = run.ranks.gather(rng_state())  # each rank's dropout draws its own numbers
+    if run.main:  # the weights are the same on every rank
+        save_checkpoint(
+            run.run_dir / "checkpoints",
+            step=state.step,
+            model=run.model,
+            optimizer=run.step,
+            state=saved,
+            best=run.best if run.config.early_stopping else None,
+            keep=run.config.keep_checkpoints,
+            rngs=rngs,
+        )
     run.saved_step = state.step
 
 
@@ -572,7 +756,17 @@ def _result(run: _Run) -> FitResult:
         best_step=run.stopper.best_step,
         monitor=run.config.monitor,
         resumed_from=run.resumed_from,
+        device=str(run.device),
+        world_size=run.ranks.world_size,
     )
+
+
+def _release(run: _Run) -> FitResult:
+    """Put the model back where it was, leave the process group fit joined, and say what happened."""
+    run.model.to(run.home)
+    if run.joined:
+        run.ranks.destroy()
+    return _result(run)
 
 
 def _finish(run: _Run, hooks: Sequence[Callback]) -> FitResult:
@@ -583,20 +777,21 @@ def _finish(run: _Run, hooks: Sequence[Callback]) -> FitResult:
         _validate(run, hooks)
         _checkpoint(run)
     _final_weights(run)
-    save_weights(state_tensors(run.model), run.run_dir / "model.safetensors")
-    _plot(run)
+    if run.main:
+        save_weights(state_tensors(run.model), run.run_dir / "model.safetensors")
+        _plot(run)
     run.console.print(f"stopped at step {state.step} ({state.stop_reason})")
     for hook in hooks:
         hook.on_train_end(state)
-    return _result(run)
+    return _release(run)
 
 
 def _already_finished(run: _Run) -> FitResult:
     _final_weights(run)
     target = run.run_dir / "model.safetensors"
-    if not target.exists():  # killed between the final checkpoint and this file
+    if run.main and not target.exists():  # killed between the final checkpoint and this file
         save_weights(state_tensors(run.model), target)
     run.console.print(
         f"{run.run_dir} already finished at step {run.state.step} ({run.state.stop_reason}); nothing to do"
     )
-    return _result(run)
+    return _release(run)

@@ -112,7 +112,7 @@ def weight_penalty(model: torch.nn.Module, *, l1: float = 0.0, l2: float = 0.0) 
     import torch
 
     weights, _ = split_parameters(model)
-    total = torch.zeros(())
+    total = torch.zeros((), device=weights[0].device if weights else None)
     for weight in weights:
         if l1:
             total = total + l1 * weight.abs().sum()
