@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import tomllib
-from pydantic import SerializeAsAny, ValidationError
+from pydantic import SerializeAsAny, ValidationError, field_validator
 
 from seqlab.errors import ConfigError, closest, unknown_choice
 from seqlab.sections import (
@@ -70,12 +70,25 @@ class Config(Section):
     name: str
     task: str
     description: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, name: str) -> str:
+        # the name becomes a folder under runs/: a path in it would write somewhere else
+        if not PLAIN_NAME.fullmatch(name) or name in (".", ".."):
+            raise ValueError(
+                "must be a plain name of letters, digits, '-', '_' and '.' (no path separators, no '..'); "
+                "choose the folder with --run-dir"
+            )
+        return name
+
     data: SerializeAsAny[DataSection]
     model: SerializeAsAny[Section]
     train: TrainConfig = TrainConfig()
     sample: SampleConfig = SampleConfig()
 
 
+PLAIN_NAME = re.compile(r"[\w.-]{1,100}")
 COMMON_SECTIONS: dict[str, type[Section]] = {"train": TrainConfig, "sample": SampleConfig}
 TOP_LEVEL = ("name", "task", "description")
 SECTION_NAMES = ("data", "model", "train", "sample")

@@ -22,6 +22,8 @@ from contextlib import contextmanager
 class SeqlabError(Exception):
     """Base class of every error caused by user input."""
 
+    exit_code = 1  # what the CLI exits with after printing the message
+
 
 class ConfigError(SeqlabError):
     """A config file, recipe name or ``--set`` override is wrong."""

@@ -19,7 +19,7 @@ Loading never unpickles anything: JSON, TOML and safetensors only.
 from __future__ import annotations
 
 import json
-import os
+import shutil
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from seqlab.config import Config, load_config, to_toml
-from seqlab.errors import CheckpointError, ConfigError
+from seqlab.errors import CheckpointError, ConfigError, SeqlabError
+from seqlab.rundir import LOCK_FILE, RunLock, check_new_run, remove_stale_temporaries, write_atomic
 
 if TYPE_CHECKING:
     import numpy as np
@@ -186,10 +187,9 @@ class Run:
 
     def metrics(self) -> list[dict[str, Any]]:
         """The rows of metrics.jsonl."""
-        path = self.run_dir / "metrics.jsonl"
-        if not path.exists():
-            return []
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        from seqlab.training.log import MetricsLog
+
+        return MetricsLog(self.run_dir / "metrics.jsonl").records()  # a half-written last line is skipped
 
 
 def default_run_dir(name: str) -> Path:
@@ -197,14 +197,15 @@ def default_run_dir(name: str) -> Path:
     return Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write text through a temporary file and a rename, so a crash never leaves half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+class TrainingInterrupted(SeqlabError):
+    """Ctrl-C during training: the run folder keeps its last good checkpoint."""
+
+    exit_code = 130  # the shell's code for a process ended by SIGINT
+
+    def __init__(self, run_dir: Path) -> None:
+        super().__init__(
+            f"interrupted; {run_dir} keeps its last checkpoint: continue with `seqlab train --resume {run_dir}`"
+        )
 
 
 def train(
@@ -213,24 +214,47 @@ def train(
     run_dir: str | Path | None = None,
     console: Console | None = None,
     resume: bool = False,
+    force: bool = False,
     callbacks: Sequence[Callback] = (),
 ) -> Run:
     """Train a config into a run directory and return the trained run.
+
+    The folder's rules (:mod:`seqlab.rundir`): one writer at a time (an OS-level lock), and a folder
+    that already holds a run is refused unless ``resume`` continues it or ``force`` replaces it. Data
+    and config are checked before anything is written or replaced.
 
     Args:
         config: a validated config (:func:`seqlab.config.load_config`).
         run_dir: where to write; defaults to ``runs/<name>-<timestamp>``.
         console: where progress goes (inject ``Console(file=StringIO())`` in tests).
         resume: continue the run in ``run_dir`` from its last good checkpoint.
+        force: replace a run already in ``run_dir`` (its files are removed once the data has been read).
         callbacks: :class:`seqlab.training.Callback` objects for the loop (a sweep's pruning).
     """
+    run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config.name)
+    created = not run_dir.exists()
+    lock = RunLock(run_dir).acquire()
+    try:
+        if not resume and not force:
+            check_new_run(run_dir, force=False)
+        return _train_locked(config, run_dir, console or Console(), resume=resume, force=force, callbacks=callbacks)
+    except BaseException:
+        if created and {p.name for p in run_dir.iterdir()} <= {LOCK_FILE}:  # nothing of a run was written
+            lock.release()
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+    finally:
+        lock.release()
+
+
+def _train_locked(
+    config: Config, run_dir: Path, console: Console, *, resume: bool, force: bool, callbacks: Sequence[Callback]
+) -> Run:
     import torch
 
     from seqlab.tasks import get_task
 
-    console = console or Console()
     task = get_task(config.task)
-    run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config.name)
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
     torch.manual_seed(config.train.seed)
@@ -240,7 +264,9 @@ def train(
     with console.status("reading data and fitting the preprocessing..."):
         reuse = task.load_preprocessing(saved) if resume and saved is not None and saved.exists() else None
         prepared = task.prepare(config, preprocessing=reuse)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(run_dir)
+    if force and not resume and (replaced := check_new_run(run_dir, force=True)):
+        console.print(f"[yellow]{replaced}[/]")
     if not resume:
         write_atomic(run_dir / "config.toml", to_toml(config))
         if saved is not None and prepared.preprocessing is not None:
@@ -253,9 +279,18 @@ def train(
     console.print(
         f"model: {type(model).__name__}, {params:,} parameters" + (f"; vocabulary {vocab_size:,}" if vocab_size else "")
     )
-    task.fit(
-        model, prepared.data, config.train, run_dir=run_dir, console=console, resume=resume, callbacks=tuple(callbacks)
-    )
+    try:
+        task.fit(
+            model,
+            prepared.data,
+            config.train,
+            run_dir=run_dir,
+            console=console,
+            resume=resume,
+            callbacks=tuple(callbacks),
+        )
+    except KeyboardInterrupt:
+        raise TrainingInterrupted(run_dir) from None
 
     run = Run(run_dir, config, prepared.meta, prepared.preprocessing, model.eval())
     write_summary(run, prepared.data, console=console)
@@ -351,4 +386,4 @@ def load(run_dir: str | Path) -> Run:
     return Run(run_dir, config, meta, preprocessing, model.eval())
 
 
-__all__ = ["Run", "train", "resume", "load", "default_run_dir", "write_summary"]
+__all__ = ["Run", "TrainingInterrupted", "train", "resume", "load", "default_run_dir", "write_summary"]

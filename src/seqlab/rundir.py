@@ -40,6 +40,7 @@ RUN_OUTPUTS = (
     "config.toml",
     "meta.json",
     "tokenizer.json",
+    "scaler.json",
     "model.safetensors",
     "checkpoints",
     "metrics.jsonl",

@@ -70,8 +70,36 @@ def main(argv: list[str] | None = None) -> None:
     try:
         # standalone mode: typer handles --help, usage errors and exit codes, and raises SystemExit
         app(args=args, prog_name="seqlab")
-    except SeqlabError as err:
+    except Exception as err:
         if debug:
             raise
-        err_console().print(f"[bold red]error:[/] {escape(str(err))}")
-        sys.exit(1)
+        message = _one_line(err)
+        if message is None:  # a bug in seqlab: the traceback is what a report needs
+            raise
+        err_console().print(f"[bold red]error:[/] {escape(message)}")
+        sys.exit(err.exit_code if isinstance(err, SeqlabError) else 1)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        err_console().print("interrupted")
+        sys.exit(130)
+
+
+def _one_line(err: Exception) -> str | None:
+    """The message for an error of the user's or of the environment (disk, memory); None for a bug.
+
+    >>> _one_line(OSError(28, "No space left on device", "runs/x/model.safetensors"))
+    'No space left on device: runs/x/model.safetensors'
+    >>> _one_line(KeyError("x")) is None
+    True
+    """
+    if isinstance(err, SeqlabError):
+        return str(err)
+    if isinstance(err, MemoryError) or (
+        isinstance(err, RuntimeError) and "memory" in str(err) and ("allocate" in str(err) or "out of" in str(err))
+    ):
+        first = str(err).splitlines()[0] if str(err) else "the allocation failed"
+        return f"out of memory ({first}); lower train.batch_size, the block or model sizes, or the data's limit"
+    if isinstance(err, OSError) and err.strerror:
+        return f"{err.strerror}: {err.filename}" if err.filename else err.strerror
+    return None

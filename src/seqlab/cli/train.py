@@ -39,6 +39,9 @@ def train(
     resume: Path | None = typer.Option(
         None, "--resume", help="Continue the run in this folder from its last checkpoint."
     ),
+    force: bool = typer.Option(
+        False, "--force", help="Replace a run already in --run-dir (says what it removes; without it, refused)."
+    ),
 ) -> None:
     """Train a recipe or config into a run directory, then show what it learned.
 
@@ -50,8 +53,10 @@ def train(
 
     console = _console()
     if resume is not None:
-        if recipe or set_ or data:
-            raise ConfigError("--resume continues a run with its saved config; give no recipe, --set or --data with it")
+        if recipe or set_ or data or force:
+            raise ConfigError(
+                "--resume continues a run with its saved config; give no recipe, --set, --data or --force with it"
+            )
         run = resume_run(resume, console=console)
     else:
         if recipe is None:
@@ -60,7 +65,7 @@ def train(
             )
         overrides = [*set_, *([f'data.dataset="{data}"'] if data else [])]
         config = load_config(recipe, overrides=overrides)
-        run = train_run(config, run_dir=run_dir, console=console)
+        run = train_run(config, run_dir=run_dir, console=console, force=force)
     console.print(f"\nrun saved in [bold]{run.run_dir}[/] (summary.md, curves.png, model.safetensors)")
 
 

@@ -168,7 +168,7 @@ def write_report(folder: str | Path, blocks: Sequence[Block]) -> list[Path]:
     Returns:
         The two paths written.
     """
-    from seqlab.run import write_atomic
+    from seqlab.rundir import write_atomic
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -184,7 +184,7 @@ def write_report(folder: str | Path, blocks: Sequence[Block]) -> list[Path]:
 
 def write_study(folder: str | Path, study: dict[str, Any]) -> None:
     """Save a study's plan and results (atomic, so a kill never leaves half a file)."""
-    from seqlab.run import write_atomic
+    from seqlab.rundir import write_atomic
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

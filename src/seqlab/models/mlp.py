@@ -26,6 +26,7 @@ class DenseBlock(nn.Module):
         activation: ``relu``, ``gelu``, ``tanh`` or ``sigmoid``.
         dropout: drop probability after the activation.
 
+    >>> import torch
     >>> DenseBlock(4, 3, norm="layer", activation="relu", dropout=0.0)(torch.ones(2, 4)).shape
     torch.Size([2, 3])
     """
@@ -56,6 +57,7 @@ class MLP(nn.Module):
         norm: ``layer``, ``batch`` or ``none``.
         activation: ``relu``, ``gelu``, ``tanh`` or ``sigmoid``.
 
+    >>> import torch
     >>> model = MLP(784, 10, hidden_sizes=(64,))
     >>> model(torch.zeros(5, 1, 28, 28)).shape
     torch.Size([5, 10])
