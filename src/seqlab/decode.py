@@ -26,6 +26,7 @@ token 1: the prompt is read once, then each step reads only the newest token.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -142,7 +143,7 @@ class SamplingParams:
             raise bad("stop", "a sequence of non-empty strings")
         object.__setattr__(self, "stop", tuple(self.stop))
 
-    @property
+    @functools.cached_property  # asked once per token; a frozen dataclass still has a __dict__ to cache in
     def greedy(self) -> bool:
         """True when each token is the argmax: temperature 0, or a temperature or top_p that rounds
         to zero in float32 (the logits' precision), where only the most likely token is left."""

@@ -1,6 +1,8 @@
 """Fixtures for the server tests: a tiny chat run trained for real, and `seqlab serve` running on it.
 
-The server is a real process on a free 127.0.0.1 port, started here and stopped by its process id.
+Each server is a real process on a free 127.0.0.1 port, started here and stopped by its process id:
+``server`` as a user would start it, ``small_server`` with a short context and a small body limit,
+so every request a fuzzer makes is answered quickly and the limits are easy to reach.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
@@ -25,6 +28,8 @@ import seqlab
 
 API_KEY = "test-key-123"
 CONTEXT = 2048
+SMALL_CONTEXT = 512
+SMALL_BODY = 8192
 PAIRS = [
     ("hello", "hi there"),
     ("how are you?", "i am fine, thank you"),
@@ -120,37 +125,44 @@ class Server:
     base_url: str
     api_key: str
     proc: subprocess.Popen
+    log: Path
     context: int = CONTEXT
+    max_request_bytes: int = 2**20
 
     @property
     def root(self) -> str:
         return self.base_url.removesuffix("/v1")
 
 
-@pytest.fixture(scope="session")
-def server(chat_run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`seqlab serve chat=RUN plain=RUN` on a free port, with an API key (stopped after the session)."""
+@contextmanager
+def serving(runs: list[str], log: Path, *, context: int, max_request_bytes: int = 2**20) -> Iterator[Server]:
+    """`seqlab serve RUNS` on a free port with an API key, stopped when the block ends."""
     port = free_port()
-    log = tmp_path_factory.mktemp("server") / "serve.log"
-    command = [
-        sys.executable,
-        "-m",
-        "seqlab",
-        "serve",
-        f"chat={chat_run_dir}",
-        f"plain={chat_run_dir}",
-        "--port",
-        str(port),
-        "--max-context",
-        str(CONTEXT),
-    ]
+    command = [sys.executable, "-m", "seqlab", "serve", *runs, "--port", str(port), "--max-context", str(context)]
+    command += ["--max-request-bytes", str(max_request_bytes)]
     with open(log, "w") as out:  # a file, not a pipe: nobody reads a pipe and a full one blocks the server
         proc = subprocess.Popen(command, env=child_env(SEQLAB_API_KEY=API_KEY), stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_until_up(f"http://127.0.0.1:{port}/health", proc, log)
-        yield Server(f"http://127.0.0.1:{port}/v1", API_KEY, proc)
+        yield Server(f"http://127.0.0.1:{port}/v1", API_KEY, proc, log, context, max_request_bytes)
     finally:
         stop(proc)
+
+
+@pytest.fixture(scope="session")
+def server(chat_run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`seqlab serve chat=RUN plain=RUN` on a free port, with an API key (stopped after the session)."""
+    log = tmp_path_factory.mktemp("server") / "serve.log"
+    with serving([f"chat={chat_run_dir}", f"plain={chat_run_dir}"], log, context=CONTEXT) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def small_server(chat_run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`seqlab serve chat=RUN` with a 512-token context and an 8 KiB body limit."""
+    log = tmp_path_factory.mktemp("small-server") / "serve.log"
+    with serving([f"chat={chat_run_dir}"], log, context=SMALL_CONTEXT, max_request_bytes=SMALL_BODY) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

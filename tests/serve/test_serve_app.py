@@ -122,3 +122,50 @@ def test_the_api_key_is_read_from_the_app_state():
         assert ok.status_code == 200 and ok.json()["id"] == "bot"
         missing = client.get("/v1/models/nope", headers={"Authorization": "Bearer k"})
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "model_not_found"
+
+
+def test_the_in_band_error_is_one_data_line_before_done_and_openai_clients_raise_it():
+    import openai
+
+    app = create_app([Scripted(["a", "b"], fail=True)])
+    with TestClient(app) as http:
+        raw = http.post("/v1/chat/completions", json={"model": "bot", "messages": [], "stream": True})
+        assert raw.status_code == 400  # an empty conversation is refused before any stream starts
+        body = {"model": "bot", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+        raw = http.post("/v1/chat/completions", json=body)
+        assert raw.status_code == 200 and raw.headers["content-type"].startswith("text/event-stream")
+        frames = raw.text.split("\n\n")
+        assert frames[-2:] == ["data: [DONE]", ""] and raw.text.count("[DONE]") == 1
+        error = json.loads(frames[-3].removeprefix("data: "))
+        assert error == {
+            "error": {
+                "message": "generation failed: the model fell over",
+                "type": "server_error",
+                "param": None,
+                "code": None,
+            }
+        }
+        assert all(f.startswith("data: {") and "\n" not in f for f in frames[:-2])  # one line of JSON each
+
+        client = openai.OpenAI(base_url="http://testserver/v1", api_key="none", http_client=http, max_retries=0)
+        received = []
+        with pytest.raises(openai.APIError, match="generation failed: the model fell over"):
+            for chunk in client.chat.completions.create(model="bot", messages=body["messages"], stream=True):
+                received.append(chunk.choices[0].delta.content)
+        assert received == ["", "a", "b"]  # the pieces before the failure arrived
+
+
+def test_unexpected_errors_are_500_in_openai_shape():
+    class Broken(Scripted):
+        def complete(self, prompt, params):
+            raise RuntimeError("a bug")
+
+    with TestClient(create_app([Broken([])]), raise_server_exceptions=False) as client:
+        response = client.post("/v1/completions", json={"model": "bot", "prompt": "x"})
+    assert response.status_code == 500
+    assert response.json()["error"] == {
+        "message": "internal error: RuntimeError: a bug",
+        "type": "server_error",
+        "param": None,
+        "code": None,
+    }

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from io import StringIO
+from pathlib import Path
 
+import httpx
+import pytest
 from rich.console import Console
 
 from seqlab.generation import Generation
@@ -94,3 +99,55 @@ def test_chat_refuses_bad_sampling_options_with_a_message(chat_run_dir, cli):
     assert result.code == 1 and "top_p must be in (0, 1] (got 0.0)" in result.err
     result = cli("chat", str(chat_run_dir), "--presence-penalty", "nan")
     assert result.code == 1 and "presence_penalty must be in [-2, 2] (got nan)" in result.err
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses with a socket listening on ``port`` (from /proc/net/tcp and tcp6)."""
+    import ipaddress
+
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            address, port_hex = local.split(":")
+            if state == "0A" and int(port_hex, 16) == port:  # 0A: LISTEN
+                raw = bytes.fromhex(address)
+                # the kernel prints each 32-bit word in host (little-endian) order
+                raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+                found.add(str(ipaddress.ip_address(raw)))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads listening sockets from Linux's /proc/net/tcp")
+def test_ui_listens_on_loopback_only_by_default(proc_tools, tmp_path):
+    port = proc_tools.free_port()
+    log = tmp_path / "ui.log"
+    env = proc_tools.child_env(SEQLAB_API_KEY="sk-secret-from-env", STREAMLIT_SERVER_ADDRESS="0.0.0.0")
+    command = [sys.executable, "-m", "seqlab", "ui", "--port", str(port)]
+    with open(log, "w") as out:
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path)
+    try:
+        proc_tools.wait_until_up(f"http://127.0.0.1:{port}/_stcore/health", proc, log)
+        assert listening_addresses(port) == {"127.0.0.1"}  # not 0.0.0.0, whatever Streamlit's own settings say
+        page = httpx.get(f"http://127.0.0.1:{port}/").text
+        assert "sk-secret-from-env" not in page
+    finally:
+        proc_tools.stop(proc)
+    assert f"chat page on http://127.0.0.1:{port}" in log.read_text()
+
+
+def test_ui_says_when_the_page_is_reachable_from_other_machines(cli, monkeypatch):
+    import seqlab.cli.serve as serve_cli
+
+    started: list[list[str]] = []
+    monkeypatch.setattr(serve_cli.subprocess, "call", lambda command, env: started.append(command) or 0)
+    result = cli("ui", "--host", "0.0.0.0", "--port", "8600")
+    assert result.code == 0 and "reachable from other machines" in result.out
+    assert started[0][started[0].index("--server.address") + 1] == "0.0.0.0"
+    result = cli("ui", "--port", "8600")
+    assert result.code == 0 and "reachable" not in result.out
+    assert started[1][started[1].index("--server.address") + 1] == "127.0.0.1"

@@ -139,6 +139,7 @@ def test_errors_have_the_openai_shape(server, client):
     with pytest.raises(openai.BadRequestError) as err:
         client.chat.completions.create(model="chat", messages=[{"role": "user", "content": "x" * server.context}])
     assert err.value.body["code"] == "context_length_exceeded"
+    assert f"context length is {server.context} tokens" in err.value.body["message"]
 
     with pytest.raises(openai.BadRequestError) as err:
         client.completions.create(model="plain", prompt="hi", max_tokens=0)
@@ -158,6 +159,22 @@ def test_errors_have_the_openai_shape(server, client):
     assert response.status_code == 400 and "not valid JSON" in response.json()["error"]["message"]
     response = httpx.post(f"{server.base_url}/chat/completions", json={"model": "chat"}, headers=auth)
     assert response.status_code == 400 and response.json()["error"]["param"] == "messages"
+
+
+def test_a_raw_stream_is_one_json_line_per_event_and_ends_with_done(server, client):
+    whole = client.chat.completions.create(model="chat", messages=HELLO, temperature=0, max_tokens=30)
+    headers = {"Authorization": f"Bearer {server.api_key}"}
+    body = {"model": "chat", "messages": HELLO, "temperature": 0, "max_tokens": 30, "stream": True}
+    response = httpx.post(f"{server.base_url}/chat/completions", json=body, headers=headers, timeout=30)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+    frames = response.text.split("\n\n")
+    assert frames[-2:] == ["data: [DONE]", ""] and response.text.count("data: [DONE]") == 1  # the terminator, last
+    chunks = [json.loads(f.removeprefix("data: ")) for f in frames[:-2]]
+    assert all(f.startswith("data: {") and "\n" not in f for f in frames[:-2])
+    assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
+    assert chunks[-1]["choices"][0]["finish_reason"] == whole.choices[0].finish_reason
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+    assert text == whole.choices[0].message.content and text  # the greedy reply, streamed
 
 
 def test_a_client_that_disconnects_stops_its_generation(server):

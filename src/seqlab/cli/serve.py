@@ -57,6 +57,32 @@ def check_bind(host: str, api_key: str | None) -> None:
         )
 
 
+def streamlit_command(script: str, *, host: str, port: int) -> list[str]:
+    """The command that serves the chat page: Streamlit on ``host:port``, given on its command
+    line, which wins over Streamlit's config files and ``STREAMLIT_SERVER_ADDRESS``.
+
+    >>> streamlit_command("ui_app.py", host="127.0.0.1", port=8501)[4:8]
+    ['--server.address', '127.0.0.1', '--server.port', '8501']
+    """
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "viewer",
+        script,
+    ]
+
+
 def load_adapters(runs: list[str], *, context_length: int) -> list[Adapter]:
     """Load each run and wrap it in the adapter for its task."""
     from seqlab.run import load
@@ -90,6 +116,9 @@ def serve(
     ),
     workers: int = typer.Option(64, "--workers", min=1, help="Generations that run at the same time."),
     threads: int = typer.Option(1, "--threads", min=0, help="torch threads per generation step (0 = torch's default)."),
+    max_request_bytes: int = typer.Option(
+        2**20, "--max-request-bytes", min=1, help="Larger request bodies are refused with 413 (default 1 MiB)."
+    ),
 ) -> None:
     """Serve runs over an OpenAI-compatible HTTP API (chat completions, completions, SSE streaming).
 
@@ -118,7 +147,9 @@ def serve(
     console.print(
         f"OpenAI-compatible API on [bold]http://{shown}:{port}/v1[/]" + (" (API key required)" if api_key else "")
     )
-    app_ = create_app(adapters, api_key=api_key, engine=Engine(max_workers=workers))
+    app_ = create_app(
+        adapters, api_key=api_key, engine=Engine(max_workers=workers), max_request_bytes=max_request_bytes
+    )
     uvicorn.run(app_, host=host, port=port, log_level="info", timeout_graceful_shutdown=2)
 
 
@@ -173,9 +204,15 @@ def ui(
         None, "--api-key", help="API key (default: SEQLAB_API_KEY or OPENAI_API_KEY, from the environment or .env)."
     ),
     port: int = typer.Option(8501, "--port", min=0, max=65535, help="Port of the web page."),
-    host: str = typer.Option("127.0.0.1", "--host", help="Address of the web page."),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Address of the web page: this machine only, unless you name another."
+    ),
 ) -> None:
-    """Open a Streamlit chat page for seqlab's server or any OpenAI-compatible endpoint."""
+    """Open a Streamlit chat page for seqlab's server or any OpenAI-compatible endpoint.
+
+    The page listens on 127.0.0.1 unless --host names another address. An API key from the
+    environment stays in the page's process, which makes the requests; it is never sent to the browser.
+    """
     from seqlab.errors import needs_extra
 
     with needs_extra("ui"):
@@ -188,24 +225,15 @@ def ui(
         env["SEQLAB_BASE_URL"] = base_url
     if api_key:
         env["SEQLAB_API_KEY"] = api_key  # through the environment: a key on a command line shows in `ps`
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        ui_app.__file__,
-        "--server.headless",
-        "true",
-        "--server.address",
-        host,
-        "--server.port",
-        str(port),
-        "--browser.gatherUsageStats",
-        "false",
-        "--client.toolbarMode",
-        "viewer",
-    ]
-    _console().print(f"chat page on [bold]http://{host}:{port}[/] (Ctrl-C to stop)")
+    command = streamlit_command(str(ui_app.__file__), host=host, port=port)
+    console = _console()
+    if host not in LOOPBACK:
+        console.print(
+            f"[yellow]--host {escape(host)}: the page is reachable from other machines, and whoever opens it "
+            "sends requests to the API with this page's key[/]"
+        )
+    shown = f"[{host}]" if ":" in host else host
+    console.print(f"chat page on [bold]http://{shown}:{port}[/] (Ctrl-C to stop)")
     try:
         raise typer.Exit(subprocess.call(command, env=env))
     except KeyboardInterrupt:

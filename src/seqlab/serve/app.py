@@ -7,7 +7,11 @@ OpenAI sends them: one chunk per piece of text (``choices[0].delta`` for chat), 
 carrying ``finish_reason``, a usage chunk if ``stream_options.include_usage`` asked for one, then
 ``data: [DONE]``; one generator (:func:`sse_events`) streams both endpoints. Errors use OpenAI's
 JSON shape (``{"error": {"message", "type", "param", "code"}}``): 400 for a bad field (named in
-``param``) or an over-long prompt, 401 for a missing or wrong API key, 404 for an unknown model.
+``param``) or an over-long prompt (naming the context length), 401 for a missing or wrong API key,
+404 for an unknown model, 413 for a request body above ``max_request_bytes`` (:class:`BodyLimit`).
+A refused request leaves its connection open for the next one. The OpenAPI schema (``/openapi.json``)
+lists the served model names as the values ``model`` takes, so a client or a fuzzer generated
+from it asks for models that exist.
 
 This module needs the ``serve`` extra (FastAPI); ``seqlab serve`` checks for it before importing it.
 
@@ -18,6 +22,8 @@ This module needs the ``serve`` extra (FastAPI); ``seqlab serve`` checks for it 
 >>> request = {"model": "nope", "messages": [{"role": "user", "content": "hi"}]}
 >>> client.post("/v1/chat/completions", json=request).status_code
 404
+>>> client.post("/v1/completions", content=b"x" * (MAX_REQUEST_BYTES + 1)).status_code
+413
 """
 
 from __future__ import annotations
@@ -33,13 +39,15 @@ from typing import Any, cast
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seqlab.decode import SamplingError, SamplingParams
 from seqlab.generation import Generation
 from seqlab.serve.engine import Adapter, Engine, PromptError
 from seqlab.serve.protocol import (
+    SEED_RANGE,
     ChatCompletionRequest,
     CompletionRequest,
     Reply,
@@ -51,6 +59,8 @@ from seqlab.serve.protocol import (
 
 _TYPE_NAMES = {"str", "int", "float", "bool", "list", "dict"}
 DONE = "data: [DONE]\n\n"
+MAX_REQUEST_BYTES = 2**20  # a chat history that fills a 4096-token context is far smaller
+DRAIN_BYTES = 16 * 2**20  # the most of a refused body read (and dropped) to keep its connection open
 
 
 class APIError(Exception):
@@ -108,13 +118,20 @@ class Served:
         return model_card(model.name, self.started, task=model.task, chat=model.has_chat_template)
 
 
-def create_app(models: Sequence[Adapter], *, api_key: str | None = None, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    models: Sequence[Adapter],
+    *,
+    api_key: str | None = None,
+    engine: Engine | None = None,
+    max_request_bytes: int = MAX_REQUEST_BYTES,
+) -> FastAPI:
     """The FastAPI app serving ``models``.
 
     Args:
         models: the adapters to serve; clients pick one by its ``name``.
         api_key: if set, every ``/v1`` request needs ``Authorization: Bearer <api_key>``.
         engine: runs generations off the event loop (a fresh :class:`Engine` by default).
+        max_request_bytes: a larger request body is refused with 413.
     """
     by_name = {m.name: m for m in models}
     if len(by_name) != len(models):
@@ -123,11 +140,35 @@ def create_app(models: Sequence[Adapter], *, api_key: str | None = None, engine:
         title="seqlab",
         description="OpenAI-compatible API for seqlab runs",
         lifespan=_lifespan,
-        exception_handlers={APIError: api_error, RequestValidationError: invalid_request, HTTPException: http_error},
+        exception_handlers={
+            APIError: api_error,
+            RequestValidationError: invalid_request,
+            HTTPException: http_error,
+            Exception: server_error,
+        },
     )
     app.state.served = Served(by_name, engine or Engine(), api_key)
     app.include_router(router)
+    app.add_middleware(BodyLimit, max_bytes=max_request_bytes)
+    app.openapi = _schema_with_models(app, sorted(by_name))  # type: ignore[method-assign]
     return app
+
+
+def _schema_with_models(app: FastAPI, names: list[str]) -> Callable[[], dict[str, Any]]:
+    """``app.openapi`` with the served names as the values of the requests' ``model`` field, and the
+    seed's range exact (FastAPI's OpenAPI model stores bounds as floats, and 2**64 - 1 is not one)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = build()
+        for request in ("ChatCompletionRequest", "CompletionRequest"):
+            fields = schema["components"]["schemas"][request]["properties"]
+            if names:
+                fields["model"]["enum"] = names
+            fields["seed"]["minimum"], fields["seed"]["maximum"] = SEED_RANGE
+        return schema
+
+    return openapi
 
 
 @contextlib.asynccontextmanager
@@ -175,13 +216,92 @@ async def invalid_request(request: Request, err: RequestValidationError) -> JSON
 
 
 async def http_error(request: Request, err: HTTPException) -> JSONResponse:
-    """Starlette's own errors (an unknown path) in OpenAI's shape."""
+    """Starlette's own errors (an unknown path, a wrong method) and :class:`BodyTooLarge` in OpenAI's shape."""
     message = (
         "not found: see /v1/models, /v1/chat/completions, /v1/completions, /health"
         if err.status_code == 404
         else str(err.detail)
     )
-    return JSONResponse(error_body(message, code=None), status_code=err.status_code)
+    code = err.code if isinstance(err, BodyTooLarge) else None
+    return JSONResponse(error_body(message, code=code), status_code=err.status_code, headers=err.headers)
+
+
+async def server_error(request: Request, err: Exception) -> JSONResponse:
+    """A bug of ours: 500 in OpenAI's shape (uvicorn logs the traceback)."""
+    body = error_body(f"internal error: {type(err).__name__}: {err}", type_="server_error")
+    return JSONResponse(body, status_code=500)
+
+
+class BodyTooLarge(HTTPException):
+    """A request body above the server's limit (413).
+
+    Args:
+        limit: the most bytes a body may have.
+        size: the body's size, or how much of it was read before it passed the limit.
+        declared: whether ``size`` is the Content-Length the client declared.
+    """
+
+    code = "request_too_large"
+
+    def __init__(self, limit: int, size: int, *, declared: bool) -> None:
+        got = f"Content-Length {size}" if declared else f"more than {limit} bytes received"
+        detail = (
+            f"the request body is larger than this server's limit of {limit} bytes ({got}); "
+            "send a shorter prompt or history (`seqlab serve --max-request-bytes` sets the limit)"
+        )
+        super().__init__(413, detail)
+
+
+class BodyLimit:
+    """ASGI middleware: a request body above ``max_bytes`` gets 413 in OpenAI's error shape.
+
+    A declared Content-Length above the limit is refused before the app runs; a chunked body is
+    counted as it arrives. Either way the rest of the body is read and dropped (up to
+    :data:`DRAIN_BYTES`) before the answer, so the client reads the 413 rather than a reset
+    connection, and its connection stays open for the next request.
+
+    Args:
+        app: the ASGI app.
+        max_bytes: the most bytes a request body may have.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = Headers(scope=scope).get("content-length", "")
+        if length.isdigit() and int(length) > self.max_bytes:
+            await _drain(receive, None)
+            refusal = BodyTooLarge(self.max_bytes, int(length), declared=True)
+            body = error_body(str(refusal.detail), code=refusal.code)
+            await JSONResponse(body, status_code=413)(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    await _drain(receive, message)
+                    raise BodyTooLarge(self.max_bytes, received, declared=False)  # answered by http_error
+            return message
+
+        await self.app(scope, counted, send)
+
+
+async def _drain(receive: Receive, last: Message | None) -> None:
+    """Read and drop the rest of a request body, up to :data:`DRAIN_BYTES`."""
+    read = 0
+    while (last is None or last.get("more_body", False)) and read <= DRAIN_BYTES:
+        last = await receive()
+        if last["type"] != "http.request":
+            return  # the client went away
+        read += len(last.get("body", b""))
 
 
 async def check_key(request: Request) -> None:
@@ -360,4 +480,4 @@ async def _collect_unless_disconnected(engine: Engine, generation: Generation, r
             raise APIError(499, "the client closed the request")
 
 
-__all__ = ["create_app", "APIError", "EventStream", "Served", "sse_events"]
+__all__ = ["create_app", "APIError", "BodyLimit", "BodyTooLarge", "EventStream", "Served", "sse_events"]

@@ -8,7 +8,9 @@ it reruns the page, which ends the stream; the part already received is kept).
 
 Settings come from the environment, then from a ``.env`` file in the working folder:
 ``SEQLAB_BASE_URL`` (or ``OPENAI_BASE_URL``; default ``http://127.0.0.1:8000/v1``) and
-``SEQLAB_API_KEY`` (or ``OPENAI_API_KEY``).
+``SEQLAB_API_KEY`` (or ``OPENAI_API_KEY``). A key from there stays in the page's Python process,
+which makes the requests: it is never put into a widget, so it never reaches the browser. The
+sidebar's key field starts empty and, when filled in, is used instead.
 
 Importing this module draws nothing; Streamlit runs it as ``__main__``.
 
@@ -18,6 +20,7 @@ Importing this module draws nothing; Streamlit runs it as ``__main__``.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -152,7 +155,15 @@ def render_page() -> None:
     with st.sidebar:
         st.header("Settings")
         base_url = st.text_input("API base URL", value=defaults.base_url, key="base_url")
-        api_key = st.text_input("API key", value=defaults.api_key, type="password", key="api_key")
+        typed_key = st.text_input(
+            "API key",
+            value="",  # the environment's key is used below, never sent to the browser
+            type="password",
+            key="api_key",
+            placeholder="the key from the environment" if defaults.api_key else "none",
+            help="Leave empty to use SEQLAB_API_KEY or OPENAI_API_KEY from the environment or .env",
+        )
+        api_key = typed_key or defaults.api_key
         client = make_client(base_url, api_key)
         models = _models(st, client, base_url, api_key)
         model = st.selectbox("Model", models, key="model", placeholder="no models") if models else None
@@ -217,9 +228,10 @@ def render_page() -> None:
 
 
 def _models(st: Any, client: Any, base_url: str, api_key: str) -> list[str]:
-    """Model ids from ``/v1/models``, remembered per (base URL, key) for the session."""
+    """Model ids from ``/v1/models``, remembered per (base URL, key) for the session (the key hashed:
+    session state is no place for it)."""
     cache = st.session_state.setdefault("model_lists", {})
-    key = (base_url, api_key)
+    key = (base_url, hashlib.sha256(api_key.encode()).hexdigest()[:16])
     if key not in cache or st.sidebar.button("Reload models", key="reload"):
         try:
             cache[key] = sorted(m.id for m in client.models.list())
