@@ -70,3 +70,10 @@ def test_the_range_test_config_keeps_the_optimizer_and_drops_the_rest():
     assert (quick.optimizer, quick.clip_norm) == ("adamw", 1.0)
     assert (quick.max_steps, quick.max_epochs, quick.max_time) == (50, 50, 0.0)
     assert (quick.schedule, quick.early_stopping, quick.eval_every, quick.checkpoint_every) == ("constant", 0, 50, 50)
+
+
+def test_lr_find_refuses_a_gan_with_the_reason(cli, tmp_path):
+    result = cli("lr-find", "fashion-dcgan", "--out", str(tmp_path / "lr"))
+    assert result.code == 1
+    assert "lr-find follows one loss" in result.err and "two players" in result.err
+    assert not (tmp_path / "lr").exists()

@@ -188,6 +188,11 @@ def lr_find(
     console = console or Console()
     exponential_rates(min_lr, max_lr, steps=steps)  # checks the range
     task = get_task(config.task)
+    if not task.one_loss:
+        raise ConfigError(
+            f"lr-find follows one loss, and a {task.name} run trains two players with a loss each; "
+            "compare learning rates with `seqlab compare RECIPE --vary train.lr=...` instead"
+        )
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
     torch.manual_seed(config.train.seed)
