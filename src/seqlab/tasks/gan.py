@@ -387,6 +387,7 @@ class ImageGeneration(Task):
     data_config = ImageDataConfig
     model_configs = {"dcgan": GANConfig}
     preprocessing_file = None  # the generator makes pixels in [-1, 1]; nothing fitted to save
+    one_loss = False  # the discriminator's and the generator's
 
     def prepare(self, config: Config, *, preprocessing: Preprocessing | None = None) -> Prepared:
         """Read the images scaled to [-1, 1] (the generator ends in tanh), train the judge, build the task."""
