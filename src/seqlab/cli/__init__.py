@@ -9,12 +9,16 @@ Commands import their heavy dependencies (torch, matplotlib) inside the command 
 
 Every table goes through :mod:`seqlab.cli.output`: a rich table in a terminal, plain aligned rows
 when standard output is a pipe or a file, JSON with ``--json``.
+
+Every command that runs a model takes ``--device`` (:func:`device_option`): the training commands
+turn it into the ``train.device`` override, the others pass it to ``seqlab.load(path, device=...)``.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -47,6 +51,39 @@ def _root(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks for errors."),
 ) -> None:
     """seqlab: sequence models on real data."""
+
+
+DEVICES = "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps"
+
+
+def device_option(*, trains: bool) -> Any:
+    """The ``--device`` option: where a command trains (it sets ``train.device``) or runs a loaded run.
+
+    Args:
+        trains: True for commands that train (the option overrides the config's ``train.device``).
+    """
+    what = "Train on this device (sets train.device)" if trains else "Run the model on this device (default cpu)"
+    return typer.Option(None, "--device", help=f"{what}: {DEVICES}.")
+
+
+def device_overrides(device: str | None) -> list[str]:
+    """The config override a training command's ``--device`` makes, after checking the device is here.
+
+    Args:
+        device: what ``--device`` holds; None leaves the config's ``train.device``.
+
+    Raises:
+        ConfigError: a device this machine does not have (the message names the ones it has).
+
+    >>> device_overrides("cpu"), device_overrides(None)
+    (['train.device="cpu"'], [])
+    """
+    if device is None:
+        return []
+    from seqlab.devices import resolve_device
+
+    resolve_device(device, key="--device")
+    return [f'train.device="{device}"']
 
 
 # The command modules, a literal list: each adds its commands to `app` when imported, so they come

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
-from seqlab.cli import app
+from seqlab.cli import app, device_option, device_overrides
 from seqlab.cli.output import JSON_OPTION, Column, Rows, print_json, print_rows
 from seqlab.errors import ConfigError
 
@@ -72,6 +72,7 @@ def compare(
         None, "--out", "-o", help="Report folder (default compare/<name>-<keys>); rerun to resume."
     ),
     metric: str | None = typer.Option(None, "--metric", help="Rank variants by this (default train.monitor)."),
+    device: str | None = device_option(trains=True),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Train each variant side by side and write a report: metrics, size, speed, curves, best variant.
@@ -82,7 +83,7 @@ def compare(
     from seqlab.experiments import compare as run_compare
     from seqlab.experiments.space import grid, slugify
 
-    config = load_config(recipe, overrides=set_)
+    config = load_config(recipe, overrides=[*set_, *device_overrides(device)])
     variants = grid(vary)
     keys = "-".join(spec.split("=", 1)[0].split(".")[-1] for spec in vary)
     folder = out or Path("compare") / slugify(f"{config.name}-{keys}")
@@ -94,6 +95,7 @@ def compare(
             ("--set", set_),
             ("--budget", [budget] if budget else []),
             ("--repeats", [str(repeats)] if repeats > 1 else []),
+            ("--device", [device] if device else []),
             ("--out", [str(folder)]),
         ],
     )
@@ -122,6 +124,7 @@ def study(
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Report folder (default studies/<study>-<recipe>); rerun to resume."
     ),
+    device: str | None = device_option(trains=True),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Run a built-in study (the classic exercises: cells, learning rate, batch size, dropout...) into a report.
@@ -145,7 +148,7 @@ def study(
         return
     item = get_study(name)
     recipe = recipe or item.recipe
-    config = load_config(recipe, overrides=set_)
+    config = load_config(recipe, overrides=[*set_, *device_overrides(device)])
     budget = budget if budget is not None else item.budget
     folder = out or Path("studies") / f"{name}-{config.name}"
     command = _command(
@@ -156,6 +159,7 @@ def study(
             ("--set", set_),
             ("--budget", [budget] if budget else []),
             ("--repeats", [str(repeats)] if repeats > 1 else []),
+            ("--device", [device] if device else []),
             ("--out", [str(folder)]),
         ],
     )
@@ -197,6 +201,7 @@ def sweep(
     heartbeat: int = typer.Option(
         60, "--heartbeat", min=1, help="RDB storage: seconds between heartbeats; 3 missed fail and retry a trial."
     ),
+    device: str | None = device_option(trains=True),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Search hyperparameters with Optuna (TPE, median pruning); resumable, shareable, with a report.
@@ -211,7 +216,7 @@ def sweep(
     params = [parse_space(spec) for spec in space]
     if not params:
         raise ConfigError('give at least one --space, e.g. --space "train.lr=log(1e-4,1e-2)"')
-    config = load_config(recipe, overrides=set_)
+    config = load_config(recipe, overrides=[*set_, *device_overrides(device)])
     folder = out or Path("sweeps") / config.name
     command = _command(
         "sweep",
@@ -224,6 +229,7 @@ def sweep(
             ("--storage", [storage] if storage else []),
             ("--study-name", [study_name] if study_name else []),
             ("--workers", [str(workers)] if workers > 1 else []),
+            ("--device", [device] if device else []),
             ("--out", [str(folder)]),
         ],
     )
@@ -254,15 +260,17 @@ def lr_find(
     max_lr: float = typer.Option(1.0, "--max-lr", help="Last learning rate."),
     steps: int = typer.Option(100, "--steps", min=2, help="Steps from --min-lr to --max-lr."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Report folder (default lr-find/<name>)."),
+    device: str | None = device_option(trains=True),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Learning-rate range test: loss against an exponentially growing rate, a plot and a suggested rate.
 
-    Works for a recipe of any task trained by the generic loop.
+    Works for a recipe of any task trained by the generic loop. --json prints the suggestion and every step.
     """
     from seqlab.config import load_config
     from seqlab.experiments import lr_find as run_lr_find
 
-    config = load_config(recipe, overrides=set_)
+    config = load_config(recipe, overrides=[*set_, *device_overrides(device)])
     folder = out or Path("lr-find") / config.name
     command = _command(
         "lr-find",
@@ -272,9 +280,35 @@ def lr_find(
             ("--min-lr", [f"{min_lr:g}"]),
             ("--max-lr", [f"{max_lr:g}"]),
             ("--steps", [str(steps)]),
+            ("--device", [device] if device else []),
         ],
     )
-    run_lr_find(config, out_dir=folder, min_lr=min_lr, max_lr=max_lr, steps=steps, command=command, console=_console())
+    result = run_lr_find(
+        config,
+        out_dir=folder,
+        min_lr=min_lr,
+        max_lr=max_lr,
+        steps=steps,
+        command=command,
+        console=_console(stderr=as_json),
+    )
+    if as_json:
+        points = Rows(
+            ["step", "lr", "loss", "smoothed"],
+            [
+                [i + 1, lr, loss, smooth]
+                for i, (lr, loss, smooth) in enumerate(zip(result.lrs, result.losses, result.smoothed))
+            ],
+        )
+        print_json(
+            {
+                "folder": result.folder,
+                "suggested": result.suggested,
+                "min_loss_lr": result.min_loss_lr,
+                "points": points.records(),
+            },
+            console=_console(),
+        )
 
 
 @app.command()

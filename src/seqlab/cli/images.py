@@ -6,9 +6,9 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from seqlab.cli import app
+from seqlab.cli import app, device_option
+from seqlab.cli.output import JSON_OPTION, Column, Rows, print_json, print_line, print_rows
 
 
 @app.command()
@@ -20,6 +20,8 @@ def anomaly(
         99.0, "--percentile", min=50.0, max=100.0, help="Threshold: this percentile of the training scores."
     ),
     plot: Path | None = typer.Option(None, "--plot", help="Write ROC / precision-recall / score plots here (.png)."),
+    device: str | None = device_option(trains=False),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Score the test data by reconstruction error; the held-out class (or injected anomaly) is positive.
 
@@ -27,16 +29,26 @@ def anomaly(
     """
     from seqlab.run import load
 
-    run = load(run_dir)
+    run = load(run_dir, device=device)
     result = run.anomaly(percentile=percentile)
     console = Console(highlight=False)
     anomalous = run.meta["classes"][run.meta["holdout"]]
-    table = Table(title=f"anomaly: held-out class {anomalous}, ROC-AUC {result.auc:.4f}")
-    for column in ("threshold", "value", "precision", "recall", "false positive rate"):
-        table.add_column(column, justify="left" if column == "threshold" else "right")
-    for name, point in result.points.items():
-        table.add_row(name, f"{result.thresholds[name]:.5f}", f"{point[2]:.3f}", f"{point[1]:.3f}", f"{point[0]:.3f}")
-    console.print(table)
+    table = Rows(
+        [
+            "threshold",
+            Column("value", format=".5f"),
+            Column("precision", format=".3f"),
+            Column("recall", format=".3f"),
+            Column("false positive rate", format=".3f", key="false_positive_rate"),
+        ],
+        [
+            [name, float(result.thresholds[name]), float(point[2]), float(point[1]), float(point[0])]
+            for name, point in result.points.items()
+        ],
+        title=f"anomaly: held-out class {anomalous}, ROC-AUC {result.auc:.4f}",
+    )
+    if not as_json:
+        print_rows(table, console=console, title_in_pipe=True)
     if plot is not None:
         import numpy as np
 
@@ -59,7 +71,11 @@ def anomaly(
             ),
             plot,
         )
-        console.print(f"plot written to {plot}")
+        if not as_json:
+            print_line(f"plot written to {plot}", console=console)
+    if as_json:
+        record = {"holdout": anomalous, "auc": float(result.auc), "thresholds": table.records()}
+        print_json({**record, "plot": str(plot) if plot is not None else None}, console=console)
 
 
 @app.command()
@@ -69,6 +85,7 @@ def generate(
     num: int = typer.Option(64, "--num", "-n", min=1, max=1024, help="How many images."),
     label: str | None = typer.Option(None, "--label", help="Conditional GAN: the class to generate (name or index)."),
     seed: int | None = typer.Option(None, "--seed", help="Make the samples reproducible."),
+    device: str | None = device_option(trains=False),
 ) -> None:
     """Generate images from a GAN (optionally of one class) or a VAE, and save them as a grid."""
     from seqlab.data.images import class_index
@@ -76,7 +93,7 @@ def generate(
     from seqlab.viz import save_figure
     from seqlab.viz.images import plot_image_grid
 
-    run = load(run_dir)
+    run = load(run_dir, device=device)
     classes = run.meta.get("classes", [])
     images = run.generate(num, label=label, seed=seed)
     title = f"{run.config.name}" + (f": {classes[class_index(classes, label)]}" if label is not None else "")

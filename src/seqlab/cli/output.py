@@ -51,16 +51,19 @@ class Column:
     """A column of :class:`Rows`.
 
     Args:
-        name: the header, and the key of the value in ``--json`` output.
+        name: the header, and the key of the value in ``--json`` output unless ``key`` is given.
         format: a format spec for numbers in the table (``".4f"``, ``","``); JSON keeps the number.
         right: right-align it in a terminal (default: for columns with a ``format``).
         style: a rich style for its cells in a terminal, e.g. ``"dim"``.
+        key: the key in ``--json`` output when the header is words for people (``"expects next"``
+            -> ``"expects_next"``).
     """
 
     name: str
     format: str = ""
     right: bool | None = None
     style: str = ""
+    key: str = ""
 
 
 @dataclass(frozen=True)
@@ -88,10 +91,10 @@ class Rows:
     def records(self) -> list[dict[str, Cell]]:
         """One ``{column: value}`` dict per row, as ``--json`` prints them.
 
-        >>> Rows(["name", "size"], [["a", 1]]).records()
-        [{'name': 'a', 'size': 1}]
+        >>> Rows(["name", Column("|h|", key="hidden_norm")], [["a", 1]]).records()
+        [{'name': 'a', 'hidden_norm': 1}]
         """
-        return [{c.name: value for c, value in zip(self.specs, row)} for row in self.rows]
+        return [{c.key or c.name: value for c, value in zip(self.specs, row)} for row in self.rows]
 
     def cells(self) -> list[list[str]]:
         """The rows as the strings shown in a table (``None`` is ``-``, a bool is yes/no).
@@ -112,21 +115,52 @@ def _show(value: Cell, spec: str) -> str:
     return " ".join(str(value).split()) if isinstance(value, str) and ("\n" in value or "\t" in value) else str(value)
 
 
-def print_rows(rows: Rows, *, console: Console, as_json: bool = False) -> None:
+def print_rows(rows: Rows, *, console: Console, as_json: bool = False, title_in_pipe: bool = False) -> None:
     """Print a table: rich in a terminal, aligned plain rows in a pipe, a JSON list with ``as_json``.
 
     Args:
         rows: what to print.
         console: where; plain rows when ``console.is_terminal`` is false.
         as_json: print ``rows.records()`` as JSON instead.
+        title_in_pipe: in a pipe, print the title on a line of its own before the header (for a
+            title that says something the rows do not, such as the time a forecast starts after).
+
+    >>> from io import StringIO
+    >>> out = StringIO()
+    >>> rows = Rows(["time", "value"], [["1961", 5.0]], title="next 1 step")
+    >>> print_rows(rows, console=Console(file=out), title_in_pipe=True)
+    >>> out.getvalue().splitlines()
+    ['next 1 step', 'time  value', '1961  5.0']
     """
     if as_json:
         print_json(rows.records(), console=console)
     elif console.is_terminal:
         console.print(_rich_table(rows))
     else:
+        if title_in_pipe and rows.title:
+            console.out(rows.title, highlight=False)
         for line in plain_lines(rows):
             console.out(line, highlight=False)
+
+
+def print_line(text: str, *, console: Console, style: str = "") -> None:
+    """Print one line of plain text (never read as markup, never wrapped in a pipe), bold or dim in a terminal.
+
+    Args:
+        text: the line; ``[`` and ``]`` are shown as they are.
+        console: where.
+        style: a rich style applied in a terminal only, e.g. ``"bold"``.
+
+    >>> from io import StringIO
+    >>> out = StringIO()
+    >>> print_line("tokens: ['[x]']", console=Console(file=out, width=8))
+    >>> print(out.getvalue(), end="")
+    tokens: ['[x]']
+    """
+    if console.is_terminal:
+        console.print(Text(text, style=style))
+    else:
+        console.out(text, highlight=False)
 
 
 def print_json(value: Any, *, console: Console) -> None:

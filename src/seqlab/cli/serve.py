@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from seqlab.cli import app
+from seqlab.cli import app, device_option
 from seqlab.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -83,8 +83,14 @@ def streamlit_command(script: str, *, host: str, port: int) -> list[str]:
     ]
 
 
-def load_adapters(runs: list[str], *, context_length: int) -> list[Adapter]:
-    """Load each run and wrap it in the adapter for its task."""
+def load_adapters(runs: list[str], *, context_length: int, device: str | None = None) -> list[Adapter]:
+    """Load each run and wrap it in the adapter for its task.
+
+    Args:
+        runs: ``NAME=RUN_DIR`` or ``RUN_DIR`` texts (:func:`parse_run_arg`).
+        context_length: the most tokens a prompt plus its reply may have.
+        device: where the models run (None: the CPU).
+    """
     from seqlab.run import load
     from seqlab.serve.engine import adapter_for
 
@@ -93,7 +99,7 @@ def load_adapters(runs: list[str], *, context_length: int) -> list[Adapter]:
         name, folder = parse_run_arg(text)
         if any(a.name == name for a in adapters):
             raise ConfigError(f'two runs are named "{name}"; name them apart with NAME=RUN, e.g. bot2={folder}')
-        adapters.append(adapter_for(load(folder), name=name, context_length=context_length))
+        adapters.append(adapter_for(load(folder, device=device), name=name, context_length=context_length))
     return adapters
 
 
@@ -119,6 +125,7 @@ def serve(
     max_request_bytes: int = typer.Option(
         2**20, "--max-request-bytes", min=1, help="Larger request bodies are refused with 413 (default 1 MiB)."
     ),
+    device: str | None = device_option(trains=False),
 ) -> None:
     """Serve runs over an OpenAI-compatible HTTP API (chat completions, completions, SSE streaming).
 
@@ -138,7 +145,7 @@ def serve(
     if threads:
         # many small steps from many streams: one thread each beats oversubscribing the cores
         torch.set_num_threads(threads)
-    adapters = load_adapters(runs, context_length=max_context)
+    adapters = load_adapters(runs, context_length=max_context, device=device)
     console = _console()
     shown = f"[{host}]" if ":" in host else host
     for a in adapters:
@@ -168,6 +175,7 @@ def chat(
     ),
     seed: int | None = typer.Option(None, "--seed", help="Make replies reproducible."),
     system: str = typer.Option("", "--system", help="A system message to start with."),
+    device: str | None = device_option(trains=False),
 ) -> None:
     """Chat with a run in the terminal: streaming replies, /reset, /temperature 0.8, Ctrl-C stops a reply.
 
@@ -187,7 +195,7 @@ def chat(
         frequency_penalty=frequency_penalty,
         presence_penalty=presence_penalty,
     )
-    adapter = adapter_for(load(run), name=parse_run_arg(str(run))[0])
+    adapter = adapter_for(load(run, device=device), name=parse_run_arg(str(run))[0])
     chat_loop(adapter, read=input, console=_console(), params=params, system=system)
 
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from seqlab.cli import app
-from seqlab.cli.output import JSON_OPTION, Column, Rows, print_json, print_rows
+from seqlab.cli import app, device_option, device_overrides
+from seqlab.cli.output import JSON_OPTION, Column, Rows, print_json, print_line, print_rows
 from seqlab.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -24,8 +23,12 @@ def _console() -> Console:
 
 
 def _show_token(token: str) -> str:
-    """A token made visible in a table: spaces and newlines as symbols, markup escaped."""
-    return escape(token.replace(" ", "␣").replace("\n", "↵").replace("\t", "⇥")) or "∅"
+    """A token made visible in a table: spaces and newlines as symbols.
+
+    >>> _show_token(" a\\n"), _show_token("")
+    ('␣a↵', '∅')
+    """
+    return token.replace(" ", "␣").replace("\n", "↵").replace("\t", "⇥") or "∅"
 
 
 @app.command()
@@ -42,31 +45,109 @@ def train(
     force: bool = typer.Option(
         False, "--force", help="Replace a run already in --run-dir (says what it removes; without it, refused)."
     ),
+    device: str | None = device_option(trains=True),
+    nproc: int = typer.Option(
+        1, "--nproc", min=1, help="Train in this many processes on this machine (data-parallel, through torchrun)."
+    ),
+    nnodes: int = typer.Option(1, "--nnodes", min=1, help="Machines training together (each runs this command)."),
+    node_rank: int | None = typer.Option(
+        None, "--node-rank", min=0, help="This machine's number among --nnodes, 0 .. nnodes-1 (default: assigned)."
+    ),
+    rdzv_endpoint: str | None = typer.Option(
+        None, "--rdzv-endpoint", help="HOST:PORT where the machines meet (one of them; the same on every machine)."
+    ),
 ) -> None:
     """Train a recipe or config into a run directory, then show what it learned.
 
     Every task: language models, text classifiers, seq2seq, forecasters, image models, autoencoders, GANs.
+
+    --nproc N trains one model in N processes through PyTorch's torchrun (--nnodes etc. for several machines).
     """
     from seqlab.config import load_config
+    from seqlab.distributed import DistributedContext
+    from seqlab.run import default_run_dir
     from seqlab.run import resume as resume_run
     from seqlab.run import train as train_run
 
+    if resume is not None and (recipe or set_ or data or force):
+        raise ConfigError(
+            "--resume continues a run with its saved config; give no recipe, --set, --data or --force with it"
+        )
+    if resume is None and recipe is None:
+        raise ConfigError(
+            "give a recipe name or a config file, e.g. `seqlab train shakespeare-char` (see `seqlab recipes`)"
+        )
+    overrides = [*set_, *([f'data.dataset="{data}"'] if data else []), *device_overrides(device)]
+    ranks = DistributedContext.from_env()
+    if (nproc > 1 or nnodes > 1) and not ranks.is_distributed:
+        if resume is None and run_dir is None:  # chosen here: each process would name its own by the clock
+            run_dir = default_run_dir(load_config(recipe or "", overrides=overrides).name)
+        argv = torchrun_train_argv(
+            recipe=recipe,
+            set_=set_,
+            data=data,
+            run_dir=run_dir,
+            resume=resume,
+            force=force,
+            device=device,
+            nproc=nproc,
+            nnodes=nnodes,
+            node_rank=node_rank,
+            rdzv_endpoint=rdzv_endpoint,
+        )
+        raise typer.Exit(subprocess.run(argv).returncode)
+
     console = _console()
     if resume is not None:
-        if recipe or set_ or data or force:
-            raise ConfigError(
-                "--resume continues a run with its saved config; give no recipe, --set, --data or --force with it"
-            )
-        run = resume_run(resume, console=console)
+        saved = resume / "config.toml"
+        if device is not None and saved.is_file():  # the saved config, on another device
+            run = train_run(load_config(saved, overrides=overrides), run_dir=resume, console=console, resume=True)
+        else:
+            run = resume_run(resume, console=console)
     else:
-        if recipe is None:
-            raise ConfigError(
-                "give a recipe name or a config file, e.g. `seqlab train shakespeare-char` (see `seqlab recipes`)"
-            )
-        overrides = [*set_, *([f'data.dataset="{data}"'] if data else [])]
-        config = load_config(recipe, overrides=overrides)
+        config = load_config(recipe or "", overrides=overrides)
         run = train_run(config, run_dir=run_dir, console=console, force=force)
-    console.print(f"\nrun saved in [bold]{run.run_dir}[/] (summary.md, curves.png, model.safetensors)")
+    if ranks.is_main:
+        console.print(f"\nrun saved in [bold]{run.run_dir}[/] (summary.md, curves.png, model.safetensors)")
+
+
+def torchrun_train_argv(
+    *,
+    recipe: str | None,
+    set_: list[str],
+    data: str | None,
+    run_dir: Path | None,
+    resume: Path | None,
+    force: bool,
+    device: str | None,
+    nproc: int,
+    nnodes: int = 1,
+    node_rank: int | None = None,
+    rdzv_endpoint: str | None = None,
+) -> list[str]:
+    """The torchrun command for ``seqlab train ... --nproc N``: the same training options, in N processes.
+
+    Args:
+        recipe, set_, data, run_dir, resume, force, device: the ``seqlab train`` options, passed on.
+        nproc, nnodes, node_rank, rdzv_endpoint: where the processes run (torchrun's options).
+
+    >>> argv = torchrun_train_argv(recipe="shakespeare-char", set_=["train.max_steps=6"], data=None,
+    ...     run_dir=Path("runs/x"), resume=None, force=False, device="cpu", nproc=2)
+    >>> argv[1:]
+    ['-m', 'torch.distributed.run', '--nproc-per-node', '2', '--standalone', '-m', 'seqlab', 'train',
+     'shakespeare-char', '--set', 'train.max_steps=6', '--run-dir', 'runs/x', '--device', 'cpu']
+    """
+    from seqlab.distributed import torchrun_argv
+
+    args = ["train", *([recipe] if recipe else [])]
+    for value in set_:
+        args += ["--set", value]
+    for flag, option in (("--data", data), ("--run-dir", run_dir), ("--resume", resume), ("--device", device)):
+        if option is not None:
+            args += [flag, str(option)]
+    if force:
+        args.append("--force")
+    return torchrun_argv(args, nproc=nproc, nnodes=nnodes, node_rank=node_rank, rdzv_endpoint=rdzv_endpoint)
 
 
 @app.command()
@@ -115,6 +196,7 @@ def evaluate(
     data: str | None = typer.Option(
         None, "--data", help="Evaluate on this dataset name or file (all of it) instead of the run's test split."
     ),
+    device: str | None = device_option(trains=False),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Evaluate a trained run on its validation and test splits, or on other data.
@@ -123,7 +205,7 @@ def evaluate(
     """
     from seqlab.run import load
 
-    run = load(run_dir)
+    run = load(run_dir, device=device)
     console = _console()
     rows = list(run.evaluate(data).items())
     names = list(rows[0][1])
@@ -149,6 +231,8 @@ def predict(
         None, "--beam", min=1, help="seq2seq: beam width (1 = greedy; default: the run's data.beam_width)."
     ),
     n_best: int = typer.Option(1, "--n-best", min=1, help="seq2seq: show this many beam hypotheses per text."),
+    device: str | None = device_option(trains=False),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Predict with a trained run: classify a text, translate it, or forecast what comes next.
 
@@ -160,37 +244,39 @@ def predict(
     """
     from seqlab.run import load
 
-    run = load(run_dir)
+    run = load(run_dir, device=device)
     inputs = run.kind.read_inputs(run, text, file)  # texts, or the series a forecast continues
-    _show_predictions(run, inputs, run.predict(inputs, beam_width=beam, n_best=n_best), beam=beam, console=_console())
+    results = run.predict(inputs, beam_width=beam, n_best=n_best)
+    _show_predictions(run, inputs, results, beam=beam, console=_console(), as_json=as_json)
 
 
-def _show_predictions(run: Run, inputs: list[Any], results: list[Any], *, beam: int | None, console: Console) -> None:
+def _show_predictions(
+    run: Run, inputs: list[Any], results: list[Any], *, beam: int | None, console: Console, as_json: bool
+) -> None:
     """Print what ``run.predict`` returned, by its type: classes, translations or forecasts."""
-    from seqlab.cli.forecast import show_forecast
-    from seqlab.cli.seq2seq import show_translations
+    from seqlab.cli.forecast import forecast_record, forecast_rows
+    from seqlab.cli.seq2seq import translation_rows
     from seqlab.tasks.classification import Prediction
     from seqlab.tasks.forecast import Forecast
     from seqlab.tasks.seq2seq import Translation
 
     if all(isinstance(r, Forecast) for r in results):
+        if as_json:  # one object per series continued
+            return print_json([forecast_record(run, result) for result in results], console=console)
         for result in results:
-            show_forecast(run, result, console=console)
-        return
+            print_rows(forecast_rows(run, result), console=console, title_in_pipe=True)
+        return None
     if all(isinstance(r, Translation) for r in results):
-        return show_translations(run, results, beam=beam, console=console)
+        return print_rows(translation_rows(run, results, beam=beam), console=console, as_json=as_json)
     assert all(isinstance(r, Prediction) for r in results), "seqlab predict prints classes, translations, forecasts"
     classes = run.meta.get("classes", [])
-    table = Table()
-    for column in ("text", "class", *classes):
-        table.add_column(column, justify="left" if column in ("text", "class") else "right")
-    for t, p in zip(inputs, results):
-        table.add_row(
-            escape(t if len(t) <= 80 else t[:77] + "..."),
-            f"[bold]{p.label}[/]",
-            *(f"{p.probabilities[c]:.3f}" for c in classes),
-        )
-    console.print(table)
+    # the text last: in a terminal it folds there, in a pipe each line ends with it whole
+    table = Rows(
+        [Column("class", style="bold"), *(Column(c, format=".3f") for c in classes), "text"],
+        [[p.label, *(float(p.probabilities[c]) for c in classes), t] for t, p in zip(inputs, results)],
+    )
+    print_rows(table, console=console, as_json=as_json)
+    return None
 
 
 @app.command()
@@ -208,6 +294,7 @@ def sample(
         0.0, "--presence-penalty", help="-2 to 2: lowers the odds of every token the text already holds."
     ),
     seed: int | None = typer.Option(None, "--seed", help="Make the sample reproducible."),
+    device: str | None = device_option(trains=False),
 ) -> None:
     """Continue a prompt with a language-model run, streamed to the terminal.
 
@@ -215,7 +302,7 @@ def sample(
     """
     from seqlab.run import load
 
-    run = load(run_dir)
+    run = load(run_dir, device=device)
     # Run.sample makes the one SamplingParams, which checks every value (a bad one is an error, not a traceback)
     pieces = run.sample(
         prompt,
@@ -238,13 +325,16 @@ def sample(
 def summary(
     target: str = typer.Argument(..., help="A run directory, a recipe name or a config file."),
     set_: list[str] = typer.Option([], "--set", "-s", help="Override a setting (for a recipe or config)."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Keras-style layer table of a run's or recipe's model: output shapes and parameter counts.
 
-    Any task; a GAN shows its generator and its discriminator.
+    Any task; a GAN shows its generator and its discriminator. It runs one example input on the CPU.
     """
+    from io import StringIO
+
     from seqlab.config import load_config
-    from seqlab.layers.summary import summary as print_summary
+    from seqlab.layers.summary import summary as layer_summary
     from seqlab.run import load
     from seqlab.tasks import get_task
 
@@ -256,15 +346,56 @@ def summary(
         config = load_config(target, overrides=set_)
         task = get_task(config.task)
         # a recipe has not read its data: text tasks use stand-in sizes, others read the data's sizes
-        with console.status("reading the data for its sizes..."):
+        with Console(stderr=True).status("reading the data for its sizes..."):
             preprocessing, meta, note = task.summary_inputs(config)
-        if note:
-            console.print(f"[dim]{target}: {note}[/]")
+        if note and not as_json:
+            print_line(f"{target}: {note}", console=console, style="dim")
         model = task.build_model(config, meta, preprocessing=preprocessing)
+    parts = []
     for part in get_task(config.task).example_input(config, model, meta):
-        if part.title:
-            console.print(f"[bold]{part.title}[/]")
-        print_summary(part.module, part.example, console=console)
+        table = layer_summary(part.module, part.example, console=Console(file=StringIO()))
+        parts.append((part.title, table))
+    if as_json:
+        records = []
+        for title, table in parts:
+            layers = Rows(
+                ["name", "type", "output_shape", "params", "trainable_params", "calls"],
+                [[r.name, r.layer_type, r.output_shape, r.params, r.trainable_params, r.calls] for r in table.rows],
+            )
+            records.append(
+                {
+                    "part": title or None,
+                    "title": table.title,
+                    "layers": layers.records(),
+                    "total_params": table.total_params,
+                    "trainable_params": table.trainable_params,
+                    "non_trainable_params": table.non_trainable_params,
+                    "total_bytes": table.total_bytes,
+                    "notes": table.notes,
+                }
+            )
+        return print_json(records, console=console)
+    for title, table in parts:
+        if title:
+            print_line(title, console=console, style="bold")
+        if console.is_terminal:  # the Keras-style table, with the totals under it
+            console.print(table)
+            continue
+        layers = Rows(
+            [Column("layer (type)"), Column("output shape"), Column("params", format=",")],
+            [
+                [f"{r.name} ({r.layer_type})" + (f" x{r.calls} calls" if r.calls > 1 else ""), r.output_shape, r.params]
+                for r in table.rows
+            ],
+            title=table.title,
+        )
+        print_rows(layers, console=console, title_in_pipe=True)
+        print_line(f"Total params: {table.total_params:,}", console=console)
+        print_line(f"Trainable params: {table.trainable_params:,}", console=console)
+        print_line(f"Non-trainable params: {table.non_trainable_params:,}", console=console)
+        for note in table.notes:
+            print_line(note, console=console)
+    return None
 
 
 @app.command()
@@ -280,6 +411,8 @@ def inspect(
     beam: int | None = typer.Option(
         None, "--beam", min=1, help="seq2seq: decode with this beam width before drawing the attention."
     ),
+    device: str | None = device_option(trains=False),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Follow a text through a run: gates step by step, or where a translation attends.
 
@@ -291,31 +424,52 @@ def inspect(
     from seqlab.run import load
     from seqlab.tasks.seq2seq import AttentionView
 
-    run = load(run_dir)
+    run = load(run_dir, device=device)
     result = run.inspect(text, out_dir=out_dir, layer=layer, beam_width=beam)
     console = _console()
     if isinstance(result, AttentionView):  # source tokens across, output tokens down
-        return show_attention(result, console=console)
+        return show_attention(result, console=console, as_json=as_json)
     classified = isinstance(result.outputs, dict)  # a classifier's class probabilities, not next tokens
-    console.print(f"[bold]tokens[/] ({len(result.tokens)}): {escape(str(result.tokens))}")
-    console.print(f"[bold]ids[/]: {result.ids}")
-    if result.padded != result.ids:
-        console.print(f"[bold]padded[/] ({run.config.data.padding}, length {len(result.padded)}): {result.padded}")
+    tables = {}
     for path, gates in result.gates.items():
-        table = Table(title=f"{path}: gate means per step (over {next(iter(gates.values())).shape[-1]} units)")
         names = [g for g in gates if g not in ("hidden", "cell")]
-        for column in ("step", "token", *names, "|h|", *([] if classified else ["expects next"])):
-            table.add_column(column, justify="right" if column not in ("token", "expects next") else "left")
+        columns: list[Column | str] = [Column("step", right=True), "token", *(Column(g, format=".3f") for g in names)]
+        columns.append(Column("|h|", format=".2f", key="hidden_norm"))
+        if not classified:
+            columns += [Column("expects next", key="expects_next"), Column("p", format=".2f", key="probability")]
+        rows = []
         for t in range(len(result.hidden_norms[path])):
-            row = [str(t), _show_token(result.tokens[t])]
-            row += [f"{float(gates[g][t].mean()):.3f}" for g in names]
-            row.append(f"{float(result.hidden_norms[path][t]):.2f}")
+            row: list[Any] = [t, result.tokens[t] if as_json else _show_token(result.tokens[t])]
+            row += [float(gates[g][t].mean()) for g in names]
+            row.append(float(result.hidden_norms[path][t]))
             if not classified:
                 token, prob = result.outputs[t]
-                row.append(f"{_show_token(token)} ({prob:.2f})")
-            table.add_row(*row)
-        console.print(table)
+                row += [token if as_json else _show_token(token), float(prob)]
+            rows.append(row)
+        units = next(iter(gates.values())).shape[-1]
+        tables[path] = Rows(columns, rows, title=f"{path}: gate means per step (over {units} units)")
+    figures = [str(path) for path in result.figure_paths]
+    if as_json:
+        return print_json(
+            {
+                "tokens": result.tokens,
+                "ids": result.ids,
+                "padded": result.padded,
+                "layers": {path: table.records() for path, table in tables.items()},
+                "outputs": result.outputs if isinstance(result.outputs, dict) else None,
+                "figures": figures,
+            },
+            console=console,
+        )
+    print_line(f"tokens ({len(result.tokens)}): {result.tokens}", console=console)
+    print_line(f"ids: {result.ids}", console=console)
+    if result.padded != result.ids:
+        padding = f"padded ({run.config.data.padding}, length {len(result.padded)}): {result.padded}"
+        print_line(padding, console=console)
+    for table in tables.values():
+        print_rows(table, console=console, title_in_pipe=True)
     if isinstance(result.outputs, dict):
-        console.print("[bold]output[/]: " + ", ".join(f"{k} {v:.3f}" for k, v in result.outputs.items()))
-    for path in result.figure_paths:
-        console.print(f"heatmap: {path}")
+        print_line("output: " + ", ".join(f"{k} {v:.3f}" for k, v in result.outputs.items()), console=console)
+    for figure in figures:
+        print_line(f"heatmap: {figure}", console=console)
+    return None
