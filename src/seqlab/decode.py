@@ -277,20 +277,23 @@ def generate(
     if len(prompt_ids) == 0:
         raise ValueError("prompt_ids must hold at least one id (use the BOS id for an empty prompt)")
     generator = torch.Generator().manual_seed(params.seed) if params.seed is not None else None
+    device = device_of(model)
     with evaluating(model):
         state = model.init_state(1)
-        logits, state = model.step(torch.tensor([list(prompt_ids)], dtype=torch.long), state)  # read the prompt once
+        prompt = torch.tensor([list(prompt_ids)], dtype=torch.long, device=device)
+        logits, state = model.step(prompt, state)  # read the prompt once
         stops = set(stop_ids)
-        counts = torch.zeros_like(logits[:, -1]) if params.penalised else None  # (1, V)
+        counts = torch.zeros_like(logits[:, -1], device="cpu") if params.penalised else None  # (1, V)
         for _ in range(params.max_tokens):
-            scores = logits[:, -1] if counts is None else penalise(logits[:, -1], counts, params)
+            last = logits[:, -1].float().cpu()  # choosing happens on the CPU, with a CPU generator
+            scores = last if counts is None else penalise(last, counts, params)
             token = int(choose_next(scores, params, generator)[0])
             if token in stops:
                 return
             if counts is not None:
                 counts[0, token] += 1
             yield token
-            logits, state = model.step(torch.tensor([[token]], dtype=torch.long), state)  # one step per token
+            logits, state = model.step(torch.tensor([[token]], dtype=torch.long, device=device), state)
 
 
 def decode_stream(tokenizer: Detokenizer, ids: Iterator[int], *, stop: Sequence[str] = ()) -> Iterator[str]:
@@ -368,6 +371,19 @@ class Conditioned:
         return self.model.reorder_state(state, index)
 
 
+def device_of(model: Any) -> torch.device:
+    """Where a model's weights are, so decoding builds its ids there (the CPU for a model without any).
+
+    >>> device_of(torch.nn.Linear(2, 2)), device_of(object())
+    (device(type='cpu'), device(type='cpu'))
+    """
+    inner = model.model if isinstance(model, Conditioned) else model
+    if isinstance(inner, torch.nn.Module):
+        for parameter in inner.parameters():
+            return parameter.device
+    return torch.device("cpu")
+
+
 @dataclass(frozen=True)
 class Hypothesis:
     """One beam search result: the new token ids (EOS not included), their total log-probability,
@@ -441,13 +457,15 @@ def beam_search(
     if not prompt_ids or len({len(p) for p in prompt_ids}) != 1 or len(prompt_ids[0]) == 0:
         raise ValueError("prompt_ids must be one or more non-empty prompts of equal length")
     B, K = len(prompt_ids), beam_width
+    device = device_of(model)  # the model steps there; the search's bookkeeping stays on the CPU
     with evaluating(model):
         state = model.init_state(B)
-        logits, state = model.step(torch.tensor([list(p) for p in prompt_ids], dtype=torch.long), state)
+        prompts = torch.tensor([list(p) for p in prompt_ids], dtype=torch.long, device=device)
+        logits, state = model.step(prompts, state)
         # every row starts with K copies of its one hypothesis; only the first may expand at step 0
         rows = torch.arange(B).repeat_interleave(K)  # (B*K,)
-        state = model.reorder_state(state, rows)
-        log_probs = torch.log_softmax(logits[:, -1].float(), dim=-1).index_select(0, rows)  # (B*K, V)
+        state = model.reorder_state(state, rows.to(device))
+        log_probs = torch.log_softmax(logits[:, -1].float().cpu(), dim=-1).index_select(0, rows)  # (B*K, V)
         beam_scores = torch.full((B, K), float("-inf"))
         beam_scores[:, 0] = 0.0
         tokens = torch.zeros(B, K, 0, dtype=torch.long)  # (B, K, t)
@@ -493,9 +511,9 @@ def beam_search(
             beam_scores = new_scores
             if t + 1 == max_tokens:
                 break
-            state = model.reorder_state(state, flat_origin)
-            logits, state = model.step(new_token.view(B * K, 1), state)
-            log_probs = torch.log_softmax(logits[:, -1].float(), dim=-1)
+            state = model.reorder_state(state, flat_origin.to(device))
+            logits, state = model.step(new_token.view(B * K, 1).to(device), state)
+            log_probs = torch.log_softmax(logits[:, -1].float().cpu(), dim=-1)
         results = []
         for b in range(B):
             pool = list(finished[b])
@@ -564,13 +582,14 @@ def greedy_batch(
     if not prompt_ids or len({len(p) for p in prompt_ids}) != 1 or len(prompt_ids[0]) == 0:
         raise ValueError("prompt_ids must be one or more non-empty prompts of equal length")
     B = len(prompt_ids)
+    device = device_of(model)
     with evaluating(model):
         state = model.init_state(B)
-        logits, state = model.step(torch.tensor([list(p) for p in prompt_ids], dtype=torch.long), state)
+        logits, state = model.step(torch.tensor([list(p) for p in prompt_ids], dtype=torch.long, device=device), state)
         outputs: list[list[int]] = [[] for _ in range(B)]
         alive = [True] * B
         for _ in range(max_tokens):
-            chosen = logits[:, -1].argmax(dim=-1)  # (B,)
+            chosen = logits[:, -1].argmax(dim=-1).cpu()  # (B,)
             for b, token in enumerate(chosen.tolist()):
                 if alive[b]:
                     if eos_id is not None and token == eos_id:
@@ -579,5 +598,5 @@ def greedy_batch(
                         outputs[b].append(token)
             if not any(alive):
                 break
-            logits, state = model.step(chosen.unsqueeze(1), state)
+            logits, state = model.step(chosen.unsqueeze(1).to(device), state)
         return outputs

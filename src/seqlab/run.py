@@ -4,7 +4,8 @@ A run directory holds everything needed to use and reproduce a run:
 
 ====================  =========================================================
 ``config.toml``       the resolved config (``seqlab train config.toml`` re-runs it)
-``meta.json``         task facts the model needs (vocabulary size, class names)
+``meta.json``         task facts the model needs (vocabulary size, class names), and where it
+                      trained (device, precision, world_size, global_batch)
 ``tokenizer.json``    the fitted tokenizer (a forecaster: ``scaler.json``, its scaler;
                       image runs fit nothing)
 ``model.safetensors`` the final (or best, with early stopping) weights
@@ -21,7 +22,8 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,8 +36,11 @@ from seqlab.rundir import LOCK_FILE, RunLock, check_new_run, remove_stale_tempor
 
 if TYPE_CHECKING:
     import numpy as np
+    import torch
     from torch import nn
 
+    from seqlab.devices import Precision
+    from seqlab.distributed import DistributedContext
     from seqlab.inspection import Inspection
     from seqlab.tasks.autoencoder import AnomalyResult
     from seqlab.tasks.base import Preprocessing, SplitData, Task
@@ -175,12 +180,17 @@ class Run:
         if dataset:
             overrides = [f'data.dataset="{dataset}"', "data.val_fraction=0.0", "data.test_fraction=0.0"]
             config = with_overrides(config, overrides)
+        import torch
+
+        from seqlab.data.batching import OnDevice
+
         data = self.kind.prepare(config, preprocessing=self.preprocessing).data
+        device = next(self.model.parameters(), torch.zeros(())).device  # where load() put the model
         results = {}
         for split in ["train"] if dataset else ["val", "test"]:
             batches = data.split_batches(split)
             if len(batches):
-                results["data" if dataset else split] = data.evaluate(self.model, batches)
+                results["data" if dataset else split] = data.evaluate(self.model, OnDevice(batches, device))
         if not results:
             raise DataError("nothing to evaluate: the splits are empty")
         return results
@@ -220,8 +230,12 @@ def train(
     """Train a config into a run directory and return the trained run.
 
     The folder's rules (:mod:`seqlab.rundir`): one writer at a time (an OS-level lock), and a folder
-    that already holds a run is refused unless ``resume`` continues it or ``force`` replaces it. Data
-    and config are checked before anything is written or replaced.
+    that already holds a run is refused unless ``resume`` continues it or ``force`` replaces it. The
+    device and precision (``train.device``, ``train.precision``) are checked first, then the data and
+    config, all before anything is written or replaced.
+
+    Under torchrun every process calls this: rank 0 takes the lock, writes the folder and runs the
+    final evaluation; the others train their share and return right after training, writing nothing.
 
     Args:
         config: a validated config (:func:`seqlab.config.load_config`).
@@ -231,13 +245,54 @@ def train(
         force: replace a run already in ``run_dir`` (its files are removed once the data has been read).
         callbacks: :class:`seqlab.training.Callback` objects for the loop (a sweep's pruning).
     """
-    run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config.name)
+    import torch.distributed as dist
+
+    from seqlab.devices import Precision, resolve_device
+    from seqlab.distributed import DistributedContext
+
+    ranks = DistributedContext.from_env()
+    device = ranks.device(resolve_device(config.train.device))  # a device that is not here fails first
+    place = _Placement(ranks, device, Precision.resolve(config.train.precision, device))
+    joined = ranks.is_distributed and not (dist.is_available() and dist.is_initialized())
+    ranks.init(device)  # before the data: the ranks wait for rank 0's token file and its writes
+    try:
+        run_dir = Path(run_dir) if run_dir is not None else default_run_dir(config.name)
+        run_dir = Path(ranks.gather(str(run_dir))[0])  # rank 0's timestamp names the folder on every rank
+        if not ranks.is_main:  # rank 0 alone locks, checks and writes the folder
+            quiet = Console(stderr=True, quiet=True)
+            return _train_locked(config, run_dir, quiet, place, resume=resume, force=force, callbacks=callbacks)
+        console = console or Console()
+        return _train_main(config, run_dir, console, place, resume=resume, force=force, callbacks=callbacks)
+    finally:
+        if joined:
+            ranks.destroy()
+
+
+@dataclass(frozen=True)
+class _Placement:
+    """Where this process trains: its rank among torchrun's, its device and its precision."""
+
+    ranks: DistributedContext
+    device: torch.device
+    precision: Precision
+
+
+def _train_main(
+    config: Config,
+    run_dir: Path,
+    console: Console,
+    place: _Placement,
+    *,
+    resume: bool,
+    force: bool,
+    callbacks: Sequence[Callback],
+) -> Run:
     created = not run_dir.exists()
     lock = RunLock(run_dir).acquire()
     try:
         if not resume and not force:
             check_new_run(run_dir, force=False)
-        return _train_locked(config, run_dir, console or Console(), resume=resume, force=force, callbacks=callbacks)
+        return _train_locked(config, run_dir, console, place, resume=resume, force=force, callbacks=callbacks)
     except BaseException:
         if created and {p.name for p in run_dir.iterdir()} <= {LOCK_FILE}:  # nothing of a run was written
             lock.release()
@@ -248,30 +303,48 @@ def train(
 
 
 def _train_locked(
-    config: Config, run_dir: Path, console: Console, *, resume: bool, force: bool, callbacks: Sequence[Callback]
+    config: Config,
+    run_dir: Path,
+    console: Console,
+    place: _Placement,
+    *,
+    resume: bool,
+    force: bool,
+    callbacks: Sequence[Callback],
 ) -> Run:
     import torch
 
     from seqlab.tasks import get_task
 
     task = get_task(config.task)
+    ranks, main = place.ranks, place.ranks.is_main
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
     torch.manual_seed(config.train.seed)
 
     console.print(f"[bold]{config.name}[/]: {config.task} on [cyan]{config.data.dataset}[/] -> {run_dir}")
+    console.print(f"device: {place.device} ({place.precision.name})")
     saved = run_dir / task.preprocessing_file if task.preprocessing_file else None
-    with console.status("reading data and fitting the preprocessing..."):
+    with console.status("reading data and fitting the preprocessing...") if main else nullcontext():
         reuse = task.load_preprocessing(saved) if resume and saved is not None and saved.exists() else None
         prepared = task.prepare(config, preprocessing=reuse)
-    remove_stale_temporaries(run_dir)
-    if force and not resume and (replaced := check_new_run(run_dir, force=True)):
-        console.print(f"[yellow]{replaced}[/]")
-    if not resume:
-        write_atomic(run_dir / "config.toml", to_toml(config))
-        if saved is not None and prepared.preprocessing is not None:
-            write_atomic(saved, prepared.preprocessing.to_json())
-        write_atomic(run_dir / "meta.json", json.dumps(prepared.meta, ensure_ascii=False, indent=2))
+    meta = {
+        **prepared.meta,
+        "device": str(place.device),
+        "precision": place.precision.name,
+        "world_size": ranks.world_size,
+        "global_batch": config.train.batch_size * ranks.world_size,
+    }
+    if main:
+        remove_stale_temporaries(run_dir)
+        if force and not resume and (replaced := check_new_run(run_dir, force=True)):
+            console.print(f"[yellow]{replaced}[/]")
+        if not resume:
+            write_atomic(run_dir / "config.toml", to_toml(config))
+            if saved is not None and prepared.preprocessing is not None:
+                write_atomic(saved, prepared.preprocessing.to_json())
+            write_atomic(run_dir / "meta.json", json.dumps(meta, ensure_ascii=False, indent=2))
+    ranks.barrier()  # the others start once rank 0 has replaced an old run (fit refuses a folder with checkpoints)
 
     model = task.build_model(config, prepared.meta, preprocessing=prepared.preprocessing)
     params = sum(p.numel() for p in model.parameters())
@@ -292,8 +365,9 @@ def _train_locked(
     except KeyboardInterrupt:
         raise TrainingInterrupted(run_dir) from None
 
-    run = Run(run_dir, config, prepared.meta, prepared.preprocessing, model.eval())
-    write_summary(run, prepared.data, console=console)
+    run = Run(run_dir, config, meta, prepared.preprocessing, model.eval())
+    if main:
+        write_summary(run, prepared.data, console=console, device=place.device, precision=place.precision)
     return run
 
 
@@ -307,13 +381,105 @@ def resume(run_dir: str | Path, *, console: Console | None = None) -> Run:
     return train(load_config(run_dir / "config.toml"), run_dir=run_dir, console=console, resume=True)
 
 
-def write_summary(run: Run, data: SplitData, *, console: Console) -> dict[str, dict[str, float]]:
-    """Evaluate on validation and test, and write summary.md (metrics, then the task's report)."""
-    results = {}
-    for split in ("val", "test"):
-        batches = data.split_batches(split)
-        if len(batches):
-            results[split] = data.evaluate(run.model.eval(), batches)
+class _Shown(Sequence[Any]):
+    """The first ``count`` batches of a split, each moved to ``device`` and counted on a progress bar as read."""
+
+    def __init__(self, batches: Sequence[Any], count: int, device: torch.device, advance: Callable[[], None]) -> None:
+        self.batches, self.size, self.device, self.advance = batches, count, device, advance
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, index: Any) -> Any:
+        from seqlab.data.batching import to_device
+
+        if isinstance(index, slice):
+            return [self[i] for i in range(self.size)[index]]
+        if not -self.size <= index < self.size:
+            raise IndexError(f"batch {index} out of range ({self.size} batches)")
+        self.advance()
+        return to_device(self.batches[index % self.size], self.device)
+
+
+def final_evaluation(
+    run: Run,
+    data: SplitData,
+    *,
+    console: Console,
+    device: torch.device | None = None,
+    precision: Precision | None = None,
+) -> tuple[dict[str, dict[str, float]], list[str]]:
+    """Metrics of the validation and test splits on ``device``, with progress, over ``train.final_eval_batches``.
+
+    Args:
+        run: the trained run (its model moves to ``device`` and back).
+        data: the task's splits.
+        console: where the progress bar is drawn.
+        device: where to evaluate (default: where the model is).
+        precision: autocast of the evaluation (default: none, fp32).
+
+    Returns:
+        (metrics per split, one line per split saying how much of it was evaluated).
+    """
+    import torch
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from seqlab.training import evaluate
+
+    home = next(run.model.parameters(), torch.zeros(())).device
+    device = device if device is not None else home
+    cap = run.config.train.final_eval_batches
+    results: dict[str, dict[str, float]] = {}
+    notes: list[str] = []
+    run.model.to(device)
+    try:
+        with Progress(
+            TextColumn("[bold]final evaluation: {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            for split in ("val", "test"):
+                batches = data.split_batches(split)
+                total = len(batches)
+                if not total:
+                    continue
+                count = min(cap, total) if cap else total
+                job = bar.add_task(split, total=count)
+                shown = _Shown(batches, count, device, lambda job=job: bar.advance(job))  # type: ignore[misc]
+                with precision.autocast() if precision is not None else nullcontext():
+                    results[split] = evaluate(run.model, data, shown)
+                notes.append(
+                    f"{split}: final evaluation over {count} of {total} batches "
+                    f"(train.final_eval_batches = {cap}; 0 evaluates the whole split)"
+                    if count < total
+                    else f"{split}: whole split ({total} batches)"
+                )
+    finally:
+        run.model.to(home)
+    return results, notes
+
+
+def write_summary(
+    run: Run,
+    data: SplitData,
+    *,
+    console: Console,
+    device: torch.device | None = None,
+    precision: Precision | None = None,
+) -> dict[str, dict[str, float]]:
+    """Evaluate on validation and test (:func:`final_evaluation`); write summary.md (metrics, the task's report).
+
+    Args:
+        run: the trained run.
+        data: the task's splits.
+        console: where progress and the metrics go.
+        device: where to evaluate (default: where the model is).
+        precision: autocast of the evaluation (default: fp32).
+    """
+    results, notes = final_evaluation(run, data, console=console, device=device, precision=precision)
     names = sorted({k for metrics in results.values() for k in metrics}, key=lambda k: (k != "loss", k))
     lines = [
         f"# {run.config.name}",
@@ -331,6 +497,8 @@ def write_summary(run: Run, data: SplitData, *, console: Console) -> dict[str, d
     for split, metrics in results.items():
         lines.append(f"| {split} | " + " | ".join(f"{metrics.get(n, float('nan')):.4f}" for n in names) + " |")
         console.print(f"[bold]{split}[/]: " + ", ".join(f"{n} {metrics[n]:.4f}" for n in names if n in metrics))
+    if notes:
+        lines += [""] + [f"- {note}" for note in notes]
     lines += ["", "![learning curves](curves.png)", ""]
     lines += run.kind.report(run, data, console=console)
     write_atomic(run.run_dir / "summary.md", "\n".join(lines) + "\n")
@@ -338,17 +506,24 @@ def write_summary(run: Run, data: SplitData, *, console: Console) -> dict[str, d
     return results
 
 
-def load(run_dir: str | Path) -> Run:
+def load(run_dir: str | Path, *, device: str | None = None) -> Run:
     """Load a run directory for use: config, tokenizer and weights (safetensors; nothing unpickled).
+
+    The weights are read straight onto ``device``; a run trained on one device loads on any other
+    (its files hold no device).
 
     Args:
         run_dir: a folder written by ``seqlab train``.
+        device: where the model runs: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``
+            (None: the CPU); a device this machine lacks is a ConfigError naming the ones it has.
     """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    from seqlab.devices import resolve_device
     from seqlab.tasks import get_task
 
+    target = resolve_device(device, key="--device") if device is not None else None
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise CheckpointError(f"run directory not found: {run_dir}")
@@ -367,15 +542,26 @@ def load(run_dir: str | Path) -> Run:
     assert config is not None and task is not None  # config.toml is there
     try:
         meta = json.loads((run_dir / "meta.json").read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise CheckpointError(f"{run_dir / 'meta.json'} is not valid JSON: {err}") from None
+    check_meta(meta, run_dir / "meta.json")
     preprocessing = task.load_preprocessing(run_dir / saved[0]) if saved else None
     # the saved weights replace every value, so a task may skip work only fresh weights need
-    model = task.load_model(config, meta, preprocessing=preprocessing)
     try:
-        state = load_file(str(run_dir / "model.safetensors"))
+        model = task.load_model(config, meta, preprocessing=preprocessing)
+    except KeyError as err:
+        raise CheckpointError(
+            f"{run_dir / 'meta.json'} lacks the key {err}, which this {config.task} run needs"
+        ) from None
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"{run_dir / 'meta.json'} does not fit config.toml: {err}") from None
+    if target is not None:
+        model.to(target)
+    try:
+        state = load_file(str(run_dir / "model.safetensors"), device=str(target or "cpu"))
     except (SafetensorError, OSError) as err:
         raise CheckpointError(f"{run_dir / 'model.safetensors'} cannot be read ({err}); it may be truncated") from None
+    check_weights(state, model.state_dict(), run_dir / "model.safetensors")
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
@@ -386,4 +572,101 @@ def load(run_dir: str | Path) -> Run:
     return Run(run_dir, config, meta, preprocessing, model.eval())
 
 
-__all__ = ["Run", "TrainingInterrupted", "train", "resume", "load", "default_run_dir", "write_summary"]
+# meta.json keys a task may read, and what each must be
+META_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "vocab_size": (lambda v: type(v) is int and v > 0, "a positive whole number"),
+    "num_inputs": (lambda v: type(v) is int and v > 0, "a positive whole number"),
+    "season": (lambda v: type(v) is int and v >= 0, "a whole number >= 0"),
+    "classes": (lambda v: isinstance(v, list) and len(v) > 0, "a non-empty list of class names"),
+    "image_shape": (
+        lambda v: isinstance(v, list) and len(v) == 2 and all(type(n) is int and n > 0 for n in v),
+        "[height, width], two positive whole numbers",
+    ),
+    "scale": (lambda v: isinstance(v, str), "a scaling name"),
+}
+META_NEEDS: dict[str, tuple[str, ...]] = {
+    "language-model": ("vocab_size",),
+    "classification": ("vocab_size", "classes"),
+}
+
+
+def check_meta(meta: Any, path: Path) -> None:
+    """Check that a run's meta.json is an object whose known keys hold what the tasks read from them.
+
+    Args:
+        meta: the parsed meta.json.
+        path: the file, for the message.
+
+    >>> check_meta({"vocab_size": 65}, Path("run/meta.json"))
+    >>> check_meta({"vocab_size": True}, Path("run/meta.json"))
+    Traceback (most recent call last):
+    ...
+    seqlab.errors.CheckpointError: run/meta.json: vocab_size must be a positive whole number (got true)
+    """
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{path} must hold a JSON object of the run's facts (got {type(meta).__name__})")
+    for key in META_NEEDS.get(str(meta.get("task", "")), ()):
+        if key not in meta:
+            raise CheckpointError(f"{path} lacks the key {key}, which a {meta['task']} run needs")
+    for key, (valid, wanted) in META_CHECKS.items():
+        if key in meta and not valid(meta[key]):
+            raise CheckpointError(f"{path}: {key} must be {wanted} (got {json.dumps(meta[key])})")
+
+
+def check_weights(state: dict[str, Any], expected: dict[str, Any], path: Path) -> None:
+    """Check saved tensors against a model's state_dict: the same names, the same shapes, finite values.
+
+    Args:
+        state: the tensors read from the file.
+        expected: ``model.state_dict()`` of the model built from config.toml.
+        path: the file, for the message.
+
+    >>> import torch
+    >>> check_weights({"w": torch.tensor([float("nan")])}, {"w": torch.zeros(1)}, Path("model.safetensors"))
+    Traceback (most recent call last):
+    ...
+    seqlab.errors.CheckpointError: model.safetensors: w holds values that are not finite (NaN or infinity); ...
+    """
+    import torch
+
+    missing = [name for name in expected if name not in state]
+    unexpected = [name for name in state if name not in expected]
+    if missing and unexpected:
+        raise CheckpointError(
+            f"{path} holds the weight {unexpected[0]} where the model in config.toml needs {missing[0]}"
+            + (f" ({len(missing)} names differ)" if len(missing) > 1 else "")
+        )
+    if missing:
+        raise CheckpointError(
+            f"{path} is missing the weight {missing[0]}"
+            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+            + "; the model in config.toml differs from the one that wrote it"
+        )
+    if unexpected:
+        raise CheckpointError(
+            f"{path} holds the weight {unexpected[0]}, which the model in config.toml does not have"
+            + (f" (and {len(unexpected) - 1} more)" if len(unexpected) > 1 else "")
+        )
+    for name, tensor in state.items():
+        want = tuple(expected[name].shape)
+        if tuple(tensor.shape) != want:
+            raise CheckpointError(
+                f"{path}: {name} has shape {tuple(tensor.shape)}, but the model in config.toml needs {want}"
+            )
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(
+                f"{path}: {name} holds values that are not finite (NaN or infinity); the training diverged "
+                "or the file is damaged"
+            )
+
+
+__all__ = [
+    "Run",
+    "TrainingInterrupted",
+    "train",
+    "resume",
+    "load",
+    "default_run_dir",
+    "final_evaluation",
+    "write_summary",
+]

@@ -19,18 +19,46 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, field_validator
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 Cell = Literal["rnn", "lstm", "gru"]
 TokenizerName = Literal["char", "word", "bpe", "syllable", "jamo", "morpheme", "minilm"]
+SEED_MAX = 2**32 - 1  # np.random.seed refuses more; torch.manual_seed takes this range too
 # model.pretrained_embeddings -> (the data.tokenizer whose ids number the rows, E of the vectors)
 PRETRAINED_EMBEDDINGS: dict[str, tuple[str, int]] = {"minilm": ("minilm", 384)}
 
 
 class Section(BaseModel):
-    """A frozen table of settings that rejects unknown keys."""
+    """A frozen table of settings that rejects unknown keys, NaN and infinities, and booleans taken for numbers.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    pydantic alone would read ``true`` as the integer 1 and ``1`` as ``true``: a ``batch_size = true``
+    is a mistake, so a number field takes only numbers and a switch only ``true`` or ``false``.
+
+    >>> RecurrentConfig(hidden_size=True)
+    Traceback (most recent call last):
+    ...
+    pydantic_core._pydantic_core.ValidationError: 1 validation error for RecurrentConfig
+    hidden_size
+      must be a number, not true or false ...
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None:
+            return value
+        kind = field.annotation
+        numbers = (int, float, tuple[int, ...], tuple[float, float])
+        items = value if isinstance(value, (list, tuple)) else (value,)
+        if kind in numbers and any(isinstance(item, bool) for item in items):
+            raise PydanticCustomError("bool_for_number", "must be a number, not true or false")
+        if kind is bool and not isinstance(value, bool):
+            raise PydanticCustomError("bool_expected", "must be true or false")
+        return value
 
 
 class DataSection(Section):
@@ -334,7 +362,7 @@ class TrainConfig(Section):
     max_epochs: int = Field(10, ge=1)
     max_steps: int = Field(0, ge=0, description="stop after this many optimizer steps; 0 = no limit")
     max_time: float = Field(0.0, ge=0.0, description='wall-clock budget in seconds (or "5m", "1h"); 0 = none')
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=SEED_MAX, description="0 to 2**32 - 1, the range numpy's generator takes")
     schedule: Literal["constant", "step", "cosine", "plateau"] = "constant"
     warmup_steps: int = Field(0, ge=0)
     step_size: int = Field(1000, ge=1, description="schedule=step: decay every this many steps")
@@ -342,6 +370,9 @@ class TrainConfig(Section):
     clip_norm: float = Field(0.0, ge=0.0, description="clip the gradient norm; 0 = no clipping")
     eval_every: int = Field(200, ge=1, description="steps between validation passes")
     eval_batches: int = Field(0, ge=0, description="validation batches per pass; 0 = all")
+    final_eval_batches: int = Field(
+        50, ge=0, description="batches of each of val and test in the final evaluation; 0 = the whole split"
+    )
     checkpoint_every: int = Field(200, ge=1, description="steps between checkpoints")
     keep_checkpoints: int = Field(2, ge=1)
     early_stopping: int = Field(0, ge=0, description="patience in validation passes; 0 = off")
@@ -384,6 +415,7 @@ def parse_duration(text: str) -> float:
 
 __all__ = [
     "Cell",
+    "SEED_MAX",
     "TokenizerName",
     "PRETRAINED_EMBEDDINGS",
     "parse_duration",

@@ -171,3 +171,73 @@ def test_random_windows_come_in_batches_and_repeat_with_the_seed(tmp_path):
     again = TokenWindows.random(ids, 8, num_batches=3, batch_size=4, seed=5)
     assert all(np.array_equal(windows[i][0], again[i][0]) for i in range(3))
     assert not np.array_equal(windows[0][0], TokenWindows.random(ids, 8, num_batches=3, batch_size=4, seed=6)[0][0])
+
+
+# ----------------------------------------------------------------------------- the language-model task reads the file
+
+TINY_LM = [
+    "data.limit=20000",
+    "data.block_size=32",
+    "model.embed_dim=16",
+    "model.hidden_size=32",
+    "train.max_steps=8",
+    "train.eval_every=4",
+    "train.eval_batches=2",
+    "train.checkpoint_every=4",
+    "train.batch_size=8",
+    "train.device=cpu",
+    "sample.max_tokens=10",
+]
+
+
+@pytest.fixture
+def token_cache(tmp_path, monkeypatch):
+    """Token files go to a fresh folder; datasets still come from the usual cache."""
+    monkeypatch.setattr("seqlab.data.tokens.cache_dir", lambda: tmp_path / "cache")
+    return tmp_path / "cache" / "tokens"
+
+
+@pytest.mark.parametrize("recipe", ["shakespeare-char", "chat-lm"])
+def test_the_language_model_splits_are_token_positions_of_one_mapped_file(token_cache, recipe):
+    from seqlab.config import load_config
+    from seqlab.tasks import get_task
+    from seqlab.tasks.language_model import _corpus_text
+
+    config = load_config(recipe, overrides=["data.limit=20000"])
+    prepared = get_task(config.task).prepare(config)
+    splits = prepared.data.splits
+    assert all(isinstance(ids, np.memmap) for ids in splits.values())  # no ids held in memory
+    text, _ = _corpus_text(config)
+    joined = np.concatenate([splits["train"], splits["val"], splits["test"]])
+    assert joined.tolist() == prepared.preprocessing.encode(text)  # the same ids as encoding the corpus whole
+    n = len(joined)
+    assert len(splits["test"]) == int(n * config.data.test_fraction + 1e-9)
+    assert len(splits["train"]) == int(n * (1 - config.data.val_fraction - config.data.test_fraction) + 1e-9)
+    assert prepared.meta["tokens"] == {k: len(v) for k, v in splits.items()}
+    (file,) = token_cache.glob("*.bin")
+    again = get_task(config.task).prepare(config, preprocessing=prepared.preprocessing)  # resume, evaluate
+    assert [f.name for f in token_cache.glob("*.bin")] == [file.name]  # read from the cache, not rebuilt
+    assert all((again.data.splits[k] == splits[k]).all() for k in splits)
+
+
+def test_a_language_model_on_the_token_file_resumes_exactly(token_cache, tmp_path):
+    from seqlab.config import load_config
+    from seqlab.run import TrainingInterrupted, resume, train
+    from seqlab.training import Callback
+
+    class CrashAfter(Callback):
+        def on_step_end(self, state, metrics):
+            if state.step == 6:  # after the checkpoint of step 4
+                raise KeyboardInterrupt
+
+    config = load_config("shakespeare-char", overrides=TINY_LM)
+    quiet = Console(file=StringIO())
+    whole = train(config, run_dir=tmp_path / "whole", console=quiet)
+    with pytest.raises(TrainingInterrupted):
+        train(config, run_dir=tmp_path / "crashed", console=quiet, callbacks=[CrashAfter()])
+    resumed = resume(tmp_path / "crashed", console=quiet)
+    for name, tensor in whole.model.state_dict().items():
+        assert (resumed.model.state_dict()[name] == tensor).all(), name
+    assert (tmp_path / "whole" / "final_metrics.json").read_text() == (
+        tmp_path / "crashed" / "final_metrics.json"
+    ).read_text()

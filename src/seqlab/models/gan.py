@@ -115,8 +115,9 @@ class GAN(nn.Module):
         self.discriminator = Discriminator(channels=channels, num_classes=num_classes)
 
     def noise(self, num: int, *, generator: torch.Generator | None = None) -> Tensor:
-        """z ~ N(0, I), (num, Z)."""
-        return torch.randn(num, self.noise_dim, generator=generator)
+        """z ~ N(0, I), (num, Z), on the model's device (drawn on the CPU, so a seed gives the same z anywhere)."""
+        device = next(self.parameters()).device
+        return torch.randn(num, self.noise_dim, generator=generator).to(device)
 
     @torch.no_grad()
     def sample(self, num: int, *, labels: Tensor | None = None, generator: torch.Generator | None = None) -> Tensor:
@@ -125,6 +126,8 @@ class GAN(nn.Module):
         self.generator.eval()
         if self.num_classes and labels is None:
             labels = torch.arange(num) % self.num_classes
+        if labels is not None:
+            labels = labels.to(next(self.parameters()).device)
         try:
             return self.generator(self.noise(num, generator=generator), labels)
         finally:

@@ -215,7 +215,10 @@ class TransformerLM(nn.Module):
 
     def init_state(self, batch_size: int) -> LMCache:
         """An empty cache."""
-        return LMCache([KVCache.empty() for _ in self.blocks], torch.zeros(batch_size, 0, dtype=torch.long))
+        device = self.head.weight.device  # the ids read so far live beside the weights
+        return LMCache(
+            [KVCache.empty() for _ in self.blocks], torch.zeros(batch_size, 0, dtype=torch.long, device=device)
+        )
 
     def step(self, ids: Tensor, state: LMCache | None) -> tuple[Tensor, LMCache]:
         """Read (B, T) new tokens after ``state`` using the KV cache; returns their logits (B, T', V).
@@ -257,7 +260,7 @@ class UncachedLM(nn.Module):
 
     def init_state(self, batch_size: int) -> Tensor:
         """No tokens read yet."""
-        return torch.zeros(batch_size, 0, dtype=torch.long)
+        return torch.zeros(batch_size, 0, dtype=torch.long, device=self.model.head.weight.device)
 
     def step(self, ids: Tensor, state: Tensor | None) -> tuple[Tensor, Tensor]:
         """Append ids (B, T) and re-read the window; returns the logits of the last position (B, 1, V)."""

@@ -198,6 +198,7 @@ class GANTask(ImageTask):
         num = self.options.judge_samples
         labels = torch.arange(num) % self.num_classes if self.options.conditional else None
         samples = model.sample(num, labels=labels, generator=torch.Generator().manual_seed(JUDGE_SEED))
+        samples = samples.to(next(self.judge.parameters()).device)  # the judge stays on the CPU
         return judge_samples(
             self.judge, samples, num_classes=self.num_classes, confidence=self.options.confidence, labels=labels
         )
@@ -206,15 +207,39 @@ class GANTask(ImageTask):
 # ----------------------------------------------------------------------------- the two-player step
 
 
-def check_train(train: TrainConfig) -> None:
+def check_train(train: TrainConfig, *, world_size: int | None = None) -> None:
     """Refuse the ``[train]`` settings a GAN cannot honour, naming the key and why.
+
+    Checked before anything is read or trained: the two-player step drives both networks itself, so
+    it trains in one process (not under torchrun / ``--nproc``) and in fp32.
+
+    Args:
+        train: the ``[train]`` section.
+        world_size: processes training together (default: torchrun's ``WORLD_SIZE``, 1 outside it).
 
     >>> from seqlab.sections import TrainConfig
     >>> check_train(TrainConfig(early_stopping=3))
     Traceback (most recent call last):
     ...
     seqlab.errors.ConfigError: train.early_stopping does not apply to a GAN (got 3): ...
+    >>> check_train(TrainConfig(), world_size=2)
+    Traceback (most recent call last):
+    ...
+    seqlab.errors.ConfigError: a GAN trains in one process (got 2): ...
     """
+    from seqlab.distributed import DistributedContext
+
+    world = world_size if world_size is not None else DistributedContext.from_env().world_size
+    if world > 1:
+        raise ConfigError(
+            f"a GAN trains in one process (got {world}): its two-player step updates the discriminator and "
+            "the generator in turn, which DistributedDataParallel does not wrap; train it without --nproc / torchrun"
+        )
+    if train.precision != "fp32":
+        raise ConfigError(
+            f'train.precision must be "fp32" for a GAN (got "{train.precision}"): its two-player step runs '
+            'outside autocast; set train.precision = "fp32"'
+        )
     if train.early_stopping:
         raise ConfigError(
             f"train.early_stopping does not apply to a GAN (got {train.early_stopping}): the two players "
@@ -335,8 +360,11 @@ def _save_grid(model: GAN, noise: Tensor, labels: Tensor | None, path: Path, tit
 
     was_training = model.generator.training
     model.generator.eval()
+    device = next(model.parameters()).device
     with torch.no_grad():
-        images = from_tensor(model.generator(noise, labels), scale="symmetric")
+        images = from_tensor(
+            model.generator(noise.to(device), None if labels is None else labels.to(device)), scale="symmetric"
+        )
     model.generator.train(was_training)
     save_figure(plot_image_grid(images, ncols=8, title=title, size=0.8), path)
 

@@ -5,6 +5,13 @@ the training part only), the model (:class:`~seqlab.models.language_model.Recurr
 (cross-entropy of the next token) and the metrics (loss in nats per token, bits per token,
 perplexity).
 
+The corpus is tokenized once into a memory-mapped token file in the cache
+(:func:`seqlab.data.tokens.token_file`, keyed by the corpus's sha256 and the tokenizer; each
+process of a distributed run maps the same file, built by rank 0), and the splits are contiguous
+runs of token positions of that file: the last ``test_fraction`` of the tokens is the test split,
+the ``val_fraction`` before it validation, the rest training. Batches read their windows from the
+map, so the ids never sit in memory as a tensor.
+
 Training windows are ``block_size + 1`` tokens cut at random offsets of the training ids, fresh
 for every epoch but fixed by (seed, epoch), so a resumed run sees exactly the batches the
 uninterrupted run would have seen.
@@ -14,11 +21,12 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -36,6 +44,7 @@ if TYPE_CHECKING:
 
     from seqlab.config import Config
     from seqlab.decode import SamplingParams
+    from seqlab.distributed import DistributedContext
     from seqlab.inspection import Inspection
     from seqlab.run import Run
 
@@ -45,12 +54,13 @@ class LMBatches(Sequence[Batch]):
     """An epoch of (B, block_size) input windows and their shifted targets, built lazily.
 
     Args:
-        ids: (N,) the token ids of one split.
+        ids: (N,) the token ids of one split: a tensor, or a NumPy array (a slice of a token file's memmap,
+            read a window at a time).
         starts: (num_batches, B) the offset of each window.
         block_size: T.
     """
 
-    ids: Tensor
+    ids: Tensor | np.ndarray[Any, Any]
     starts: Tensor
     block_size: int
 
@@ -61,7 +71,10 @@ class LMBatches(Sequence[Batch]):
         if not -len(self) <= index < len(self):
             raise IndexError(index)
         rows = self.starts[index].unsqueeze(1) + torch.arange(self.block_size + 1)  # (B, T+1)
-        window = self.ids[rows]
+        if isinstance(self.ids, Tensor):
+            window = self.ids[rows]
+        else:  # a memmap: read just these tokens
+            window = torch.from_numpy(self.ids[rows.numpy()].astype(np.int64))
         B, T = window.shape[0], self.block_size
         return Batch(
             ids=window[:, :-1],
@@ -75,7 +88,8 @@ class LanguageModelTask:
     """The training contract (:class:`seqlab.training.Task`) for next-token prediction.
 
     Args:
-        train_ids, val_ids, test_ids: (N,) token ids of each split.
+        train_ids, val_ids, test_ids: (N,) token ids of each split (tensors, or NumPy arrays such as
+            slices of a token file's memmap).
         block_size: T, tokens per window.
         batch_size: B.
         seed: fixes the windows of every epoch.
@@ -90,9 +104,9 @@ class LanguageModelTask:
 
     def __init__(
         self,
-        train_ids: Tensor,
-        val_ids: Tensor,
-        test_ids: Tensor,
+        train_ids: Tensor | np.ndarray[Any, Any],
+        val_ids: Tensor | np.ndarray[Any, Any],
+        test_ids: Tensor | np.ndarray[Any, Any],
         *,
         block_size: int,
         batch_size: int,
@@ -105,6 +119,12 @@ class LanguageModelTask:
                     f"the {split} split has {len(ids)} tokens, fewer than data.block_size + 2 = {block_size + 2}; "
                     "use a larger text, a smaller data.block_size or a larger split fraction"
                 )
+        windows = len(train_ids) - block_size
+        if batch_size > windows:  # a batch would repeat the same windows: the data is smaller than one batch
+            raise DataError(
+                f"train.batch_size = {batch_size} is more than the {windows} windows of data.block_size = "
+                f"{block_size} tokens in the training split; use 1 to {windows}, or more data"
+            )
         self.splits = {"train": train_ids, "val": val_ids, "test": test_ids}
         self.block_size, self.batch_size, self.seed = block_size, batch_size, seed
         self.eval_batches = eval_batches
@@ -172,25 +192,33 @@ class LanguageModeling(Task):
         (:mod:`seqlab.text.chat`), pairs shuffled with ``train.seed`` so every split holds every
         language and topic; the template is saved in meta.json so chat uses the same one. Several
         datasets can be joined with ``+`` (``"chatterbot+shakespeare-dialogue"``), each read on its own.
+
+        The tokenizer is fitted on the first ``1 - val_fraction - test_fraction`` of the characters;
+        the whole corpus then goes through it once into the token file, and the splits are cut at the
+        same fractions of the token positions (for a character tokenizer, the same places).
         """
+        from seqlab.distributed import DistributedContext
+
         data = config.data
         text, chat = _corpus_text(config)
-        train_text, val_text, test_text = split_corpus(text, data.val_fraction, data.test_fraction)
-        if preprocessing is None:
-            tokenizer = build_tokenizer(
-                data.tokenizer, [train_text], vocab_size=data.vocab_size, lowercase=data.lowercase
+        ranks = DistributedContext.from_env()
+
+        def fit() -> TextTokenizer:
+            if preprocessing is not None:
+                assert isinstance(preprocessing, TextTokenizer), "a language model's preprocessing is a text tokenizer"
+                return preprocessing
+            n_train, _, _ = _split_sizes(len(text), data.val_fraction, data.test_fraction)
+            return build_tokenizer(
+                data.tokenizer, [text[:n_train]], vocab_size=data.vocab_size, lowercase=data.lowercase
             )
-        else:
-            assert isinstance(preprocessing, TextTokenizer), "a language model's preprocessing is a text tokenizer"
-            tokenizer = preprocessing
 
-        def encode(text: str) -> Tensor:
-            return torch.tensor(tokenizer.encode(text) if text else [], dtype=torch.long)
-
+        tokenizer = _shared(ranks, fit)
+        ids = _token_ids(text, tokenizer, ranks)
+        n_train, n_val, _ = _split_sizes(len(ids), data.val_fraction, data.test_fraction)
         task = LanguageModelTask(
-            encode(train_text),
-            encode(val_text),
-            encode(test_text),
+            ids[:n_train],
+            ids[n_train : n_train + n_val],
+            ids[n_train + n_val :],
             block_size=data.block_size,
             batch_size=config.train.batch_size,
             seed=config.train.seed,
@@ -334,6 +362,41 @@ def describe_sequence_model(m: RecurrentConfig | RecurrentSeq2SeqConfig | Transf
     if isinstance(m, RecurrentSeq2SeqConfig) and m.attention != "none":
         text += f" + {m.attention}"
     return text
+
+
+def _split_sizes(n: int, val_fraction: float, test_fraction: float) -> tuple[int, int, int]:
+    """(train, val, test) lengths of ``n`` positions, cut where :func:`~seqlab.data.split_corpus` cuts a text.
+
+    >>> _split_sizes(1000, 0.05, 0.05)
+    (900, 50, 50)
+    """
+    train, val, test = split_corpus(range(n), val_fraction, test_fraction)  # type: ignore[arg-type]  # any sequence
+    return len(train), len(val), len(test)
+
+
+def _shared(ranks: DistributedContext, fit: Callable[[], TextTokenizer]) -> TextTokenizer:
+    """Rank 0's tokenizer (fitted, or the one it was given) on every rank; ``fit()`` itself outside a process group."""
+    import torch.distributed as dist
+
+    from seqlab.text import load_tokenizer
+
+    if not (ranks.is_distributed and dist.is_available() and dist.is_initialized()):
+        return fit()
+    fitted = fit() if ranks.is_main else None
+    saved = ranks.gather(fitted.to_json() if fitted is not None else "")[0]
+    return fitted if fitted is not None else load_tokenizer(saved)
+
+
+def _token_ids(text: str, tokenizer: TextTokenizer, ranks: DistributedContext) -> np.ndarray[Any, Any]:
+    """The corpus's ids, memory-mapped from the token cache; rank 0 builds the file while the others wait."""
+    from seqlab.data.tokens import token_file
+
+    if not ranks.is_main:
+        ranks.barrier()
+    ids = token_file(text, tokenizer).ids
+    if ranks.is_main:
+        ranks.barrier()
+    return ids
 
 
 def _corpus_text(config: Config) -> tuple[str, ChatTemplate | None]:

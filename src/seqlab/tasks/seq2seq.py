@@ -464,7 +464,7 @@ def encode_sources(run: Run, texts: Sequence[str]) -> tuple[Tensor, Tensor]:
         if not ids:
             raise DataError(f"the text {text!r} has no tokens for this run's tokenizer; give some text")
         rows.append(ids)
-    src = _pad(rows)
+    src = _pad(rows).to(next(run.model.parameters()).device)  # beside the weights (a run loaded onto a GPU)
     return src, src != 0
 
 
