@@ -25,6 +25,7 @@ seqlab.errors.ConfigError: model.cell must be one of rnn, lstm, gru (got "lstn")
 
 from __future__ import annotations
 
+import math
 import re
 from importlib import resources
 from pathlib import Path
@@ -129,8 +130,15 @@ def load_config(source: str | Path, *, overrides: list[str] | tuple[str, ...] = 
     if path.suffix == ".toml" or path.is_file():
         if not path.is_file():
             raise ConfigError(f"config file not found: {path}")
-        text = path.read_text(encoding="utf-8")
         where = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as err:
+            raise ConfigError(
+                f"{path} is not UTF-8 text (byte {err.start} cannot be decoded); a config is a TOML file saved as UTF-8"
+            ) from None
+        except OSError as err:
+            raise ConfigError(f"cannot read {path}: {err.strerror or err}") from None
     else:
         text = recipe_text(str(source))
         where = f"recipe {source}"
@@ -186,6 +194,7 @@ def check_across_sections(config: Config) -> None:
     seqlab.errors.ConfigError: model.pretrained_embeddings = "minilm" needs data.tokenizer = "minilm",
     whose ids number the rows of the vectors (got "word")
     """
+    check_fits_in_memory(config)
     data, model = config.data, config.model
     text = data if isinstance(data, (TextDataConfig, PairsDataConfig)) else None
     if text is not None and text.tokenizer == "minilm" and text.vocab_size:
@@ -208,6 +217,94 @@ def check_across_sections(config: Config) -> None:
             f'model.embed_dim must be {embed_dim} with model.pretrained_embeddings = "{name}", '
             f"the length of its vectors (got {model.embed_dim})"
         )
+
+
+SIZE_KEYS = ("embed_dim", "hidden_size", "hidden_sizes", "num_layers", "ff_dim", "latent_dim", "channels", "noise_dim")
+
+
+def estimate_parameters(config: Config) -> int:
+    """A lower bound on the model's parameter count, from the config alone (before any data is read).
+
+    It counts the big matrices of each family (the recurrent gates, attention and feed-forward,
+    the dense layers, the embedding when ``data.vocab_size`` is set) and nothing the data decides,
+    so it never overestimates: it is there to refuse sizes that cannot fit, not to size a model.
+
+    >>> estimate_parameters(load_config("shakespeare-char", overrides=["model.hidden_size=10"])) > 0
+    True
+    """
+    model, data = config.model, config.data
+    vocab = int(getattr(data, "vocab_size", 0) or 0)
+    block = int(getattr(data, "block_size", 0) or 0)
+    fields = {k: getattr(model, k) for k in SIZE_KEYS if hasattr(model, k)}
+    if isinstance(model, (RecurrentConfig, RecurrentSeq2SeqConfig, RecurrentForecasterConfig)):
+        gates = {"rnn": 1, "lstm": 4, "gru": 3}[getattr(model, "cell", "gru")]
+        directions = 2 if model.bidirectional else 1
+        hidden, layers = model.hidden_size, model.num_layers
+        first = getattr(model, "embed_dim", 1)
+        cells = gates * hidden * (first + hidden) + (layers - 1) * gates * hidden * (directions * hidden + hidden)
+        return directions * cells + vocab * (first + directions * hidden)
+    if isinstance(model, TransformerConfig):
+        width = model.embed_dim
+        ff = model.ff_dim or 4 * width
+        return model.num_layers * (4 * width * width + 2 * width * ff) + (vocab + block) * width
+    if isinstance(model, TransformerForecasterConfig):
+        width = model.hidden_size
+        ff = model.ff_dim or 4 * width
+        return model.num_layers * (4 * width * width + 2 * width * ff)
+    if isinstance(model, (MLPConfig, AutoencoderConfig)):
+        widths = [784, *model.hidden_sizes, *([model.latent_dim] if isinstance(model, AutoencoderConfig) else [])]
+        return sum(a * b for a, b in zip(widths, widths[1:], strict=False))
+    if isinstance(model, GANConfig):
+        return model.noise_dim * 4 * model.channels * 49 + 16 * model.channels * model.channels * 16
+    return sum(v for v in fields.values() if isinstance(v, int))
+
+
+def check_fits_in_memory(config: Config, *, memory: int | None = None) -> None:
+    """Refuse model sizes whose weights alone (float32) would not fit in this machine's memory.
+
+    Args:
+        config: a validated config.
+        memory: bytes of memory to compare with; ``None`` reads the machine's RAM.
+
+    >>> check_fits_in_memory(load_config("shakespeare-char"), memory=10**6)
+    Traceback (most recent call last):
+    ...
+    seqlab.errors.ConfigError: the model's weights need at least 2.8 MB (model.hidden_size = 384), more than
+    this machine's 1.0 MB of memory; lower these sizes
+    """
+    memory = memory if memory is not None else machine_memory()
+    need = 4 * estimate_parameters(config)  # float32, before gradients and optimizer state
+    if memory <= 0 or need <= memory:
+        return
+    model_cls = type(config.model)
+    sizes = {k: getattr(config.model, k) for k in SIZE_KEYS if k in model_cls.model_fields}
+    named = [f"model.{k} = {v}" for k, v in sizes.items() if v != model_cls.model_fields[k].default] or [
+        f"model.{k} = {v}" for k, v in sizes.items()
+    ]
+    for key in ("vocab_size", "block_size") if isinstance(config.model, TransformerConfig) else ("vocab_size",):
+        if getattr(config.data, key, 0):
+            named.append(f"data.{key} = {getattr(config.data, key)}")
+    raise ConfigError(
+        f"the model's weights need at least {_bytes(need)} ({', '.join(named)}), more than this machine's "
+        f"{_bytes(memory)} of memory; lower these sizes"
+    )
+
+
+def machine_memory() -> int:
+    """Bytes of physical memory (0 when the platform does not say)."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return 0
+
+
+def _bytes(count: int) -> str:
+    for unit, size in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6)):
+        if count >= size:
+            return f"{count / size:,.1f} {unit}"
+    return f"{count:,} bytes"
 
 
 def task_names() -> list[str]:
@@ -327,9 +424,21 @@ def _explain(err: ValidationError, where: str, *, prefix: str = "") -> str:
             lines.append(f'{key} must be one of {", ".join(choices)} (got "{got}")')
         elif problem["type"] == "missing":
             lines.append(f"{key} is required in {where}")
+        elif problem["type"] == "finite_number":
+            lines.append(f"{key} must be a finite number (got {_shown(got)})")
         else:
-            lines.append(f"{key}: {problem['msg'].lower()} (got {got!r})")
+            message = problem["msg"].removeprefix("Value error, ")
+            lines.append(f"{key}: {message[:1].lower()}{message[1:]} (got {_shown(got)})")
     return "; ".join(lines)
+
+
+def _shown(value: Any) -> str:
+    """A value as the user wrote it in TOML: true, nan, inf, "text"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return repr(value)
 
 
 # ----------------------------------------------------------------------------- saving
@@ -365,6 +474,8 @@ __all__ = [
     "RecurrentClassifierConfig",
     "PRETRAINED_EMBEDDINGS",
     "check_across_sections",
+    "check_fits_in_memory",
+    "estimate_parameters",
     "TrainConfig",
     "SampleConfig",
     "ImageDataConfig",

@@ -132,3 +132,44 @@ def test_per_dataset_limits_round_trip_and_must_name_joined_datasets(cli, tmp_pa
     assert joined_datasets(str(path), limit=5, limits={"plays": 10}) == [
         (str(path), 5)
     ]  # a file: limits are the recipe's
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("train.lr=nan", "train.lr must be a finite number (got nan)"),
+        ("train.lr=inf", "train.lr must be a finite number (got inf)"),
+        ("train.betas=[0.9, -inf]", "train.betas.1 must be a finite number (got -inf)"),
+        ("train.max_time=inf", "train.max_time must be a finite number (got inf)"),
+        ("train.batch_size=true", "train.batch_size: must be a number, not true or false (got true)"),
+        ("train.lr=false", "train.lr: must be a number, not true or false (got false)"),
+        ("model.bidirectional=1", "model.bidirectional: must be true or false (got 1)"),
+        ("train.seed=-1", "train.seed: input should be greater than or equal to 0 (got -1)"),
+        ("train.seed=4294967296", "train.seed: input should be less than or equal to 4294967295 (got 4294967296)"),
+        ("model.hidden_size=1000000000", "the model's weights need at least"),
+        ("model.hidden_size=1000000000", "model.hidden_size = 1000000000"),
+    ],
+)
+def test_numbers_are_finite_not_booleans_and_in_range(override, message):
+    with pytest.raises(ConfigError) as info:
+        load_config("shakespeare-char", overrides=[override])
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_weights_that_cannot_fit_name_the_estimate_and_the_memory():
+    from seqlab.config import check_fits_in_memory, estimate_parameters
+
+    config = load_config("shakespeare-char", overrides=["model.hidden_size=64", "model.embed_dim=32"])
+    params = estimate_parameters(config)
+    assert params >= 4 * 64 * (32 + 64)  # the LSTM's gates, a lower bound
+    check_fits_in_memory(config, memory=4 * params)  # fits exactly
+    with pytest.raises(ConfigError, match=r"need at least .* more than this machine's .* of memory"):
+        check_fits_in_memory(config, memory=4 * params - 1)
+
+
+def test_a_config_that_is_not_utf8_is_one_line_naming_the_file(tmp_path):
+    bad = tmp_path / "latin1.toml"
+    bad.write_bytes("name = 'caf\xe9'\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"latin1.toml is not UTF-8 text \(byte 11"):
+        load_config(bad)

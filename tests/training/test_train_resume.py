@@ -228,3 +228,66 @@ def test_wrong_model_is_a_checkpoint_error(crashed):
     other = torch.nn.Sequential(torch.nn.Linear(8, 4), torch.nn.Tanh(), torch.nn.Dropout(0.2), torch.nn.Linear(4, 3))
     with pytest.raises(CheckpointError, match="do not fit"):
         fit(other, ToyTask(), RESUME_CONFIG, run_dir=crashed, console=quiet(), resume=True)
+
+
+def _rewrite_state(checkpoint: Path, change) -> None:
+    """Change a checkpoint's state.json and keep its manifest consistent (a well-formed but wrong checkpoint)."""
+    state = change(json.loads((checkpoint / "state.json").read_text()))
+    data = json.dumps(state).encode()
+    (checkpoint / "state.json").write_bytes(data)
+    manifest = json.loads((checkpoint / "manifest.json").read_text())
+    manifest["files"]["state.json"] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    (checkpoint / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_state_json_missing_keys_is_a_bad_checkpoint_and_skipped(crashed):
+    newest = crashed / "checkpoints" / "step-0000025"
+    _rewrite_state(newest, lambda state: {k: v for k, v in state.items() if k != "schedule"})
+    assert verify_checkpoint(newest) == "state.json lacks schedule"
+    console = quiet()
+    fit(make_model(), ToyTask(), RESUME_CONFIG, run_dir=crashed, console=console, resume=True)
+    text = console.file.getvalue()
+    assert "step-0000025 is unusable: state.json lacks schedule" in text
+    assert "resuming from step-0000020" in text
+
+
+def test_resume_with_another_optimizer_is_one_line(crashed):
+    other = RESUME_CONFIG.model_copy(update={"optimizer": "sgd" if RESUME_CONFIG.optimizer != "sgd" else "adam"})
+    with pytest.raises(CheckpointError, match="another train.optimizer") as info:
+        fit(make_model(), ToyTask(), other, run_dir=crashed, console=quiet(), resume=True)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_checkpoint_folder_keeps_the_last_good_checkpoint_read_only(crashed):
+    folder = crashed / "checkpoints"
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(CheckpointError, match="the last good checkpoint step-0000025 is kept"):
+            fit(make_model(), ToyTask(), RESUME_CONFIG, run_dir=crashed, console=quiet(), resume=True)
+    finally:
+        folder.chmod(0o755)
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+
+
+def test_a_failing_write_removes_its_half_checkpoint_and_keeps_the_last_good(crashed, monkeypatch):
+    from seqlab.training import checkpoint
+
+    folder = crashed / "checkpoints"
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    real = checkpoint._write_durably
+
+    def full_disk(path: Path, data: bytes) -> None:
+        if path.name == "optimizer.safetensors":
+            raise OSError(28, "No space left on device", str(path))
+        real(path, data)
+
+    monkeypatch.setattr(checkpoint, "_write_durably", full_disk)
+    with pytest.raises(CheckpointError) as info:
+        fit(make_model(), ToyTask(), RESUME_CONFIG, run_dir=crashed, console=quiet(), resume=True)
+    message = str(info.value)
+    assert "No space left on device" in message and "the last good checkpoint step-0000025 is kept" in message
+    assert "\n" not in message
+    assert not [p for p in folder.iterdir() if p.name.startswith(".tmp-")]
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before

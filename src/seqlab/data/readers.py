@@ -159,7 +159,7 @@ def load_dataset(
             )
         path = fetch(spec)
         if spec.shape == "corpus":
-            return _limit_corpus(Corpus(read_text(path)), limit)
+            return _limit_corpus(Corpus(read_text(path)), limit, path)
         return _from_records(
             read_records(path), str(path), spec.shape, "text", "label", "source", "target", limit, name=name
         )
@@ -179,7 +179,7 @@ def load_dataset(
                 f"{path} is a plain text file (a corpus), but {shape} data is needed here; "
                 "use a .csv, .tsv or .jsonl file with named columns"
             )
-        return _limit_corpus(Corpus(read_text(path)), limit)
+        return _limit_corpus(Corpus(read_text(path)), limit, path)
     if suffix not in RECORD_SUFFIXES:
         raise DataError(
             f"{path}: cannot read {suffix or 'files without a suffix'}; use .txt (a corpus), .csv, .tsv or .jsonl"
@@ -280,9 +280,9 @@ def read_records(path: Path) -> tuple[list[str], list[tuple[int, dict[str, Any]]
 # ----------------------------------------------------------------------------- shapes
 
 
-def _limit_corpus(corpus: Corpus, limit: int) -> Corpus:
+def _limit_corpus(corpus: Corpus, limit: int, path: Path | str) -> Corpus:
     if not corpus.text.strip():
-        raise DataError("the dataset is empty: the text file holds no text")
+        raise DataError(f"the dataset is empty: {path} holds no text")
     return Corpus(corpus.text[:limit]) if limit else corpus
 
 
@@ -343,7 +343,7 @@ def _from_records(
         return Pairs(tuple(_column(rows, source_column, where)), tuple(_column(rows, target_column, where)), languages)
     if shape == "corpus":
         need(text_column)
-        return _limit_corpus(Corpus("\n".join(_column(rows, text_column, where)) + "\n"), 0)
+        return _limit_corpus(Corpus("\n".join(_column(rows, text_column, where)) + "\n"), 0, where)
     raise DataError(f"reading {shape} data is not supported yet (dataset {name})")
 
 

@@ -40,6 +40,8 @@ from seqlab.tasks.base import Prepared, Preprocessing, SplitData, SummaryPart, T
 from seqlab.tasks.image_classification import ImageTask, image_splits
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rich.console import Console
 
     from seqlab.config import Config
@@ -323,8 +325,18 @@ class _Autoencoders(Task):
             kind = f"denoising {kind} ({m.noise})"
         return f"{kind} {sizes}"
 
+    def read_inputs(self, run: Run, text: str | None, file: Path | None) -> list[Any]:
+        """An autoencoder reconstructs images or windows, not texts: say which commands use it."""
+        generate = f", `seqlab generate {run.run_dir}` draws new images" if run.meta.get("holdout") is None else ""
+        raise ConfigError(
+            f"a {self.name} run does not predict from a text: `seqlab anomaly {run.run_dir}` scores its test data "
+            f"by reconstruction error{generate}, and `seqlab.load(RUN).predict([array])` reconstructs arrays in Python"
+        )
+
     def anomaly(self, run: Run, *, percentile: float = 99.0) -> AnomalyResult:
         """Score the test split by reconstruction error; the held-out class (or injected anomalies) is positive."""
+        if isinstance(percentile, bool) or not isinstance(percentile, (int, float)) or not 0 < percentile <= 100:
+            raise ConfigError(f"percentile must be a number in (0, 100] (got {percentile!r})")
         holdout = run.meta.get("holdout")
         if holdout is None:
             raise ConfigError(f"{run.run_dir} {self.no_anomalies}")

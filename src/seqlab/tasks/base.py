@@ -243,7 +243,17 @@ class Task:
         if file is not None:
             if not file.is_file():
                 raise DataError(f"file not found: {file}")
-            return [line for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
+            try:
+                lines = file.read_text(encoding="utf-8").splitlines()
+            except UnicodeDecodeError as err:
+                raise DataError(
+                    f"{file} is not UTF-8 text (byte {err.start}); save it as UTF-8, one text a line"
+                ) from None
+            return [line for line in lines if line.strip()]
+        if type(self).predict is Task.predict:  # a task that cannot predict says so before reading anything
+            samples = type(self).sample is not Task.sample
+            hint = f"; continue a text with `seqlab sample {run.run_dir}`" if samples else ""
+            raise ConfigError(f"{self.unable('predict')}{hint}")
         return [text]
 
     def predict(self, run: Run, inputs: Sequence[Any], *, beam_width: int | None = None, n_best: int = 1) -> list[Any]:

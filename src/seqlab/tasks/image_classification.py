@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqlab.data.images import ImageBatch, ImageBatches, class_index, from_tensor, load_images, split_images, to_tensor
+from seqlab.errors import ConfigError
 from seqlab.metrics import confusion_matrix, macro_f1
 from seqlab.models.mlp import MLP
 from seqlab.sections import ImageDataConfig, MLPConfig
@@ -264,6 +265,13 @@ class ImageClassification(Task):
 
     def describe(self, config: Config) -> str:
         return "MLP " + "-".join(str(size) for size in config.model.hidden_sizes)
+
+    def read_inputs(self, run: Run, text: str | None, file: Path | None) -> list[Any]:
+        """Images are not typed on a command line: say what classifies them instead."""
+        raise ConfigError(
+            f"an {self.name} run classifies images, not texts: `seqlab evaluate {run.run_dir} --data IMAGES.csv` "
+            "scores a file of images, and `seqlab.load(RUN).predict([array])` classifies (H, W) arrays in Python"
+        )
 
     def predict(
         self, run: Run, inputs: Sequence[Any], *, beam_width: int | None = None, n_best: int = 1

@@ -45,6 +45,19 @@ FORMAT = 1
 _NAME = re.compile(r"step-(\d{7,})")
 TMP_PREFIX = ".tmp-"
 REQUIRED = ("model.safetensors", "optimizer.safetensors", "rng.safetensors", "state.json")
+STATE_KEYS = ("format", "step", "optimizer", "rng")  # what every state.json holds
+# what the training loop adds and reads back on resume (seqlab.training.loop._checkpoint)
+LOOP_STATE_KEYS = (
+    "epoch",
+    "batch_index",
+    "elapsed",
+    "lr",
+    "stop_reason",
+    "schedule",
+    "early_stopping",
+    "metrics_log",
+    "last_val",
+)
 
 
 class Stateful(Protocol):
@@ -155,10 +168,18 @@ def _load_into(model: torch.nn.Module, tensors: dict[str, torch.Tensor], *, wher
             f"weights in {where} do not fit this {type(model).__name__}: missing {missing[:5]}, "
             f"unexpected {unexpected[:5]}; the model config differs from the one that wrote them"
         )
+    for name, value in model.state_dict().items():
+        if tuple(tensors[name].shape) != tuple(value.shape):
+            raise CheckpointError(
+                f"weights in {where} do not fit this {type(model).__name__}: {name} has shape "
+                f"{tuple(tensors[name].shape)}, the model needs {tuple(value.shape)}; "
+                "the model config differs from the one that wrote them"
+            )
     try:
         model.load_state_dict(tensors)
     except RuntimeError as err:
-        raise CheckpointError(f"weights in {where} do not fit this {type(model).__name__}: {err}") from None
+        first = str(err).strip().splitlines()[0]
+        raise CheckpointError(f"weights in {where} do not fit this {type(model).__name__}: {first}") from None
 
 
 # ----------------------------------------------------------------------------- optimizer
@@ -285,13 +306,41 @@ def save_checkpoint(
 
     Returns:
         The new checkpoint folder.
-    """
-    from safetensors.torch import save
 
+    Raises:
+        CheckpointError: the folder cannot be written (read-only, full); the half-written one is
+            removed and the checkpoints already there are left as they were.
+    """
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     final = directory / checkpoint_name(step)
     tmp = directory / f"{TMP_PREFIX}{final.name}-{os.getpid()}"
+    try:
+        return _save_checkpoint(
+            directory, final, tmp, model=model, optimizer=optimizer, state=state, best=best, keep=keep, rngs=rngs
+        )
+    except OSError as err:  # a read-only or full disk: the checkpoints already there stay as they were
+        shutil.rmtree(tmp, ignore_errors=True)
+        kept = list_checkpoints(directory) if directory.is_dir() else []
+        last = f"the last good checkpoint {kept[0].name} is kept" if kept else "no earlier checkpoint exists"
+        reason = err.strerror or str(err)
+        raise CheckpointError(f"cannot write checkpoint {final} ({reason}); {last}") from None
+
+
+def _save_checkpoint(
+    directory: Path,
+    final: Path,
+    tmp: Path,
+    *,
+    model: torch.nn.Module,
+    optimizer: Stateful,
+    state: dict[str, Any],
+    best: dict[str, torch.Tensor] | None,
+    keep: int,
+    rngs: list[tuple[dict[str, torch.Tensor], dict[str, Any]]] | None,
+) -> Path:
+    from safetensors.torch import save
+
+    directory.mkdir(parents=True, exist_ok=True)
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
@@ -312,7 +361,7 @@ def save_checkpoint(
     for name, data in blobs.items():
         _write_durably(tmp / name, data)
     files = {name: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)} for name, data in blobs.items()}
-    manifest = {"format": FORMAT, "step": step, "files": files}
+    manifest = {"format": FORMAT, "step": int(final.name.removeprefix("step-")), "files": files}
     _write_durably(tmp / "manifest.json", json.dumps(manifest, indent=1).encode())
     _fsync_dir(tmp)
     if final.exists():  # a rewrite of the same step (cannot happen in one run; be safe)
@@ -378,6 +427,16 @@ def verify_checkpoint(path: str | os.PathLike[str]) -> str | None:
             return f"{name} is missing"
         if len(data) != info.get("bytes") or hashlib.sha256(data).hexdigest() != info.get("sha256"):
             return f"{name} does not match its sha256 in manifest.json (truncated or changed)"
+    try:
+        state = json.loads((path / "state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        return f"state.json is unreadable ({err})"
+    if not isinstance(state, dict):
+        return "state.json is not a JSON object"
+    wanted = STATE_KEYS + (LOOP_STATE_KEYS if any(key in state for key in LOOP_STATE_KEYS) else ())
+    missing = [key for key in wanted if key not in state]
+    if missing:
+        return f"state.json lacks {', '.join(missing)}"
     return None
 
 
@@ -443,9 +502,19 @@ def load_checkpoint(
     if state.get("format") != FORMAT:
         raise CheckpointError(f"{path} has checkpoint format {state.get('format')}; this seqlab reads format {FORMAT}")
     _load_into(model, load_file(path / "model.safetensors"), where=str(path))
+    saved_groups = state["optimizer"].get("param_groups", []) if isinstance(state["optimizer"], dict) else []
+    current_groups = optimizer.state_dict().get("param_groups", [])
+    saved_keys = sorted({key for group in saved_groups for key in group})
+    current_keys = sorted({key for group in current_groups for key in group})
+    if saved_keys != current_keys:  # another train.optimizer: its settings (betas, momentum) differ
+        raise CheckpointError(
+            f"the optimizer state in {path} was written by another train.optimizer (settings "
+            f"{', '.join(saved_keys)}; this config's has {', '.join(current_keys)}); "
+            "resume with the config the run was started with"
+        )
     try:
         optimizer.load_state_dict(unflatten_optimizer(load_file(path / "optimizer.safetensors"), state["optimizer"]))
-    except (ValueError, KeyError) as err:
+    except (ValueError, KeyError, TypeError, RuntimeError) as err:
         raise CheckpointError(
             f"the optimizer state in {path} does not fit train.optimizer / the model ({err}); "
             "resume with the config the run was started with"
