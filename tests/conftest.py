@@ -24,6 +24,31 @@ def _one_torch_thread():
     torch.set_num_threads(previous)
 
 
+_CACHED: dict[str, bool] = {}  # dataset name -> in the cache (hashing a large artifact once per session)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """With SEQLAB_OFFLINE=1, skip what would fetch from a registry instead of letting it fail.
+
+    ``@pytest.mark.network`` marks a test that always fetches (a download, a registry query);
+    ``@pytest.mark.network("shakespeare", ...)`` one that reads catalogued datasets, which fetches
+    only those not yet in the cache (``$SEQLAB_CACHE``), so offline it runs on a warm cache.
+    """
+    markers = list(item.iter_markers("network"))
+    if not markers or os.environ.get("SEQLAB_OFFLINE") != "1":
+        return
+    if any(not marker.args for marker in markers):
+        pytest.skip("SEQLAB_OFFLINE=1: this test fetches from a registry")
+    from seqlab.data.fetching.cache import cache_dir, is_cached
+    from seqlab.data.fetching.catalog import get_spec
+
+    for name in (name for marker in markers for name in marker.args if name not in _CACHED):
+        _CACHED[name] = is_cached(get_spec(name))
+    missing = list(dict.fromkeys(name for marker in markers for name in marker.args if not _CACHED[name]))
+    if missing:
+        pytest.skip(f"SEQLAB_OFFLINE=1 and {', '.join(missing)} not in the cache {cache_dir()}")
+
+
 @dataclass
 class CliResult:
     code: int

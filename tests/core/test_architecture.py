@@ -158,6 +158,7 @@ class _Stop(Exception):
     """Raised from the first optimizer step, to end the traced command there."""
 
 
+@pytest.mark.network("shakespeare")
 def test_seqlab_train_reaches_optimizer_step_through_at_most_six_files(monkeypatch, cli, tmp_path):
     """From the console script to ``optimizer.step()``, a reader opens at most six seqlab files."""
     import traceback

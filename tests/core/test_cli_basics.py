@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from seqlab import __version__
 
 
@@ -20,6 +22,24 @@ def test_unknown_command_is_a_usage_error(cli):
     result = cli("trian")
     assert result.code == 2
     assert "No such command" in result.err
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (("sample", "runs/x", "--top-k", "1.5"), ["--top-k", "'1.5'", "seqlab sample -h"]),
+        (("anomaly", "runs/x", "--percentile=nan"), ["--percentile", "'nan'"]),
+        (("train", "--nope"), ["No such option: --nope"]),
+        (("predict",), ["Missing argument"]),
+    ],
+)
+def test_usage_errors_are_one_line_naming_the_option_and_value(cli, args, names):
+    result = cli(*args)
+    assert result.code == 2
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.err
+    assert all(name in lines[0] for name in names), lines[0]
+    assert "Traceback" not in result.err
 
 
 def test_python_dash_m_runs_the_cli():

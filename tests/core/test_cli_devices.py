@@ -96,6 +96,7 @@ def test_nproc_runs_the_same_train_command_under_torchrun():
     assert resumed[resumed.index("seqlab") + 1 :] == ["train", "--resume", "runs/x"] and "--standalone" in resumed
 
 
+@pytest.mark.network("shakespeare")
 def test_nproc_trains_one_run_in_two_processes(tmp_path, cli):
     """``seqlab train --nproc 2`` goes through torchrun (gloo on the CPU) and leaves one complete run folder."""
     env = {

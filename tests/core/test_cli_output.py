@@ -292,6 +292,7 @@ def test_forecast_json_and_piped(cli, forecast_run, tmp_path):
     assert "next 3 steps after 119" in piped[0] and piped[1].split() == ["time", "value"] and len(piped) == 5
 
 
+@pytest.mark.network("fashion-mnist")
 def test_anomaly_json_and_piped(cli, anomaly_run):
     shown = json.loads(cli("anomaly", str(anomaly_run), "--percentile", "95", "--json").out)
     assert shown["holdout"] == "Trouser" and 0 <= shown["auc"] <= 1

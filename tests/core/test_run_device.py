@@ -46,6 +46,7 @@ def fp32_run(tmp_path_factory):
     return _train(tmp_path_factory.mktemp("fp32") / "run")
 
 
+@pytest.mark.network("shakespeare")
 def test_meta_records_device_precision_and_world(fp32_run):
     run_dir, printed = fp32_run
     meta = json.loads((run_dir / "meta.json").read_text())
@@ -59,6 +60,7 @@ def test_a_bad_device_fails_before_anything_is_written(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.network("shakespeare")
 def test_fp32_run_loads_on_the_device_asked_for(fp32_run):
     run_dir, _ = fp32_run
     run = seqlab.load(run_dir, device="cpu")
@@ -69,6 +71,7 @@ def test_fp32_run_loads_on_the_device_asked_for(fp32_run):
 
 
 @pytest.mark.skipif(not cpu_supports_bf16(), reason="this CPU has no native bf16")
+@pytest.mark.network("shakespeare")
 def test_bf16_run_records_it_and_loads_in_fp32(tmp_path):
     run_dir, printed = _train(tmp_path / "run", "train.precision=bf16")
     assert json.loads((run_dir / "meta.json").read_text())["precision"] == "bf16"
@@ -78,6 +81,7 @@ def test_bf16_run_records_it_and_loads_in_fp32(tmp_path):
     assert run.evaluate()["val"]["loss"] > 0
 
 
+@pytest.mark.network("shakespeare")
 def test_final_evaluation_is_capped_and_says_so(tmp_path):
     capped, _ = _train(tmp_path / "capped", "train.final_eval_batches=2")
     whole, _ = _train(tmp_path / "whole", "train.final_eval_batches=0")
@@ -92,6 +96,7 @@ def test_final_evaluation_is_capped_and_says_so(tmp_path):
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.network("shakespeare")
 def test_two_processes_write_one_run_folder_from_rank_zero(tmp_path):
     run_dir = tmp_path / "run"
     command = [sys.executable, "-m", "seqlab", "train", "shakespeare-char", "--run-dir", str(run_dir), "--nproc", "2"]

@@ -197,6 +197,7 @@ def token_cache(tmp_path, monkeypatch):
     return tmp_path / "cache" / "tokens"
 
 
+@pytest.mark.network("shakespeare", "chatterbot", "shakespeare-dialogue")
 @pytest.mark.parametrize("recipe", ["shakespeare-char", "chat-lm"])
 def test_the_language_model_splits_are_token_positions_of_one_mapped_file(token_cache, recipe):
     from seqlab.config import load_config
@@ -220,6 +221,7 @@ def test_the_language_model_splits_are_token_positions_of_one_mapped_file(token_
     assert all((again.data.splits[k] == splits[k]).all() for k in splits)
 
 
+@pytest.mark.network("shakespeare")
 def test_a_language_model_on_the_token_file_resumes_exactly(token_cache, tmp_path):
     from seqlab.config import load_config
     from seqlab.run import TrainingInterrupted, resume, train

@@ -43,6 +43,7 @@ def quiet() -> Console:
     return Console(file=StringIO())
 
 
+@pytest.mark.network("fashion-mnist")
 @pytest.mark.parametrize("recipe", ["fashion-dcgan", "fashion-cgan"])
 def test_a_crashed_gan_resumes_to_the_same_weights(tmp_path, recipe, monkeypatch):
     config = load_config(recipe, overrides=TINY)

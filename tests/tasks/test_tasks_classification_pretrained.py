@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from io import StringIO
 
 import pytest
@@ -17,10 +16,7 @@ from seqlab.data.vectors import load_vectors
 from seqlab.run import train
 from seqlab.tasks import get_task
 
-pytestmark = [
-    pytest.mark.network,
-    pytest.mark.skipif(os.environ.get("SEQLAB_OFFLINE") == "1", reason="SEQLAB_OFFLINE=1"),
-]
+pytestmark = pytest.mark.network("minilm", "rotten-tomatoes")  # offline: skipped unless both are cached
 
 RECIPE = "rotten-tomatoes-bilstm-minilm"
 TINY = [

@@ -80,6 +80,8 @@ def torchrun(tmp_path: Path, run_dir: Path, *args: str, dropout: float = 0.2, sl
         "PYTHONPATH": os.pathsep.join([str(SRC), str(HERE), os.environ.get("PYTHONPATH", "")]),
         "TOY_CONFIG": CONFIG.model_dump_json(),
         "OMP_NUM_THREADS": "1",
+        # c10d warns on stderr when the host has no name to resolve (a machine without network)
+        "TORCH_CPP_LOG_LEVEL": "ERROR",
     }
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--standalone"]
     command += ["--log-dir", str(logs), "--redirects", "3", str(script)]
