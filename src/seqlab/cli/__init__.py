@@ -27,6 +27,11 @@ from rich.markup import escape
 from seqlab import __version__
 from seqlab.errors import SeqlabError
 
+try:  # typer >= 0.26 carries its own copy of click; earlier ones use click itself
+    from typer._click.exceptions import ClickException, UsageError
+except ImportError:
+    from click.exceptions import ClickException, UsageError
+
 app = typer.Typer(
     name="seqlab",
     help="Sequence and generative models on real data, fast on a CPU: train, look inside, compare, chat.",
@@ -105,8 +110,18 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("SEQLAB_DEBUG") == "1"
     try:
-        # standalone mode: typer handles --help, usage errors and exit codes, and raises SystemExit
-        app(args=args, prog_name="seqlab")
+        # not standalone: usage errors come back here, to be printed as one line like every other error
+        code = app(args=args, prog_name="seqlab", standalone_mode=False)
+    except typer.Abort:
+        err_console().print("interrupted")
+        sys.exit(130)
+    except UsageError as err:
+        if err.format_message().strip():  # empty: no arguments at all, and the help is already shown
+            err_console().print(f"[bold red]error:[/] {escape(_usage_line(err, args))}")
+        sys.exit(2)
+    except ClickException as err:  # a file option that cannot be opened, and the like
+        err_console().print(f"[bold red]error:[/] {escape(err.format_message())}")
+        sys.exit(err.exit_code)
     except Exception as err:
         if debug:
             raise
@@ -120,6 +135,23 @@ def main(argv: list[str] | None = None) -> None:
             raise
         err_console().print("interrupted")
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_line(err: UsageError, args: list[str]) -> str:
+    """A usage error as one line: what is wrong, the value given, and where the help is."""
+    message = " ".join(err.format_message().split())
+    param = getattr(err, "param", None)  # BadParameter and its kin carry the option; other usage errors do not
+    given = None
+    for opt in getattr(param, "opts", ()):
+        for i, arg in enumerate(args):
+            if arg == opt and i + 1 < len(args):
+                given = args[i + 1]
+            elif arg.startswith(opt + "="):
+                given = arg.split("=", 1)[1]
+    command = err.ctx.command_path if err.ctx is not None else "seqlab"
+    value = f" (got {given!r})" if given is not None else ""
+    return f"{message}{value} (see `{command} -h`)"
 
 
 def _one_line(err: Exception) -> str | None:
