@@ -107,6 +107,17 @@ def cpu_supports_bf16() -> bool:
     return bool(check()) if check is not None else False
 
 
+def supports_bf16(device: torch.device) -> bool:
+    """True when ``device`` computes bf16 natively: a CPU with bf16 instructions, or a CUDA GPU that has it.
+
+    >>> supports_bf16(torch.device("cpu")) == cpu_supports_bf16()
+    True
+    """
+    if device.type == "cpu":
+        return cpu_supports_bf16()
+    return device.type == "cuda" and torch.cuda.is_bf16_supported()
+
+
 @dataclass(frozen=True)
 class Precision:
     """A precision (``fp32``, ``bf16`` or ``fp16``) checked against the device it runs on.
@@ -137,7 +148,7 @@ class Precision:
         """Check that ``name`` is a precision that runs on ``device``.
 
         Args:
-            name: ``fp32``, ``bf16`` or ``fp16``.
+            name: ``fp32``, ``bf16``, ``fp16``, or ``auto`` (bf16 where the device runs it natively, else fp32).
             device: a device from :func:`resolve_device`.
             key: the setting's name in messages.
 
@@ -149,10 +160,14 @@ class Precision:
         >>> Precision.resolve("half", torch.device("cpu"))
         Traceback (most recent call last):
         ...
-        seqlab.errors.ConfigError: train.precision must be one of fp32, bf16, fp16 (got "half")
+        seqlab.errors.ConfigError: train.precision must be one of auto, fp32, bf16, fp16 (got "half")
+        >>> Precision.resolve("auto", torch.device("cpu")).name == ("bf16" if cpu_supports_bf16() else "fp32")
+        True
         """
+        if name == "auto":  # bf16 where the device computes it natively (measured: benchmarks/devices.md)
+            name = "bf16" if supports_bf16(device) else "fp32"
         if name not in PRECISIONS:
-            raise ConfigError(f'{key} must be one of {", ".join(PRECISIONS)} (got "{name}")')
+            raise ConfigError(f'{key} must be one of auto, {", ".join(PRECISIONS)} (got "{name}")')
         kind = device.type
         if name == "fp16" and kind != "cuda":
             raise ConfigError(f'{key} "fp16" needs a CUDA device (the device is {kind}); use bf16 or fp32')

@@ -379,8 +379,10 @@ class TrainConfig(Section):
     monitor: str = Field("val_loss", description="metric for early stopping, plateau and best weights")
     threads: int = Field(0, ge=0, description="torch threads; 0 = torch's default")
     device: str = Field("auto", description="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
-    precision: Literal["fp32", "bf16", "fp16"] = Field(
-        "fp32", description="autocast dtype of the forward pass and loss; fp16 (CUDA only) adds a gradient scaler"
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
+        "fp32",
+        description="autocast dtype of the forward pass and loss; fp16 (CUDA only) adds a gradient scaler; "
+        "auto: bf16 where the device computes it natively, else fp32",
     )
 
     @field_validator("max_time", mode="before")

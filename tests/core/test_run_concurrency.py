@@ -114,3 +114,23 @@ def test_any_run_file_makes_the_folder_a_run(holder, tmp_path, cli):
     result = cli("train", "shakespeare-char", "--run-dir", str(run_dir), "--set", "train.max_steps=1")
     assert result.code == 1 and f"already holds a run ({holder})" in result.err
     assert _files(run_dir, lock=False) == before and marker.exists()
+
+
+@pytest.mark.network("shakespeare")
+def test_ctrl_c_during_training_is_one_line_saying_how_to_resume(tmp_path, cli):
+    run_dir = tmp_path / "run"
+    proc = _train(run_dir)
+    deadline = time.monotonic() + 120
+    while not list(run_dir.glob("checkpoints/step-*/manifest.json")):
+        assert proc.poll() is None, proc.communicate()[1]
+        assert time.monotonic() < deadline, "no checkpoint within 120 s"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: interrupted") and f"seqlab train --resume {run_dir}" in last, err
+    # the checkpoint it named is good: the run continues from it and finishes
+    assert cli("train", "--resume", str(run_dir)).code == 0
+    assert (run_dir / "model.safetensors").is_file()

@@ -31,6 +31,7 @@ TINY_LM = [
     "train.checkpoint_every=3",
     "train.batch_size=8",
     "train.device=cpu",
+    "train.precision=fp32",  # the recipe's "auto" is bf16 on a CPU that has it
     "sample.max_tokens=10",
 ]
 

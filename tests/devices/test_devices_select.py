@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 import seqlab.devices as devices
-from seqlab.devices import Precision, available_devices, resolve_device, restore_scaler
+from seqlab.devices import Precision, available_devices, cpu_supports_bf16, resolve_device, restore_scaler
 from seqlab.errors import ConfigError
 
 ONLY_CPU = not torch.cuda.is_available() and not torch.backends.mps.is_available()
@@ -45,7 +45,7 @@ def test_fp16_runs_on_cuda_only():
         Precision.resolve("fp16", torch.device("cpu"))
     with pytest.raises(ConfigError, match='"fp16" needs a CUDA device'):
         Precision.resolve("fp16", torch.device("mps"))
-    with pytest.raises(ConfigError, match=r"must be one of fp32, bf16, fp16 \(got \"fp8\"\)"):
+    with pytest.raises(ConfigError, match=r"must be one of auto, fp32, bf16, fp16 \(got \"fp8\"\)"):
         Precision.resolve("fp8", torch.device("cpu"))
 
 
@@ -112,3 +112,8 @@ def test_fp16_on_cuda_scales_the_loss_and_its_state_round_trips():
     fresh = fp16.grad_scaler()
     restore_scaler(fresh, state)
     assert fresh.state_dict() == state
+
+
+def test_auto_precision_is_bf16_exactly_where_the_device_computes_it():
+    cpu = torch.device("cpu")
+    assert Precision.resolve("auto", cpu).name == ("bf16" if cpu_supports_bf16() else "fp32")
