@@ -243,3 +243,43 @@ def test_a_language_model_on_the_token_file_resumes_exactly(token_cache, tmp_pat
     assert (tmp_path / "whole" / "final_metrics.json").read_text() == (
         tmp_path / "crashed" / "final_metrics.json"
     ).read_text()
+
+
+@pytest.mark.parametrize(("tokenizer", "sample_chars"), [("char", 50), ("bpe", 0), ("bpe", 3000)])
+def test_a_text_file_corpus_is_streamed_with_the_ids_of_reading_it_whole(
+    token_cache, tmp_path, monkeypatch, tokenizer, sample_chars
+):
+    from seqlab.config import load_config
+    from seqlab.tasks import get_task
+    from seqlab.tasks import language_model as lm
+    from seqlab.text import build_tokenizer
+
+    path = tmp_path / "corpus.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + (TEXT * 12).replace("\n", "\r\n").encode("utf-8"))
+    if sample_chars:  # a char tokenizer ignores the cap; a BPE one is fitted on the first sample_chars only
+        monkeypatch.setattr(lm, "FIT_SAMPLE_CHARS", sample_chars)
+    monkeypatch.setattr(lm, "load_dataset", lambda *a, **k: pytest.fail("the text file was read whole"))
+    vocab = ["data.vocab_size=300"] if tokenizer == "bpe" else []
+    overrides = [f'data.dataset="{path}"', f"data.tokenizer={tokenizer}", *vocab]
+    config = load_config("shakespeare-char", overrides=overrides)
+    prepared = get_task(config.task).prepare(config)
+    text = read_text(path)
+    n_train = int(len(text) * (1 - config.data.val_fraction - config.data.test_fraction) + 1e-9)
+    fitted_on = text[: min(n_train, sample_chars)] if tokenizer == "bpe" and sample_chars else text[:n_train]
+    expected = build_tokenizer(tokenizer, [fitted_on], vocab_size=config.data.vocab_size)
+    assert prepared.preprocessing.to_json() == expected.to_json()
+    splits = prepared.data.splits
+    assert np.concatenate([splits["train"], splits["val"], splits["test"]]).tolist() == expected.encode(text)
+
+
+def test_a_limit_on_a_text_file_reads_only_its_first_characters(token_cache, tmp_path):
+    from seqlab.config import load_config
+    from seqlab.tasks import get_task
+
+    path = tmp_path / "corpus.txt"
+    path.write_text(TEXT * 12, encoding="utf-8")
+    overrides = [f'data.dataset="{path}"', "data.limit=2000", "data.block_size=32"]
+    config = load_config("shakespeare-char", overrides=overrides)
+    prepared = get_task(config.task).prepare(config)
+    assert sum(len(ids) for ids in prepared.data.splits.values()) == 2000
+    assert prepared.preprocessing.decode(list(prepared.data.splits["train"][:14])) == "First Citizen:"

@@ -197,6 +197,27 @@ def load_dataset(
     )
 
 
+def corpus_file(name_or_path: str | Path) -> Path | None:
+    """The plain UTF-8 text file a corpus dataset is, or None when it is not one file of text.
+
+    A catalog corpus is its cached artifact (fetched if need be); a ``.txt`` path is itself.
+    Callers that can stream a text read it from this file instead of :func:`load_dataset`'s string.
+
+    Args:
+        name_or_path: a catalog name or a file path, as :func:`load_dataset` takes.
+
+    >>> import tempfile; p = Path(tempfile.mkdtemp()) / "a.txt"; _ = p.write_text("hi", encoding="utf-8")
+    >>> corpus_file(p) == p, corpus_file(p.with_suffix(".csv")), corpus_file(p.parent)
+    (True, None, None)
+    """
+    name = str(name_or_path)
+    if isinstance(name_or_path, str) and name in CATALOG:
+        spec = CATALOG[name]
+        return fetch(spec) if spec.shape == "corpus" else None
+    path = Path(name_or_path).expanduser()
+    return path if path.suffix.lower() == ".txt" and path.is_file() else None
+
+
 # ----------------------------------------------------------------------------- files
 
 

@@ -7,7 +7,10 @@ perplexity).
 
 The corpus is tokenized once into a memory-mapped token file in the cache
 (:func:`seqlab.data.tokens.token_file`, keyed by the corpus's sha256 and the tokenizer; each
-process of a distributed run maps the same file, built by rank 0), and the splits are contiguous
+process of a distributed run maps the same file, built by rank 0). A corpus that is one text file
+(a ``.txt``, or a catalog corpus such as ``shakespeare``) is never read whole: its characters are
+counted in one streaming pass, the tokenizer is fitted from a second (:data:`FIT_SAMPLE_CHARS`),
+and the file itself goes to the token file, so peak memory does not grow with the corpus. The splits are contiguous
 runs of token positions of that file: the last ``test_fraction`` of the tokens is the test split,
 the ``val_fraction`` before it validation, the rest training. Batches read their windows from the
 map, so the ids never sit in memory as a tensor.
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqlab.data import Batch, Corpus, Pairs, joined_datasets, load_dataset, split_corpus
+from seqlab.data import Batch, Corpus, Pairs, corpus_file, joined_datasets, load_dataset, read_text, split_corpus
 from seqlab.errors import DataError
 from seqlab.models.language_model import RecurrentLM
 from seqlab.sections import RecurrentConfig, RecurrentSeq2SeqConfig, Section, TextDataConfig, TransformerConfig
@@ -49,6 +52,58 @@ if TYPE_CHECKING:
     from seqlab.run import Run
 
 
+class DrawnStarts:
+    """The rows of ``torch.randint(0, high, (num_batches, B))`` from a seeded generator, drawn again on demand.
+
+    A training epoch has a row of B window offsets per batch: 31 MB of int64 for a corpus of 500 M
+    tokens, growing with it. This keeps instead the generator's state (5 KB) at the start of every
+    :attr:`CHUNK` rows, and draws again the chunk a row falls in (the last chunk is kept), so the
+    rows are exactly those of the one big draw: torch's CPU generator draws a tensor element by
+    element, so drawing it a chunk at a time gives the same numbers.
+
+    Args:
+        high: offsets are drawn from 0 .. high - 1.
+        num_batches: rows.
+        batch_size: B, offsets per row.
+        seed: the generator's seed.
+
+    >>> drawn = DrawnStarts(1000, num_batches=10, batch_size=4, seed=7)
+    >>> whole = torch.randint(0, 1000, (10, 4), generator=torch.Generator().manual_seed(7))
+    >>> len(drawn), all(torch.equal(drawn[i], whole[i]) for i in (9, 0, 5, -1))
+    (10, True)
+    """
+
+    CHUNK = 4096  # rows per chunk: 1 MB of offsets at B = 32
+
+    def __init__(self, high: int, *, num_batches: int, batch_size: int, seed: int) -> None:
+        self.high, self.num_batches, self.batch_size = high, num_batches, batch_size
+        generator = torch.Generator().manual_seed(seed)
+        self.states: list[Tensor] = []
+        for first in range(0, num_batches, self.CHUNK):
+            self.states.append(generator.get_state())
+            self._draw(generator, first)  # only to move the generator on
+        self._kept: tuple[int, Tensor] | None = None
+
+    def _draw(self, generator: torch.Generator, first: int) -> Tensor:
+        rows = min(self.CHUNK, self.num_batches - first)
+        return torch.randint(0, self.high, (rows, self.batch_size), generator=generator)  # (rows, B)
+
+    def __len__(self) -> int:
+        return self.num_batches
+
+    def __getitem__(self, index: int) -> Tensor:
+        """Row ``index``: (B,) offsets."""
+        if not -self.num_batches <= index < self.num_batches:
+            raise IndexError(index)
+        index %= self.num_batches
+        chunk = index // self.CHUNK
+        if self._kept is None or self._kept[0] != chunk:
+            generator = torch.Generator()
+            generator.set_state(self.states[chunk])
+            self._kept = (chunk, self._draw(generator, chunk * self.CHUNK))
+        return self._kept[1][index % self.CHUNK]
+
+
 @dataclass(frozen=True, eq=False)
 class LMBatches(Sequence[Batch]):
     """An epoch of (B, block_size) input windows and their shifted targets, built lazily.
@@ -56,16 +111,16 @@ class LMBatches(Sequence[Batch]):
     Args:
         ids: (N,) the token ids of one split: a tensor, or a NumPy array (a slice of a token file's memmap,
             read a window at a time).
-        starts: (num_batches, B) the offset of each window.
+        starts: (num_batches, B) the offset of each window: a tensor, or the rows a :class:`DrawnStarts` draws.
         block_size: T.
     """
 
     ids: Tensor | np.ndarray[Any, Any]
-    starts: Tensor
+    starts: Tensor | DrawnStarts
     block_size: int
 
     def __len__(self) -> int:
-        return self.starts.shape[0]
+        return len(self.starts)
 
     def __getitem__(self, index: int) -> Batch:  # type: ignore[override]
         if not -len(self) <= index < len(self):
@@ -132,8 +187,8 @@ class LanguageModelTask:
     def train_batches(self, epoch: int) -> LMBatches:
         ids = self.splits["train"]
         num_batches = max(1, len(ids) // (self.block_size * self.batch_size))
-        generator = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
-        starts = torch.randint(0, len(ids) - self.block_size, (num_batches, self.batch_size), generator=generator)
+        seed = self.seed * 100_003 + epoch
+        starts = DrawnStarts(len(ids) - self.block_size, num_batches=num_batches, batch_size=self.batch_size, seed=seed)
         return LMBatches(ids, starts, self.block_size)
 
     def split_batches(self, split: str, *, limit: int = 0) -> LMBatches:
@@ -193,27 +248,28 @@ class LanguageModeling(Task):
         language and topic; the template is saved in meta.json so chat uses the same one. Several
         datasets can be joined with ``+`` (``"chatterbot+shakespeare-dialogue"``), each read on its own.
 
-        The tokenizer is fitted on the first ``1 - val_fraction - test_fraction`` of the characters;
-        the whole corpus then goes through it once into the token file, and the splits are cut at the
-        same fractions of the token positions (for a character tokenizer, the same places).
+        The tokenizer is fitted on the first ``1 - val_fraction - test_fraction`` of the characters
+        (a char tokenizer on all of them, read in pieces; the others on at most the first
+        :data:`FIT_SAMPLE_CHARS` of them); the whole corpus then goes through it once into the token
+        file, and the splits are cut at the same fractions of the token positions (for a character
+        tokenizer, the same places). A corpus that is one text file is streamed, never held whole.
         """
         from seqlab.distributed import DistributedContext
 
         data = config.data
-        text, chat = _corpus_text(config)
+        corpus, chars, chat = _corpus(config)
         ranks = DistributedContext.from_env()
 
         def fit() -> TextTokenizer:
             if preprocessing is not None:
                 assert isinstance(preprocessing, TextTokenizer), "a language model's preprocessing is a text tokenizer"
                 return preprocessing
-            n_train, _, _ = _split_sizes(len(text), data.val_fraction, data.test_fraction)
-            return build_tokenizer(
-                data.tokenizer, [text[:n_train]], vocab_size=data.vocab_size, lowercase=data.lowercase
-            )
+            n_train, _, _ = _split_sizes(chars, data.val_fraction, data.test_fraction)
+            sample = _fit_sample(corpus, n_train, data.tokenizer)
+            return build_tokenizer(data.tokenizer, sample, vocab_size=data.vocab_size, lowercase=data.lowercase)
 
         tokenizer = _shared(ranks, fit)
-        ids = _token_ids(text, tokenizer, ranks)
+        ids = _token_ids(corpus, tokenizer, ranks)
         n_train, n_val, _ = _split_sizes(len(ids), data.val_fraction, data.test_fraction)
         task = LanguageModelTask(
             ids[:n_train],
@@ -387,25 +443,101 @@ def _shared(ranks: DistributedContext, fit: Callable[[], TextTokenizer]) -> Text
     return fitted if fitted is not None else load_tokenizer(saved)
 
 
-def _token_ids(text: str, tokenizer: TextTokenizer, ranks: DistributedContext) -> np.ndarray[Any, Any]:
+def _token_ids(corpus: str | Path, tokenizer: TextTokenizer, ranks: DistributedContext) -> np.ndarray[Any, Any]:
     """The corpus's ids, memory-mapped from the token cache; rank 0 builds the file while the others wait."""
     from seqlab.data.tokens import token_file
 
     if not ranks.is_main:
         ranks.barrier()
-    ids = token_file(text, tokenizer).ids
+    ids = token_file(corpus, tokenizer).ids
     if ranks.is_main:
         ranks.barrier()
     return ids
 
 
+FIT_SAMPLE_CHARS = 32_000_000
+"""Most characters a word, BPE or Korean tokenizer is fitted on: the start of the training share.
+
+32 M characters (32 MB of English) is six times the largest catalog corpus (shakespeare, 5 M), so
+every recipe fits on its whole training share as before, and far more text than a vocabulary of a
+few thousand entries needs; it bounds the fit's memory (the sample as one string, and the fitter's
+counts) whatever the corpus. A char tokenizer needs no cap: it counts characters piece by piece.
+"""
+
+
+def _corpus(config: Config) -> tuple[str | Path, int, ChatTemplate | None]:
+    """The corpus to tokenize (a text file's path, to stream, or the text), its length in characters, the chat template.
+
+    One dataset that is a text file, without ``data.limit``, stays on disk: one streaming pass
+    counts its characters (and finds a bad byte or an empty file). Anything else (a join, pairs
+    rendered through the chat template, a limit) is text in memory, as :func:`_corpus_text` reads it.
+    """
+    data = config.data
+    joined = joined_datasets(data.dataset, limit=data.limit, limits=data.limits)
+    path = corpus_file(joined[0][0]) if len(joined) == 1 and not joined[0][1] else None
+    if path is None:
+        text, chat = _corpus_text(config)
+        return text, len(text), chat
+    chars, blank = 0, True
+    for piece in _pieces(path):
+        chars += len(piece)
+        blank = blank and (not piece or piece.isspace())
+    if blank:
+        raise DataError(f"the dataset is empty: {path} holds no text")
+    return path, chars, None
+
+
+def _pieces(path: Path) -> Iterator[str]:
+    """The text of a UTF-8 file in pieces of 256 K characters, read as :func:`seqlab.data.read_text` reads it."""
+    from seqlab.data.tokens import TextSource
+
+    try:
+        for piece, _ in TextSource(path=path).pieces():
+            yield piece
+    except DataError:
+        read_text(path)  # its message names the line and column of a bad byte
+        raise
+
+
+def _head(path: Path, chars: int | None) -> Iterator[str]:
+    """The first ``chars`` characters of a text file, in pieces (all of it if ``chars`` is None)."""
+    seen = 0
+    for piece in _pieces(path):
+        if chars is not None and seen + len(piece) >= chars:
+            yield piece[: chars - seen]
+            return
+        seen += len(piece)
+        yield piece
+
+
+def _fit_sample(corpus: str | Path, n_train: int, tokenizer: str) -> Iterable[str]:
+    """The text a tokenizer is fitted on: the training share, all of it in pieces for char, else its first
+    :data:`FIT_SAMPLE_CHARS` characters (the same sample whether the corpus is a file or a string)."""
+    chars = n_train if tokenizer == "char" else min(n_train, FIT_SAMPLE_CHARS)
+    if isinstance(corpus, str):
+        return [corpus[:chars]]
+    if tokenizer == "char":
+        return _head(corpus, chars)
+    return ["".join(_head(corpus, chars))]
+
+
 def _corpus_text(config: Config) -> tuple[str, ChatTemplate | None]:
-    """The training text of a config's dataset(s), and the chat template if pairs were rendered."""
+    """The training text of a config's dataset(s), and the chat template if pairs were rendered.
+
+    A dataset that is a text file is read up to its limit only (``data.limit`` characters).
+    """
     import random
 
     data = config.data
     texts, sources, targets = [], [], []
     for name, limit in joined_datasets(data.dataset, limit=data.limit, limits=data.limits):
+        path = corpus_file(name)
+        if path is not None:
+            text = "".join(_head(path, limit or None))
+            if not text.strip():
+                raise DataError(f"the dataset is empty: {path} holds no text")
+            texts.append(text)
+            continue
         dataset = load_dataset(name, limit=limit)
         if isinstance(dataset, Corpus):
             texts.append(dataset.text)
@@ -431,6 +563,7 @@ __all__ = [
     "LanguageModeling",
     "LanguageModelTask",
     "LMBatches",
+    "DrawnStarts",
     "text_stand_in",
     "describe_sequence_model",
 ]
