@@ -283,3 +283,14 @@ def test_a_limit_on_a_text_file_reads_only_its_first_characters(token_cache, tmp
     prepared = get_task(config.task).prepare(config)
     assert sum(len(ids) for ids in prepared.data.splits.values()) == 2000
     assert prepared.preprocessing.decode(list(prepared.data.splits["train"][:14])) == "First Citizen:"
+
+
+def test_read_windows_reads_what_indexing_the_map_gives(tmp_path, bpe):
+    from seqlab.data.tokens import read_windows
+
+    tokens = token_file(TEXT * 4, bpe, root=tmp_path)  # uint16 ids (vocab 300)
+    ids = tokens.ids[7:-5]  # a slice of the map, as a split is
+    starts = np.random.default_rng(0).integers(0, len(ids) - 9, size=(3, 4))
+    windows = read_windows(ids, starts, 9)
+    assert windows.dtype == np.uint16 and windows.shape == (3, 4, 9)
+    assert (windows == ids[starts[..., None] + np.arange(9)]).all()

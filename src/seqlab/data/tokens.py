@@ -32,6 +32,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
+import mmap
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -330,6 +331,45 @@ def _open(path: Path, dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
     return np.memmap(path, dtype=dtype, mode="r")
 
 
+def read_windows(ids: np.ndarray[Any, Any], starts: np.ndarray[Any, Any], length: int) -> np.ndarray[Any, Any]:
+    """``ids[starts[..., None] + arange(length)]``, read from a token map's file with ``pread``.
+
+    Indexing the map would map into this process every page-cache folio a window touches (up to
+    hundreds of KiB each on Linux), so its resident set would grow with the windows read, up to the
+    token file's size; ``pread`` copies just the window's bytes. Any other array is indexed.
+
+    Args:
+        ids: (N,) token ids: a memmap (or a slice of one) from :func:`token_file`, or any array.
+        starts: (...) the offset of each window, each at most ``N - length``.
+        length: tokens per window.
+
+    Returns:
+        (..., length) ids, in ``ids``'s dtype.
+
+    >>> import tempfile; from seqlab.text import CharTokenizer
+    >>> tok = CharTokenizer.fit("abcdefgh")
+    >>> ids = token_file("abcdefgh", tok, root=Path(tempfile.mkdtemp())).ids[2:]
+    >>> tok.decode(read_windows(ids, np.array([0, 3]), 3).ravel().tolist())
+    'cdefgh'
+    """
+    starts = np.asarray(starts, dtype=np.int64)
+    mapped = getattr(ids, "_mmap", None)
+    if not isinstance(ids, np.memmap) or mapped is None or not ids.filename:
+        return ids[starts[..., None] + np.arange(length)]
+    base = np.frombuffer(mapped, dtype=np.uint8).__array_interface__["data"][0]
+    begin = ids.__array_interface__["data"][0] - base + ids.offset - ids.offset % mmap.ALLOCATIONGRANULARITY
+    size = ids.dtype.itemsize
+    out = np.empty((*starts.shape, length), dtype=ids.dtype)
+    rows = out.reshape(-1, length)
+    fd = os.open(ids.filename, os.O_RDONLY)
+    try:
+        for row, start in zip(rows, starts.ravel().tolist()):
+            row[:] = np.frombuffer(os.pread(fd, length * size, begin + start * size), dtype=ids.dtype)
+    finally:
+        os.close(fd)
+    return out
+
+
 class TokenWindows(Sequence[tuple["torch.Tensor", "torch.Tensor"]]):
     """(input, target) windows of ``block_size`` tokens from a token map, read one item at a time.
 
@@ -410,4 +450,13 @@ class TokenWindows(Sequence[tuple["torch.Tensor", "torch.Tensor"]]):
         return f"TokenWindows({len(self)} items, block_size={self.block_size}, of {len(self.ids)} tokens)"
 
 
-__all__ = ["CHUNK_CHARS", "TokenFile", "TokenWindows", "TextSource", "text_chunks", "token_dtype", "token_file"]
+__all__ = [
+    "CHUNK_CHARS",
+    "TokenFile",
+    "TokenWindows",
+    "TextSource",
+    "read_windows",
+    "text_chunks",
+    "token_dtype",
+    "token_file",
+]

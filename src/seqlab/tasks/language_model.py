@@ -7,13 +7,14 @@ perplexity).
 
 The corpus is tokenized once into a memory-mapped token file in the cache
 (:func:`seqlab.data.tokens.token_file`, keyed by the corpus's sha256 and the tokenizer; each
-process of a distributed run maps the same file, built by rank 0). A corpus that is one text file
-(a ``.txt``, or a catalog corpus such as ``shakespeare``) is never read whole: its characters are
-counted in one streaming pass, the tokenizer is fitted from a second (:data:`FIT_SAMPLE_CHARS`),
-and the file itself goes to the token file, so peak memory does not grow with the corpus. The splits are contiguous
-runs of token positions of that file: the last ``test_fraction`` of the tokens is the test split,
-the ``val_fraction`` before it validation, the rest training. Batches read their windows from the
-map, so the ids never sit in memory as a tensor.
+process of a distributed run maps the same file, built by rank 0). A corpus that is one text
+file (a ``.txt``, or a catalog corpus such as ``shakespeare``) is never read whole: its characters
+are counted in one streaming pass, the tokenizer is fitted from a second
+(:data:`FIT_SAMPLE_CHARS`), and the file itself goes to the token file, so peak memory does not
+grow with the corpus. The splits are contiguous runs of token positions of that file: the last
+``test_fraction`` of the tokens is the test split, the ``val_fraction`` before it validation, the
+rest training. Batches read their windows from the token file (with ``pread``:
+:func:`seqlab.data.tokens.read_windows`), so the ids never sit in memory as a tensor.
 
 Training windows are ``block_size + 1`` tokens cut at random offsets of the training ids, fresh
 for every epoch but fixed by (seed, epoch), so a resumed run sees exactly the batches the
@@ -128,8 +129,11 @@ class LMBatches(Sequence[Batch]):
         rows = self.starts[index].unsqueeze(1) + torch.arange(self.block_size + 1)  # (B, T+1)
         if isinstance(self.ids, Tensor):
             window = self.ids[rows]
-        else:  # a memmap: read just these tokens
-            window = torch.from_numpy(self.ids[rows.numpy()].astype(np.int64))
+        else:  # a memmap: read just these tokens, without mapping its pages into this process
+            from seqlab.data.tokens import read_windows
+
+            starts = self.starts[index].numpy()
+            window = torch.from_numpy(read_windows(self.ids, starts, self.block_size + 1).astype(np.int64))
         B, T = window.shape[0], self.block_size
         return Batch(
             ids=window[:, :-1],
