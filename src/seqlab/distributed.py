@@ -199,11 +199,20 @@ class DistributedContext:
         if self.is_distributed and dist.is_initialized():
             dist.barrier()
 
-    def destroy(self) -> None:
-        """Leave the process group, if this process joined one."""
+    def destroy(self, *, wait: bool = True) -> None:
+        """Leave the process group, if this process joined one.
+
+        Args:
+            wait: meet the other ranks first (the normal end: a rank that leaves while another still
+                talks to it, rank 0 hosting the rendezvous store, can abort the other in gloo's
+                threads). False after an error, when the others may be inside a collective and a
+                barrier would hang: torchrun ends them.
+        """
         import torch.distributed as dist
 
         if dist.is_available() and dist.is_initialized():
+            if wait:
+                dist.barrier()
             dist.destroy_process_group()
 
 

@@ -260,12 +260,17 @@ def train(
         run_dir = Path(ranks.gather(str(run_dir))[0])  # rank 0's timestamp names the folder on every rank
         if not ranks.is_main:  # rank 0 alone locks, checks and writes the folder
             quiet = Console(stderr=True, quiet=True)
-            return _train_locked(config, run_dir, quiet, place, resume=resume, force=force, callbacks=callbacks)
-        console = console or Console()
-        return _train_main(config, run_dir, console, place, resume=resume, force=force, callbacks=callbacks)
-    finally:
+            run = _train_locked(config, run_dir, quiet, place, resume=resume, force=force, callbacks=callbacks)
+        else:
+            console = console or Console()
+            run = _train_main(config, run_dir, console, place, resume=resume, force=force, callbacks=callbacks)
+    except BaseException:
         if joined:
-            ranks.destroy()
+            ranks.destroy(wait=False)  # the other ranks may be inside a collective; torchrun ends them
+        raise
+    if joined:
+        ranks.destroy()
+    return run
 
 
 @dataclass(frozen=True)
