@@ -138,6 +138,7 @@ def test_ui_listens_on_loopback_only_by_default(proc_tools, tmp_path):
     finally:
         proc_tools.stop(proc)
     assert f"chat page on http://127.0.0.1:{port}" in log.read_text()
+    assert listening_addresses(port) == set()  # stopping seqlab ui stopped Streamlit too: no orphan serving
 
 
 def test_ui_says_when_the_page_is_reachable_from_other_machines(cli, monkeypatch):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -242,7 +243,12 @@ def ui(
         )
     shown = f"[{host}]" if ":" in host else host
     console.print(f"chat page on [bold]http://{shown}:{port}[/] (Ctrl-C to stop)")
+    # SIGTERM ends this process through SystemExit, so subprocess.call kills Streamlit on the way out
+    # instead of leaving it serving as an orphan
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         raise typer.Exit(subprocess.call(command, env=env))
     except KeyboardInterrupt:
         raise typer.Exit(0) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
