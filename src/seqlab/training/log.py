@@ -24,6 +24,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from seqlab.rundir import write_atomic
+
 
 def log_every(eval_every: int) -> int:
     """Steps between train rows: a tenth of ``eval_every`` (at least 1), so each eval has ~10 train points.
@@ -122,9 +124,7 @@ class MetricsLog:
         if self.path is None:
             return
         kept = [row for row in self.records() if row.get("step", 0) <= step]
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
-        tmp.write_text("".join(json.dumps(row) + "\n" for row in kept), encoding="utf-8")
-        os.replace(tmp, self.path)
+        write_atomic(self.path, "".join(json.dumps(row) + "\n" for row in kept))
 
     def state_dict(self) -> dict[str, Any]:
         """The pending (unwritten) train averages, for a checkpoint."""
@@ -150,18 +150,14 @@ def save_curves(records: list[dict[str, Any]], path: str | os.PathLike[str]) -> 
         return None
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+    from seqlab.viz._figure import save_figure
     from seqlab.viz.curves import plot_curves
 
     fig = plot_curves(records)
     if not isinstance(fig.canvas, FigureCanvasAgg):
         FigureCanvasAgg(fig)  # render with Agg whatever the global backend is (headless-safe)
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp")
     try:
-        fig.savefig(tmp, format=target.suffix.lstrip(".") or "png")
-        os.replace(tmp, target)
+        return save_figure(fig, path, dpi=round(fig.dpi))  # a temporary file of this process's, then a rename
     finally:
-        tmp.unlink(missing_ok=True)
         if "matplotlib.pyplot" in sys.modules:
             sys.modules["matplotlib.pyplot"].close(fig)
-    return target
