@@ -549,7 +549,7 @@ def load(run_dir: str | Path, *, device: str | None = None) -> Run:
         meta = json.loads((run_dir / "meta.json").read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise CheckpointError(f"{run_dir / 'meta.json'} is not valid JSON: {err}") from None
-    check_meta(meta, run_dir / "meta.json")
+    check_meta(meta, run_dir / "meta.json", task)
     preprocessing = task.load_preprocessing(run_dir / saved[0]) if saved else None
     # the saved weights replace every value, so a task may skip work only fresh weights need
     try:
@@ -589,18 +589,15 @@ META_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     ),
     "scale": (lambda v: isinstance(v, str), "a scaling name"),
 }
-META_NEEDS: dict[str, tuple[str, ...]] = {
-    "language-model": ("vocab_size",),
-    "classification": ("vocab_size", "classes"),
-}
 
 
-def check_meta(meta: Any, path: Path) -> None:
+def check_meta(meta: Any, path: Path, task: Task | None = None) -> None:
     """Check that a run's meta.json is an object whose known keys hold what the tasks read from them.
 
     Args:
         meta: the parsed meta.json.
         path: the file, for the message.
+        task: the run's task; the keys it declares (``Task.meta_keys``) must be there.
 
     >>> check_meta({"vocab_size": 65}, Path("run/meta.json"))
     >>> check_meta({"vocab_size": True}, Path("run/meta.json"))
@@ -610,9 +607,10 @@ def check_meta(meta: Any, path: Path) -> None:
     """
     if not isinstance(meta, dict):
         raise CheckpointError(f"{path} must hold a JSON object of the run's facts (got {type(meta).__name__})")
-    for key in META_NEEDS.get(str(meta.get("task", "")), ()):
-        if key not in meta:
-            raise CheckpointError(f"{path} lacks the key {key}, which a {meta['task']} run needs")
+    if task is not None:
+        for key in task.meta_keys:
+            if key not in meta:
+                raise CheckpointError(f"{path} lacks the key {key}, which a {task.name} run needs")
     for key, (valid, wanted) in META_CHECKS.items():
         if key in meta and not valid(meta[key]):
             raise CheckpointError(f"{path}: {key} must be {wanted} (got {json.dumps(meta[key])})")

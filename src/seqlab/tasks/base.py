@@ -151,6 +151,7 @@ class Task:
     data_config: ClassVar[type[Section]]
     model_configs: ClassVar[dict[str, type[Section]]]  # model.arch -> section; the first is the default
     preprocessing_file: ClassVar[str | None] = "tokenizer.json"  # None: nothing fitted to save
+    meta_keys: ClassVar[tuple[str, ...]] = ()  # what load() requires in meta.json (the model is sized by them)
     one_loss: ClassVar[bool] = True  # False: two players with a loss each (the GAN); lr-find needs one
 
     # ------------------------------------------------------------------ data and model

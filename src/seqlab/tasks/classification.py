@@ -140,6 +140,7 @@ class Classification(Task):
     name = "classification"
     data_config = TextDataConfig
     model_configs = {"rnn": RecurrentClassifierConfig}
+    meta_keys = ("vocab_size", "classes")
 
     def prepare(self, config: Config, *, preprocessing: Preprocessing | None = None) -> Prepared:
         """Read labelled texts, split them, fit the tokenizer on the training texts (unless given), build the task."""

@@ -243,6 +243,7 @@ class LanguageModeling(Task):
     name = "language-model"
     data_config = TextDataConfig
     model_configs = {"rnn": RecurrentConfig, "transformer": TransformerConfig}
+    meta_keys = ("vocab_size",)
 
     def prepare(self, config: Config, *, preprocessing: Preprocessing | None = None) -> Prepared:
         """Read the corpus, fit the tokenizer on the training part (unless given), and build the task.
