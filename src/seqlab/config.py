@@ -326,11 +326,10 @@ def sections_for(task: str, arch: str | None = None) -> dict[str, type[Section]]
     >>> sections_for("forecast", "transformer")["model"].__name__
     'TransformerForecasterConfig'
     """
-    from seqlab.tasks import TASKS
+    from seqlab.tasks import get_task
 
-    if task not in TASKS:
-        raise ConfigError(unknown_choice("task", task, list(TASKS)))
-    data_cls, archs = TASKS[task].data_config, TASKS[task].model_configs
+    kind = get_task(task)  # an unknown name lists the choices
+    data_cls, archs = kind.data_config, kind.model_configs
     arch = arch or next(iter(archs))
     if arch not in archs:
         raise ConfigError(f'model.arch must be one of {", ".join(archs)} for task {task} (got "{arch}")')

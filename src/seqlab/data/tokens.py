@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
-from seqlab.data.fetching.cache import atomic_write, cache_dir, remove_stale
+from seqlab.data.fetching.cache import atomic_write, cache_dir, remove_stale, sha256_file
 from seqlab.errors import DataError
 
 if TYPE_CHECKING:
@@ -316,11 +316,7 @@ def _check(path: Path, manifest_path: Path, expected: dict[str, Any], dtype: np.
         return "the token file is missing"
     if size != manifest["tokens"] * dtype.itemsize:
         return f"the token file has {size} bytes, not {manifest['tokens'] * dtype.itemsize} (truncated?)"
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(CHUNK_CHARS), b""):
-            digest.update(block)
-    if digest.hexdigest() != manifest.get("sha256"):
+    if sha256_file(path) != manifest.get("sha256"):
         return "the token file does not match its sha256 (corrupt)"
     return None
 
