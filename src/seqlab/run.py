@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from seqlab.config import Config, load_config, to_toml
+from seqlab.data.batching import OnDevice
 from seqlab.errors import CheckpointError, ConfigError, SeqlabError
 from seqlab.rundir import LOCK_FILE, RunLock, check_new_run, remove_stale_temporaries, write_atomic
 
@@ -181,8 +182,6 @@ class Run:
             overrides = [f'data.dataset="{dataset}"', "data.val_fraction=0.0", "data.test_fraction=0.0"]
             config = with_overrides(config, overrides)
         import torch
-
-        from seqlab.data.batching import OnDevice
 
         data = self.kind.prepare(config, preprocessing=self.preprocessing).data
         device = next(self.model.parameters(), torch.zeros(())).device  # where load() put the model
@@ -386,24 +385,23 @@ def resume(run_dir: str | Path, *, console: Console | None = None) -> Run:
     return train(load_config(run_dir / "config.toml"), run_dir=run_dir, console=console, resume=True)
 
 
-class _Shown(Sequence[Any]):
+class _Shown(OnDevice):
     """The first ``count`` batches of a split, each moved to ``device`` and counted on a progress bar as read."""
 
     def __init__(self, batches: Sequence[Any], count: int, device: torch.device, advance: Callable[[], None]) -> None:
-        self.batches, self.size, self.device, self.advance = batches, count, device, advance
+        super().__init__(batches, device)
+        self.size, self.advance = count, advance
 
     def __len__(self) -> int:
         return self.size
 
     def __getitem__(self, index: Any) -> Any:
-        from seqlab.data.batching import to_device
-
-        if isinstance(index, slice):
-            return [self[i] for i in range(self.size)[index]]
+        if isinstance(index, slice):  # OnDevice reads a slice through this method, one batch at a time
+            return super().__getitem__(index)
         if not -self.size <= index < self.size:
             raise IndexError(f"batch {index} out of range ({self.size} batches)")
         self.advance()
-        return to_device(self.batches[index % self.size], self.device)
+        return super().__getitem__(index % self.size)
 
 
 def final_evaluation(

@@ -175,28 +175,29 @@ def train_step(
     >>> sorted(train_step(model, Zero(), torch.ones(4, 2), opt, lr=0.1, config=TrainConfig(clip_norm=1.0)))
     ['grad_norm', 'loss']
     """
-    import torch
 
     model.train()
     with precision.autocast() if precision is not None else nullcontext():
         loss, metrics = task.loss(model, batch)
-    if not _finite_everywhere(model, loss):
-        return {"loss": loss.item() if torch.isfinite(loss) else float("nan")}
-    row = {"loss": loss.item(), **{name: float(value) for name, value in metrics.items()}}
+    value = loss.item()  # the step's one wait for the device
+    if not _finite_everywhere(model, value, loss.device):
+        return {"loss": value if math.isfinite(value) else float("nan")}
+    row = {"loss": value, **{name: float(value) for name, value in metrics.items()}}
     return {**row, **update(model, loss, optimizer, lr=lr, config=config, scaler=scaler)}
 
 
-def _finite_everywhere(model: torch.nn.Module, loss: torch.Tensor) -> bool:
+def _finite_everywhere(model: torch.nn.Module, loss: float, device: torch.device) -> bool:
     """Whether the loss is finite here and, for a DDP model, on every rank (they must skip an update together:
     a rank that skipped backward would leave the others waiting in DDP's gradient all-reduce)."""
-    import torch
     from torch.nn.parallel import DistributedDataParallel
 
-    finite = torch.isfinite(loss.detach()).reshape(1).to(torch.int32)
-    if isinstance(model, DistributedDataParallel):
-        import torch.distributed as dist
+    if not isinstance(model, DistributedDataParallel):
+        return math.isfinite(loss)
+    import torch
+    import torch.distributed as dist
 
-        dist.all_reduce(finite, op=dist.ReduceOp.MIN)
+    finite = torch.tensor([int(math.isfinite(loss))], dtype=torch.int32, device=device)
+    dist.all_reduce(finite, op=dist.ReduceOp.MIN)
     return bool(finite.item())
 
 
