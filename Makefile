@@ -5,7 +5,7 @@ PYTHON   ?= python3
 VENV     ?= .venv
 BIN      := $(VENV)/bin
 STAMP    := $(VENV)/.installed
-EXTRAS   ?= dev,serve,ui,sweep,sweep-pg,ko
+EXTRAS   ?= dev,serve,ui,sweep,sweep-pg,ko,export,track,notebooks
 # torch is installed on its own first, pinned, so pip takes the local CPU wheel where there is one;
 # an unpinned torch pulls a multi-GB CUDA build.
 TORCH    ?= torch==2.13.0
