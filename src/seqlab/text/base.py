@@ -208,6 +208,79 @@ def require_field(data: dict[str, Any], key: str, kind: type | tuple[type, ...])
     return data[key]
 
 
+# ----------------------------------------------------------------------------- streaming
+
+
+class StreamDecoder(Protocol):
+    """Ids in one at a time, text out: what a tokenizer's ``stream_decoder()`` returns.
+
+    ``push`` returns the text that one more id adds to ``decode(ids so far)``, holding back
+    whatever a later id could still change (a partial UTF-8 character, a Hangul syllable still
+    being spelled); ``flush`` returns what is held back once no id will follow. So
+    ``"".join(pushes) + flush()`` is ``decode(ids)``, and each id costs O(1), not O(ids so far).
+    The text is decode's own, U+FFFD included: :class:`seqlab.decode.TextStream` drops those.
+    """
+
+    def push(self, token: int) -> str:
+        """The text one more id adds ('' while it is held back)."""
+        ...
+
+    def flush(self) -> str:
+        """The text still held back, at the end of the ids."""
+        ...
+
+
+class WindowDecoder:
+    """A :class:`StreamDecoder` for any tokenizer with ``decode(ids)``: it re-decodes a short window.
+
+    The window is the ids of the last piece shown (context, for decoders whose text depends on
+    the token before, such as word pieces) plus the ids not shown yet. A piece is shown once
+    ``decode(window)`` extends ``decode(context)`` and does not end in U+FFFD (an incomplete
+    character, which later ids may finish). A window that has waited ``max_pending`` ids is
+    shown as it is, so a token costs at most two decodes of about ``2 * max_pending`` ids.
+
+    Args:
+        tokenizer: anything with ``decode(ids) -> str``.
+        max_pending: the most ids held back waiting for a character to complete.
+
+    >>> class Bytes:
+    ...     def decode(self, ids): return bytes(ids).decode("utf-8", errors="replace")
+    >>> stream = WindowDecoder(Bytes())
+    >>> [stream.push(b) for b in "é!".encode()], stream.flush()
+    (['', 'é', '!'], '')
+    """
+
+    def __init__(self, tokenizer: Any, *, max_pending: int = 64) -> None:
+        self.tokenizer = tokenizer
+        self.max_pending = max_pending
+        self._window: list[int] = []  # context ids, then pending ids
+        self._context = 0  # how many ids of the window were shown already
+        self._context_text = ""  # decode(window[:context])
+
+    def push(self, token: int) -> str:
+        """Add one id; the new text, or '' while it waits."""
+        self._window.append(token)
+        text = self.tokenizer.decode(self._window)
+        pending = len(self._window) - self._context
+        grown = len(text) > len(self._context_text) and text.startswith(self._context_text)
+        if pending < self.max_pending and not (grown and not text.endswith(REPLACEMENT)):
+            return ""  # also when the ids added no text yet: they stay, as context for the next
+        return self._show(text)
+
+    def flush(self) -> str:
+        """The ids still pending, decoded as they are."""
+        if len(self._window) == self._context:
+            return ""
+        return self._show(self.tokenizer.decode(self._window))
+
+    def _show(self, text: str) -> str:
+        new = text[len(self._context_text) :]  # (after max_pending ids, even if the context's text changed)
+        del self._window[: self._context]  # the ids just shown become the next context
+        self._context = len(self._window)
+        self._context_text = self.tokenizer.decode(self._window)
+        return new
+
+
 # ----------------------------------------------------------------------------- vocabulary tokenizers
 
 
@@ -362,7 +435,7 @@ class VocabTokenizer(SavedAsJson):
         """
         skip = {self.pad_id, self.bos_id, self.eos_id}
         pieces = []
-        for i in ids_list(ids):
+        for i in ids_list(ids):  # decoded_token inlined: a method call per id would slow every decode
             if i in skip:
                 continue
             if i == self.unk_id:
@@ -370,6 +443,34 @@ class VocabTokenizer(SavedAsJson):
             else:
                 pieces.append(self.id_to_token(i))
         return self.join(pieces)
+
+    def decoded_token(self, i: int) -> str | None:
+        """What :meth:`decode` makes of one id before joining: None for PAD, BOS and EOS, U+FFFD for UNK.
+
+        Args:
+            i: an id in ``range(vocab_size)``.
+
+        >>> from seqlab.text import CharTokenizer
+        >>> tok = CharTokenizer(["a"])
+        >>> tok.decoded_token(4), tok.decoded_token(1), tok.decoded_token(3)
+        ('a', '\ufffd', None)
+        """
+        if i == self.pad_id or i == self.bos_id or i == self.eos_id:
+            return None
+        if i == self.unk_id:
+            return REPLACEMENT
+        return self.id_to_token(i)
+
+    def stream_decoder(self) -> StreamDecoder:
+        """A decoder that takes ids one at a time (:class:`StreamDecoder`); this one re-decodes a
+        bounded window (:class:`WindowDecoder`), subclasses join their own tokens incrementally.
+
+        >>> from seqlab.text import CharTokenizer
+        >>> stream = VocabTokenizer.stream_decoder(CharTokenizer(["a", "b"]))
+        >>> [stream.push(i) for i in (4, 5, 4)], stream.flush()
+        (['a', 'b', 'a'], '')
+        """
+        return WindowDecoder(self)
 
     def id_to_token(self, i: int) -> str:
         """The token string of one id.
@@ -421,4 +522,6 @@ __all__ = [
     "ids_list",
     "write_text_atomic",
     "SavedAsJson",
+    "StreamDecoder",
+    "WindowDecoder",
 ]

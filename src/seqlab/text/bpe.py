@@ -10,6 +10,8 @@ True
 
 from __future__ import annotations
 
+import codecs
+import functools
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
@@ -18,6 +20,8 @@ from seqlab.errors import DataError
 from seqlab.text.base import (
     SPECIALS,
     BackendTokenizer,
+    StreamDecoder,
+    WindowDecoder,
     as_texts,
     check_vocab_size,
     parse_tokenizer_json,
@@ -100,6 +104,22 @@ class BPETokenizer(BackendTokenizer):
         """
         return self.backend.decode(self.known_ids(ids), skip_special_tokens=True)
 
+    def stream_decoder(self) -> StreamDecoder:
+        """Decode ids one at a time, holding back an incomplete UTF-8 character (see :class:`ByteLevelStream`).
+
+        A backend whose decoder is not byte-level (a foreign tokenizer file) gets a
+        :class:`~seqlab.text.base.WindowDecoder` instead.
+
+        >>> tok = BPETokenizer.fit(["naïve"] * 3, vocab_size=260)  # bytes only: ï is two ids
+        >>> stream = tok.stream_decoder()
+        >>> [stream.push(i) for i in tok.encode("ï!")]
+        ['', 'ï', '!']
+        """
+        decoders = _tokenizers().decoders
+        if isinstance(self.backend.decoder, decoders.ByteLevel):
+            return ByteLevelStream(self)
+        return WindowDecoder(self)
+
     @classmethod
     def from_json(cls, text: str) -> BPETokenizer:
         """Rebuild from :meth:`to_json` output.
@@ -121,6 +141,68 @@ class BPETokenizer(BackendTokenizer):
         return f"BPETokenizer(vocab_size={self.vocab_size})"
 
 
+@functools.lru_cache(maxsize=1)
+def byte_of_char() -> dict[str, int]:
+    """GPT-2's byte-level alphabet read backwards: the byte each of its 256 characters stands for.
+
+    Printable Latin-1 bytes stand for themselves; the other 68 (controls, space, soft hyphen)
+    are shifted to U+0100 and up, in byte order, so that every token is printable.
+
+    >>> table = byte_of_char()
+    >>> len(table), table["a"], table["Ġ"], table["Ċ"]  # Ġ is the space, Ċ the newline
+    (256, 97, 32, 10)
+    """
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    table = {chr(b): b for b in printable}
+    for n, b in enumerate(sorted(set(range(256)) - set(printable))):
+        table[chr(256 + n)] = b
+    return table
+
+
+class ByteLevelStream:
+    """Streaming byte-level decoding: each token's bytes go through an incremental UTF-8 decoder.
+
+    What the ``tokenizers`` ByteLevel decoder does to the whole id list (special tokens skipped,
+    each token's characters mapped back to bytes, or its own UTF-8 if a character is outside the
+    alphabet, then the bytes decoded with U+FFFD for what is invalid), done an id at a time: an
+    incomplete character waits for its next bytes, and ``flush`` turns a never-completed one
+    into U+FFFD.
+
+    Args:
+        tokenizer: a :class:`BPETokenizer` with a ByteLevel decoder.
+
+    >>> tok = BPETokenizer.fit(["abc"], vocab_size=260)
+    >>> stream = ByteLevelStream(tok)
+    >>> [stream.push(i) for i in tok.encode("한")], stream.push(tok.eos_id)
+    (['', '', '한'], '')
+    """
+
+    def __init__(self, tokenizer: BPETokenizer) -> None:
+        backend = tokenizer.backend
+        self.tokenizer = tokenizer
+        self._vocab_size = tokenizer.vocab_size
+        self._special = {i for i, added in backend.get_added_tokens_decoder().items() if added.special}
+        self._table = byte_of_char()
+        self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def push(self, token: int) -> str:
+        """Add one id; the characters its bytes complete."""
+        if not 0 <= token < self._vocab_size:
+            raise DataError(f"id {token} is outside the bpe vocabulary (ids 0..{self._vocab_size - 1})")
+        if token in self._special:
+            return ""
+        piece = self.tokenizer.backend.id_to_token(token)
+        try:
+            data = bytes([self._table[ch] for ch in piece])
+        except KeyError:  # a character outside the alphabet: the token's own UTF-8, as the decoder does
+            data = piece.encode("utf-8")
+        return self._utf8.decode(data)
+
+    def flush(self) -> str:
+        """U+FFFD for a character whose bytes never completed, else ''."""
+        return self._utf8.decode(b"", final=True)
+
+
 def _tokenizers():
     import tokenizers  # core dependency, imported late because it is slow-ish to load
     import tokenizers.decoders
@@ -132,4 +214,4 @@ def _tokenizers():
     return tokenizers
 
 
-__all__ = ["BPETokenizer"]
+__all__ = ["BPETokenizer", "ByteLevelStream", "byte_of_char"]

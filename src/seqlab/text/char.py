@@ -73,5 +73,40 @@ class CharTokenizer(VocabTokenizer):
         """
         return "".join(tokens)
 
+    def stream_decoder(self) -> CharStream:
+        """Decode ids one at a time: each id is its own character (see :class:`CharStream`).
 
-__all__ = ["CharTokenizer"]
+        >>> tok = CharTokenizer.fit("ab")
+        >>> stream = tok.stream_decoder()
+        >>> [stream.push(i) for i in tok.encode("ba", add_eos=True)]
+        ['b', 'a', '']
+        """
+        return CharStream(self)
+
+
+class CharStream:
+    """Streaming decoder of a tokenizer whose text is its tokens concatenated (char, syllable).
+
+    Nothing is ever held back: an id's text cannot change what came before.
+
+    Args:
+        tokenizer: a vocabulary tokenizer (``decoded_token`` gives one id's text).
+
+    >>> stream = CharStream(CharTokenizer(["h", "i"]))
+    >>> stream.push(4) + stream.push(1) + stream.push(5), stream.flush()
+    ('h\ufffdi', '')
+    """
+
+    def __init__(self, tokenizer: VocabTokenizer) -> None:
+        self.tokenizer = tokenizer
+
+    def push(self, token: int) -> str:
+        """One id's character ('' for PAD, BOS and EOS; U+FFFD for UNK)."""
+        return self.tokenizer.decoded_token(token) or ""
+
+    def flush(self) -> str:
+        """Nothing is held back."""
+        return ""
+
+
+__all__ = ["CharTokenizer", "CharStream"]

@@ -255,6 +255,17 @@ class Tokenizer:
                     words.append(word)
             yield " ".join(words)
 
+    def stream_decoder(self) -> WordStream:
+        """Like :meth:`sequences_to_texts` for one sequence given an id at a time (an extension, not Keras API).
+
+        >>> tok = Tokenizer(oov_token="?")
+        >>> tok.fit_on_texts(["a b"])
+        >>> stream = tok.stream_decoder()
+        >>> [stream.push(i) for i in [2, 3, 0, 9]]
+        ['a', ' b', ' ?', ' ?']
+        """
+        return WordStream(self)
+
     def _oov_id(self) -> int | None:
         if self.oov_token is None:
             return None
@@ -371,6 +382,43 @@ class Tokenizer:
 
     def __repr__(self) -> str:
         return f"Tokenizer(num_words={self.num_words}, words={len(self.word_index)}, oov_token={self.oov_token!r})"
+
+
+class WordStream:
+    """Streaming :meth:`Tokenizer.sequences_to_texts`: each id adds its word, after a space if one came before.
+
+    Args:
+        tokenizer: a fitted :class:`Tokenizer` (its vocabulary must not change while streaming).
+
+    >>> tok = Tokenizer()
+    >>> tok.fit_on_texts(["a b"])
+    >>> stream = WordStream(tok)
+    >>> [stream.push(i) for i in [2, 9, 1]], stream.flush()  # no oov_token: unknown ids are dropped
+    (['b', '', ' a'], '')
+    """
+
+    def __init__(self, tokenizer: Tokenizer) -> None:
+        self.tokenizer = tokenizer
+        self._limit = tokenizer.num_words
+        oov_id = tokenizer._oov_id()
+        self._oov = None if oov_id is None else tokenizer.index_word[oov_id]
+        self._started = False
+
+    def push(self, token: int) -> str:
+        """One id's word ('' for a dropped id)."""
+        word = self.tokenizer.index_word.get(token)
+        if word is None or (self._limit and token >= self._limit):
+            word = self._oov
+        if word is None:
+            return ""
+        if self._started:
+            return " " + word
+        self._started = True
+        return word
+
+    def flush(self) -> str:
+        """Nothing is held back."""
+        return ""
 
 
 def tokenizer_from_json(json_string: str) -> Tokenizer:
@@ -514,4 +562,5 @@ __all__ = [
     "text_to_word_sequence",
     "pad_sequences",
     "DEFAULT_FILTERS",
+    "WordStream",
 ]

@@ -221,6 +221,63 @@ class JamoTokenizer(VocabTokenizer):
         """Jamo tokens back to text (see :func:`from_jamo`)."""
         return from_jamo(tokens)
 
+    def stream_decoder(self) -> JamoStream:
+        """Decode ids one at a time, holding back a syllable until its last jamo is known.
+
+        >>> tok = JamoTokenizer.fit("a")
+        >>> stream = tok.stream_decoder()
+        >>> [stream.push(i) for i in tok.encode("간다")], stream.flush()  # 다 might still take a final
+        (['', '', '간', '', ''], '다')
+        """
+        return JamoStream(self)
+
+
+class JamoStream:
+    """Streaming :func:`from_jamo`: a choseong waits for a vowel, choseong + vowel wait for a final.
+
+    At most two jamo are held back, and the text shown is what :func:`from_jamo` makes of all
+    the tokens, exactly (same greedy left-to-right joining; PAD, BOS and EOS are skipped before
+    joining, as :meth:`JamoTokenizer.decode` skips them).
+
+    Args:
+        tokenizer: a :class:`JamoTokenizer`.
+
+    >>> tok = JamoTokenizer([])
+    >>> stream = JamoStream(tok)
+    >>> "".join(stream.push(tok.token_to_id(j)) for j in to_jamo("한글")) + stream.flush()
+    '한글'
+    """
+
+    def __init__(self, tokenizer: VocabTokenizer) -> None:
+        self.tokenizer = tokenizer
+        self._held: list[str] = []  # [] or [choseong] or [choseong, jungseong]
+
+    def push(self, token: int) -> str:
+        """Add one id; the text of the syllables and characters it completes."""
+        piece = self.tokenizer.decoded_token(token)
+        return "" if piece is None else self._add(piece)
+
+    def flush(self) -> str:
+        """The jamo still held back: a lone choseong, or an open syllable without a final."""
+        held, self._held = self._held, []
+        return join_syllable(*held) if len(held) == 2 else "".join(held)
+
+    def _add(self, piece: str) -> str:
+        held = self._held
+        if len(held) == 1 and piece in _JUNGSEONG_SET:
+            held.append(piece)
+            return ""
+        if len(held) == 2 and piece in _JONGSEONG_SET:
+            self._held = []
+            return join_syllable(held[0], held[1], piece)
+        shown = self.flush()  # the piece cannot extend what is held, which is final now
+        if piece in _CHOSEONG_SET:
+            self._held = [piece]
+            return shown
+        if len(piece) == 3 and piece[0] == "<" and piece[2] == ">" and piece[1] in _COMPOSABLE:
+            piece = piece[1]
+        return shown + piece
+
 
 # ----------------------------------------------------------------------------- morphemes
 
@@ -304,6 +361,47 @@ class MorphemeTokenizer(VocabTokenizer):
             pieces.append(kiwi.join(word))
         return "".join(pieces)
 
+    def stream_decoder(self) -> MorphemeStream:
+        """Decode ids one at a time, a word at a time (see :class:`MorphemeStream`)."""
+        return MorphemeStream(self)
+
+
+class MorphemeStream:
+    """Streaming :meth:`MorphemeTokenizer.join`: a word's morphemes are held until the word ends.
+
+    Kiwi joins a word's morphemes with contractions (하/VV + 었/EP gives 했), so a word's text is
+    known only at the space, newline or UNK after it (or at the end); then it is joined once.
+    Each morpheme is joined once, so the cost stays linear in the ids.
+
+    Args:
+        tokenizer: a :class:`MorphemeTokenizer`.
+
+    >>> tok = MorphemeTokenizer([])
+    >>> stream = MorphemeStream(tok)
+    >>> [stream.push(i) for i in (2, 4, 5)], stream.flush()
+    (['', ' ', '\\n'], '')
+    """
+
+    def __init__(self, tokenizer: VocabTokenizer) -> None:
+        self.tokenizer = tokenizer
+        self._word: list[tuple[str, str]] = []  # (form, tag) of the open word's morphemes
+
+    def push(self, token: int) -> str:
+        """Add one id; the text of the word it ends, and the separator itself."""
+        piece = self.tokenizer.decoded_token(token)
+        if piece is None:
+            return ""
+        form, sep, tag = piece.rpartition("/")
+        if sep and form:
+            self._word.append((form, tag))
+            return ""
+        return self.flush() + piece
+
+    def flush(self) -> str:
+        """The open word's text (Kiwi needed only if there is one)."""
+        word, self._word = self._word, []
+        return _kiwi().join(word) if word else ""
+
 
 def _morphemes(text: str) -> list[str]:
     kiwi = _kiwi()
@@ -322,6 +420,8 @@ __all__ = [
     "SyllableTokenizer",
     "JamoTokenizer",
     "MorphemeTokenizer",
+    "JamoStream",
+    "MorphemeStream",
     "split_syllable",
     "join_syllable",
     "to_jamo",

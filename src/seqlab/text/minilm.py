@@ -37,7 +37,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 from seqlab.errors import ConfigError, DataError
-from seqlab.text.base import BackendTokenizer, parse_tokenizer_json, require_field
+from seqlab.text.base import BackendTokenizer, StreamDecoder, WindowDecoder, parse_tokenizer_json, require_field
 
 # BERT's special tokens and the ids every BERT vocabulary gives them
 BERT_SPECIALS: dict[str, int] = {"[PAD]": 0, "[UNK]": 100, "[CLS]": 101, "[SEP]": 102}
@@ -154,6 +154,22 @@ class MiniLMTokenizer(BackendTokenizer):
         skip = {self.pad_id, self.bos_id, self.eos_id}
         return self.backend.decode([i for i in self.known_ids(ids) if i not in skip], skip_special_tokens=False)
 
+    def stream_decoder(self) -> StreamDecoder:
+        """Decode ids one at a time: "##" pieces glue to the word before (see :class:`WordPieceStream`).
+
+        A backend whose decoder is not WordPiece gets a :class:`~seqlab.text.base.WindowDecoder`.
+
+        >>> words = ["[PAD]", *(f"[unused{i}]" for i in range(99)), "[UNK]", "[CLS]", "[SEP]", "play", "##ful", "!"]
+        >>> tok = MiniLMTokenizer.from_vocab(words)
+        >>> stream = tok.stream_decoder()
+        >>> [stream.push(i) for i in tok.encode("Playful play!", add_bos=True)]
+        ['', 'play', 'ful', ' play', '!']
+        """
+        decoder = self.backend.decoder
+        if isinstance(decoder, _tokenizers().decoders.WordPiece):
+            return WordPieceStream(self, prefix=decoder.prefix, cleanup=decoder.cleanup)
+        return WindowDecoder(self)
+
     @classmethod
     def from_json(cls, text: str) -> MiniLMTokenizer:
         """Rebuild from :meth:`to_json` output (no fetching: the vocabulary is in the JSON).
@@ -174,6 +190,71 @@ class MiniLMTokenizer(BackendTokenizer):
         return f"MiniLMTokenizer(vocab_size={self.vocab_size})"
 
 
+# the WordPiece decoder's clean-up (the tokenizers library's, for BERT's English), applied to each piece
+_CLEANUP = (
+    (" .", "."),
+    (" ?", "?"),
+    (" !", "!"),
+    (" ,", ","),
+    (" ' ", "'"),
+    (" n't", "n't"),
+    (" 'm", "'m"),
+    (" do not", " don't"),
+    (" 's", "'s"),
+    (" 've", "'ve"),
+    (" 're", "'re"),
+)
+
+
+class WordPieceStream:
+    """Streaming WordPiece decoding, as the ``tokenizers`` WordPiece decoder does it to each token.
+
+    PAD, ``[CLS]`` and ``[SEP]`` are dropped (as :meth:`MiniLMTokenizer.decode` drops them);
+    after the first token kept, a token that starts with the prefix loses it and any other gets a
+    space before it; with ``cleanup`` the piece then loses the space before punctuation and
+    English contractions. A token's text never depends on the tokens after it, so nothing is held.
+
+    Args:
+        tokenizer: a :class:`MiniLMTokenizer`.
+        prefix: what marks a continuation piece (``"##"``).
+        cleanup: apply the decoder's clean-up to each piece.
+
+    >>> words = ["[PAD]", *(f"[unused{i}]" for i in range(99)), "[UNK]", "[CLS]", "[SEP]", "it", "'s", "##s"]
+    >>> stream = WordPieceStream(MiniLMTokenizer.from_vocab(words), prefix="##", cleanup=True)
+    >>> [stream.push(i) for i in (105, 103, 104, 100)]
+    ['##s', ' it', "'s", ' [UNK]']
+    """
+
+    def __init__(self, tokenizer: MiniLMTokenizer, *, prefix: str, cleanup: bool) -> None:
+        self.tokenizer = tokenizer
+        self.prefix, self.cleanup = prefix, cleanup
+        self._vocab_size = tokenizer.vocab_size
+        self._skip = {tokenizer.pad_id, tokenizer.bos_id, tokenizer.eos_id}
+        self._first = True
+
+    def push(self, token: int) -> str:
+        """One id's text."""
+        if not 0 <= token < self._vocab_size:
+            raise DataError(f"id {token} is outside the minilm vocabulary (ids 0..{self._vocab_size - 1})")
+        if token in self._skip:
+            return ""
+        piece = self.tokenizer.backend.id_to_token(token)
+        if self._first:
+            self._first = False
+        elif piece.startswith(self.prefix):
+            piece = piece[len(self.prefix) :]
+        else:
+            piece = " " + piece
+        if self.cleanup:
+            for dirty, clean in _CLEANUP:
+                piece = piece.replace(dirty, clean)
+        return piece
+
+    def flush(self) -> str:
+        """Nothing is held back."""
+        return ""
+
+
 def _tokenizers():
     import tokenizers  # core dependency, imported late because it is slow-ish to load
     import tokenizers.decoders
@@ -184,4 +265,4 @@ def _tokenizers():
     return tokenizers
 
 
-__all__ = ["MiniLMTokenizer", "BERT_SPECIALS"]
+__all__ = ["MiniLMTokenizer", "BERT_SPECIALS", "WordPieceStream"]

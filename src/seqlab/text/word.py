@@ -108,10 +108,21 @@ class WordTokenizer(SavedAsJson):
             ids: a sequence of ids (list, 1-D array or 1-D tensor).
         """
         kept = [i for i in ids_list(ids) if i != self.pad_id]
+        vocab_size = self.vocab_size  # a scan of the whole index: once, not once per id
         for i in kept:
-            if not 0 <= i < self.vocab_size and self.unk_id is None:
-                raise DataError(f"id {i} is outside the word vocabulary (ids 0..{self.vocab_size - 1})")
+            if not 0 <= i < vocab_size and self.unk_id is None:
+                raise DataError(f"id {i} is outside the word vocabulary (ids 0..{vocab_size - 1})")
         return self.keras.sequences_to_texts([kept])[0]
+
+    def stream_decoder(self) -> WordIdStream:
+        """Decode ids one at a time: each adds its word, after a space (see :class:`WordIdStream`).
+
+        >>> tok = WordTokenizer.fit(["The cat sat."], lowercase=True)
+        >>> stream = tok.stream_decoder()
+        >>> [stream.push(i) for i in tok.encode("the cat ran")]
+        ['the', ' cat', ' <unk>']
+        """
+        return WordIdStream(self)
 
     def id_to_token(self, i: int) -> str:
         """The word of one id (``<pad>`` for 0).
@@ -159,4 +170,34 @@ class WordTokenizer(SavedAsJson):
         return f"WordTokenizer(vocab_size={self.vocab_size}, lowercase={self.keras.lower})"
 
 
-__all__ = ["WordTokenizer"]
+class WordIdStream:
+    """Streaming :meth:`WordTokenizer.decode`: PAD is dropped, the rest goes through Keras' :class:`WordStream`.
+
+    Args:
+        tokenizer: a :class:`WordTokenizer`.
+
+    >>> tok = WordTokenizer.fit(["a b"])
+    >>> stream = WordIdStream(tok)
+    >>> stream.push(0) + stream.push(3) + stream.push(2), stream.flush()
+    ('b a', '')
+    """
+
+    def __init__(self, tokenizer: WordTokenizer) -> None:
+        self.tokenizer = tokenizer
+        self._vocab_size = tokenizer.vocab_size  # computed from the whole index: once, not per id
+        self._words = tokenizer.keras.stream_decoder()
+
+    def push(self, token: int) -> str:
+        """One id's text (a DataError for an id outside the vocabulary when there is no UNK)."""
+        if token == self.tokenizer.pad_id:
+            return ""
+        if not 0 <= token < self._vocab_size and self.tokenizer.unk_id is None:
+            raise DataError(f"id {token} is outside the word vocabulary (ids 0..{self._vocab_size - 1})")
+        return self._words.push(token)
+
+    def flush(self) -> str:
+        """Nothing is held back."""
+        return self._words.flush()
+
+
+__all__ = ["WordTokenizer", "WordIdStream"]
