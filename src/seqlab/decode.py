@@ -1,13 +1,15 @@
-"""Decoding: turn a model's next-token logits into a stream of token ids.
+"""Decoding: the protocols a generating model offers, sampling settings, text streaming, beam search.
 
 Decoding is kept apart from models (as OpenNMT does): a generating model only has to offer
 
 * ``init_state(batch_size)`` -> an initial recurrent / cache state (or ``None``), and
 * ``step(ids (B, T), state)`` -> ``(logits (B, T, V), state)``, which reads T new tokens and
-  carries the state forward,
+  carries the state forward.
 
-and every function here yields token ids one at a time. The terminal prints them, the server wraps
-them in server-sent events, the UI renders them: one generator serves all three.
+Here are :class:`SamplingParams` (the one form of sampling settings), :class:`TextStream` (ids to
+text in O(1) per token), and the searches that evaluation uses (:func:`beam_search`,
+:func:`greedy_batch`). Sampling itself, for one request or many at once, is the decoding engine's
+(:mod:`seqlab.engine`): one loop steps every running request together.
 
 A recurrent model's state holds everything it has read, so producing token n costs the same as
 token 1: the prompt is read once, then each step reads only the newest token.
@@ -19,8 +21,8 @@ token 1: the prompt is read once, then each step reads only the newest token.
 ...         logits = torch.full((ids.shape[0], ids.shape[1], 10), -1e9)
 ...         logits.scatter_(2, ((ids + 1) % 10).unsqueeze(-1), 0.0)
 ...         return logits, state
->>> list(generate(Counter(), [3], SamplingParams(max_tokens=4, temperature=0.0)))
-[4, 5, 6, 7]
+>>> greedy_batch(Counter(), [[3]], max_tokens=4, eos_id=None)
+[[4, 5, 6, 7]]
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import torch
 from torch import Tensor
 
 from seqlab.errors import SeqlabError
+from seqlab.text.base import REPLACEMENT, StreamDecoder, WindowDecoder
 
 
 @runtime_checkable
@@ -189,124 +192,135 @@ def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def penalise(logits: Tensor, counts: Tensor, params: SamplingParams) -> Tensor:
-    """Lower the logits of tokens already generated: ``count * frequency + (count > 0) * presence``.
+class TextStream:
+    """Push token ids one at a time, get the new text: incremental detokenization plus stop strings.
+
+    Each id costs O(1): the tokenizer's ``stream_decoder()`` (see
+    :class:`seqlab.text.base.StreamDecoder`) decodes only what the id adds, and a tokenizer
+    without one is decoded through a short window of recent ids
+    (:class:`seqlab.text.base.WindowDecoder`). A character that is not complete yet (byte-level
+    BPE) waits for the next id; bytes that can never become a character (a small model can
+    sample an invalid UTF-8 sequence) are dropped rather than shown as U+FFFD.
+
+    Stop strings are never shown, not even in part (OpenAI's semantics): a tail of the text that
+    could be the start of a stop string is held back until it can no longer be, and generation
+    stops at the first character that completes one, cutting the text where that stop string
+    (the longest, if several end there) begins. Matching runs a Knuth-Morris-Pratt automaton
+    per stop string, so each new character costs O(number of stop strings), whatever the text
+    so far.
 
     Args:
-        logits: (B, V) scores.
-        counts: (B, V) how often each token was generated so far.
-        params: the penalties.
+        tokenizer: anything with ``decode(ids) -> str``; ``stream_decoder()`` where it has one.
+        stop: strings that end the text; they are not shown.
 
-    >>> penalise(torch.zeros(1, 3), torch.tensor([[0.0, 1.0, 3.0]]),
-    ...          SamplingParams(frequency_penalty=0.5, presence_penalty=1.0)).tolist()
-    [[0.0, -1.5, -2.5]]
+    >>> class Chars:
+    ...     def decode(self, ids): return "".join(chr(i) for i in ids)
+    >>> stream = TextStream(Chars(), stop=["</s>"])
+    >>> [stream.push(ord(c)) for c in "hi</b"], stream.stopped
+    (['h', 'i', '', '', '</b'], False)
+    >>> [stream.push(ord(c)) for c in " </s> x"], stream.stopped, stream.flush()
+    ([' ', '', '', '', '', '', ''], True, '')
+    >>> stream = TextStream(Chars(), stop=["</s>"])
+    >>> [stream.push(ord(c)) for c in "ok</"], stream.flush()  # a stop string cut short is text
+    (['o', 'k', '', ''], '</')
     """
-    return logits - params.frequency_penalty * counts - params.presence_penalty * (counts > 0).to(logits.dtype)
+
+    def __init__(self, tokenizer: Detokenizer, *, stop: Sequence[str] = ()) -> None:
+        make = getattr(tokenizer, "stream_decoder", None)
+        self._decoder: StreamDecoder = make() if callable(make) else WindowDecoder(tokenizer)
+        self._matchers = [_StopMatcher(s) for s in stop if s]
+        self._held = ""  # shown text's tail that may be the start of a stop string
+        self._stopped = False
+
+    @property
+    def stopped(self) -> bool:
+        """A stop string was met: the caller ends the generation."""
+        return self._stopped
+
+    def push(self, token: int) -> str:
+        """Add one id; the text that can be shown now ('' while waiting, and once stopped).
+
+        Args:
+            token: the next id.
+        """
+        if self._stopped:
+            return ""
+        return self._release(self._decoder.push(token))
+
+    def flush(self) -> str:
+        """At the end of generation: the text held back (a partial stop string that never
+        completed, an open syllable), minus anything undecodable; '' once stopped."""
+        if self._stopped:
+            return ""
+        text = self._release(self._decoder.flush())
+        if self._stopped:
+            return text
+        text, self._held = text + self._held, ""
+        return text
+
+    def _release(self, text: str) -> str:
+        text = text.replace(REPLACEMENT, "")  # what the decoder could not decode never will be
+        if not self._matchers or not text:
+            return text
+        shown: list[str] = []
+        held = self._held
+        for ch in text:
+            held += ch
+            keep = done = 0
+            for matcher in self._matchers:
+                matched = matcher.advance(ch)
+                if matched == len(matcher.stop):
+                    done = max(done, matched)
+                keep = max(keep, matched)
+            if done:
+                shown.append(held[: len(held) - done])
+                self._stopped, held = True, ""
+                break
+            if keep < len(held):
+                shown.append(held[: len(held) - keep])
+                held = held[len(held) - keep :]
+        self._held = held
+        return "".join(shown)
 
 
-def filter_logits(logits: Tensor, *, top_k: int = 0, top_p: float = 1.0) -> Tensor:
-    """Set the logits of tokens outside the top-k / top-p set to -inf.
+class _StopMatcher:
+    """Knuth-Morris-Pratt matching of one stop string: after each character, the length of the
+    longest prefix of the stop string that the text ends with."""
 
-    Args:
-        logits: (B, V) scores.
-        top_k: keep the k largest; 0 keeps all.
-        top_p: keep the smallest prefix of the sorted distribution whose mass reaches top_p.
+    def __init__(self, stop: str) -> None:
+        self.stop = stop
+        self.state = 0
+        self.fallback = [0] * len(stop)  # fallback[i]: longest proper border of stop[: i + 1]
+        k = 0
+        for i in range(1, len(stop)):
+            while k and stop[i] != stop[k]:
+                k = self.fallback[k - 1]
+            if stop[i] == stop[k]:
+                k += 1
+            self.fallback[i] = k
 
-    >>> filter_logits(torch.tensor([[1.0, 3.0, 2.0]]), top_k=2)
-    tensor([[-inf, 3., 2.]])
-    >>> filter_logits(torch.log(torch.tensor([[0.5, 0.3, 0.2]])), top_p=0.7).isinf().tolist()
-    [[False, False, True]]
-    """
-    if top_k > 0 and top_k < logits.shape[-1]:
-        kth = torch.topk(logits, top_k, dim=-1).values[..., -1:]  # (B, 1)
-        logits = logits.masked_fill(logits < kth, float("-inf"))
-    if top_p < 1.0:
-        sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
-        probs = torch.softmax(sorted_logits, dim=-1)
-        # mass before each token; a token is kept while the mass before it is below top_p,
-        # so the most likely token is always kept
-        before = torch.cumsum(probs, dim=-1) - probs
-        drop_sorted = before >= top_p
-        drop_sorted[..., 0] = False  # even where top_p rounds to 0 in the logits' dtype
-        drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
-        logits = logits.masked_fill(drop, float("-inf"))
-    return logits
-
-
-def choose_next(logits: Tensor, params: SamplingParams, generator: torch.Generator | None = None) -> Tensor:
-    """Pick one token per row from (B, V) logits; returns (B,) ids.
-
-    A temperature close to zero gives the argmax too: the logits are shifted so the largest is 0
-    before they are divided, so a tiny temperature sends the others to -inf rather than every
-    logit to +-inf (which would make the probabilities NaN).
-
-    >>> choose_next(torch.tensor([[0.0, 5.0, 1.0]]), SamplingParams(temperature=0.0))
-    tensor([1])
-    >>> choose_next(torch.tensor([[0.0, 5.0, 1.0]]), SamplingParams(temperature=1e-40))
-    tensor([1])
-    """
-    if params.greedy:
-        return logits.argmax(dim=-1)
-    logits = logits.float()
-    logits = (logits - logits.max(dim=-1, keepdim=True).values) / params.temperature  # (B, V), largest 0
-    logits = filter_logits(logits, top_k=params.top_k, top_p=params.top_p)
-    probs = torch.softmax(logits, dim=-1)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
-
-
-@torch.no_grad()
-def generate(
-    model: Steppable, prompt_ids: Sequence[int], params: SamplingParams, *, stop_ids: Sequence[int] = ()
-) -> Iterator[int]:
-    """Yield up to ``params.max_tokens`` new token ids after ``prompt_ids``, one at a time.
-
-    Args:
-        model: anything with ``init_state`` and ``step`` (see the module docstring).
-        prompt_ids: the ids to condition on; at least one (use BOS for an empty prompt).
-        params: how to choose each token (temperature 0 is greedy) and how many; the repetition
-            penalties count the tokens generated here, not the prompt's (greedy decoding is
-            penalised too). ``params.stop`` holds strings, which :func:`decode_stream` applies.
-        stop_ids: ids that end generation; the stop id itself is not yielded.
-
-    >>> class Up(torch.nn.Module):
-    ...     def init_state(self, batch_size): return None
-    ...     def step(self, ids, state): return torch.nn.functional.one_hot((ids + 1) % 5, 5).float(), state
-    >>> list(generate(Up(), [0], SamplingParams(max_tokens=9, temperature=0.0), stop_ids=[4]))
-    [1, 2, 3]
-    """
-    if len(prompt_ids) == 0:
-        raise ValueError("prompt_ids must hold at least one id (use the BOS id for an empty prompt)")
-    generator = torch.Generator().manual_seed(params.seed) if params.seed is not None else None
-    device = device_of(model)
-    with evaluating(model):
-        state = model.init_state(1)
-        prompt = torch.tensor([list(prompt_ids)], dtype=torch.long, device=device)
-        logits, state = model.step(prompt, state)  # read the prompt once
-        stops = set(stop_ids)
-        counts = torch.zeros_like(logits[:, -1], device="cpu") if params.penalised else None  # (1, V)
-        for _ in range(params.max_tokens):
-            last = logits[:, -1].float().cpu()  # choosing happens on the CPU, with a CPU generator
-            scores = last if counts is None else penalise(last, counts, params)
-            token = int(choose_next(scores, params, generator)[0])
-            if token in stops:
-                return
-            if counts is not None:
-                counts[0, token] += 1
-            yield token
-            logits, state = model.step(torch.tensor([[token]], dtype=torch.long, device=device), state)
+    def advance(self, ch: str) -> int:
+        k = self.state
+        if k == len(self.stop):
+            k = self.fallback[k - 1]
+        while k and ch != self.stop[k]:
+            k = self.fallback[k - 1]
+        if ch == self.stop[k]:
+            k += 1
+        self.state = k
+        return k
 
 
 def decode_stream(tokenizer: Detokenizer, ids: Iterator[int], *, stop: Sequence[str] = ()) -> Iterator[str]:
-    """Turn a stream of token ids into a stream of text pieces.
+    """Turn a stream of token ids into a stream of text pieces (a :class:`TextStream` over them).
 
-    The text is decoded from all ids so far and only the new suffix is yielded, so tokenizers
-    whose pieces are bytes (byte-level BPE) never emit half a character; a piece that ends in an
-    incomplete character waits for the next id. Bytes that never become a character (a small
-    model can sample an invalid UTF-8 sequence) are dropped rather than shown as U+FFFD.
-    Generation stops at the first ``stop`` string.
+    A piece that ends in an incomplete character waits for the next id; bytes that never become
+    a character are dropped rather than shown as U+FFFD. The stream ends at the first ``stop``
+    string (no more ids are read), which is not shown, even in part; at the end of the ids, the
+    text held back is yielded.
 
     Args:
-        tokenizer: anything with ``decode(ids) -> str``.
+        tokenizer: anything with ``decode(ids) -> str``; ``stream_decoder()`` where it has one.
         ids: the token ids, e.g. from :func:`generate`.
         stop: strings that end the stream; they are not yielded.
 
@@ -317,23 +331,16 @@ def decode_stream(tokenizer: Detokenizer, ids: Iterator[int], *, stop: Sequence[
     >>> list(decode_stream(Chars(), iter([104, 0xFFFD, 105])))  # an invalid sequence in the middle
     ['h', 'i']
     """
-    seen: list[int] = []
-    sent = ""
+    stream = TextStream(tokenizer, stop=stop)
     for token in ids:
-        seen.append(token)
-        text = tokenizer.decode(seen)
-        if text.endswith("\ufffd"):
-            continue  # an incomplete multi-byte character; wait for the rest
-        text = text.replace("\ufffd", "")  # what is still undecodable after more ids never will be
-        if stop:
-            cut = min((i for i in (text.find(s, max(0, len(sent) - len(s))) for s in stop) if i >= 0), default=-1)
-            if cut >= 0:
-                if cut > len(sent):
-                    yield text[len(sent) : cut]
-                return
-        if len(text) > len(sent):
-            yield text[len(sent) :]
-            sent = text
+        piece = stream.push(token)
+        if piece:
+            yield piece
+        if stream.stopped:
+            return
+    tail = stream.flush()
+    if tail:
+        yield tail
 
 
 # ----------------------------------------------------------------------------- sources and beams
@@ -342,8 +349,8 @@ def decode_stream(tokenizer: Detokenizer, ids: Iterator[int], *, stop: Sequence[
 class Conditioned:
     """A model whose decoding state was prepared elsewhere (a seq2seq model that read a source).
 
-    :func:`generate` and :func:`beam_search` call ``init_state``; this hands them the state a
-    seq2seq model's ``start(src, src_mask)`` returned, so the same decoders serve language
+    :func:`beam_search` and :func:`greedy_batch` call ``init_state``; this hands them the state a
+    seq2seq model's ``start(src, src_mask)`` returned, so the same searches serve language
     models and translation.
 
     Args:
@@ -353,8 +360,8 @@ class Conditioned:
     >>> class Echo:
     ...     def step(self, ids, state):
     ...         return torch.nn.functional.one_hot(state.expand(ids.shape[0], ids.shape[1]), 5).float(), state
-    >>> list(generate(Conditioned(Echo(), torch.tensor([[4]])), [0], SamplingParams(max_tokens=2, temperature=0.0)))
-    [4, 4]
+    >>> greedy_batch(Conditioned(Echo(), torch.tensor([[4]])), [[0]], max_tokens=2, eos_id=None)
+    [[4, 4]]
     """
 
     def __init__(self, model: Any, state: Any) -> None:

@@ -37,6 +37,12 @@ class CheckpointError(SeqlabError):
     """A run directory or checkpoint cannot be used."""
 
 
+class QueueFullError(SeqlabError, RuntimeError):
+    """A decoding engine's batch and waiting queue are both full (the server answers 429)."""
+
+    code = "rate_limit_exceeded"
+
+
 class MissingExtraError(SeqlabError):
     """An optional dependency is not installed; the message names the extra."""
 

@@ -3,10 +3,12 @@
 The one path from a prompt to text. :meth:`seqlab.run.Run.sample` (through the language-model
 task) and the server's language-model adapter (which serves the terminal chat too) call
 :func:`continue_text`; the seq2seq adapter, whose decoder starts from BOS, calls
-:func:`generate_text` under it, which chains :func:`seqlab.decode.generate` (token ids) and
-:func:`seqlab.decode.decode_stream` (text pieces) into a :class:`Generation`: an iterator of text
-pieces that counts the tokens it generated and knows why it ended, so the server can fill
-``usage`` and ``finish_reason`` exactly.
+:func:`generate_text` under it, which submits the request to a decoding engine
+(:class:`seqlab.engine.BatchEngine`: the server's shared one, which steps every running request
+as one batch, or a private one) with a :class:`seqlab.decode.TextStream` that turns its ids into
+text pieces. What comes back is a :class:`Generation`: an iterator of text pieces that counts the
+tokens it generated and knows why it ended, so the server can fill ``usage`` and
+``finish_reason`` exactly.
 
 Importing this module does not import torch (the server's package imports it and stays light);
 :func:`generate_text` does.
@@ -20,12 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from seqlab.errors import SeqlabError
 
 if TYPE_CHECKING:
-    from seqlab.decode import SamplingParams, Steppable
+    from seqlab.decode import EncoderDecoder, SamplingParams, Steppable
+    from seqlab.engine import BatchEngine
     from seqlab.text.base import TextTokenizer
 
 
@@ -89,67 +92,50 @@ def prompt_ids(tokenizer: TextTokenizer, prompt: str) -> list[int]:
     return [start]
 
 
-class TokenCounter:
-    """Passes token ids through, counting them; knows whether the token limit was what ended them.
+class TextGeneration(Protocol):
+    """What a running generation offers its reader (the server, the terminal, ``seqlab sample``).
 
-    Args:
-        ids: the token ids (e.g. from :func:`seqlab.decode.generate`).
-        limit: the ``max_tokens`` the ids were generated with.
-
-    >>> counter = TokenCounter(iter([5, 6]), limit=2)
-    >>> list(counter), counter.count, counter.hit_limit
-    ([5, 6], 2, True)
+    Iterating yields text pieces; ``prompt_tokens`` and ``completion_tokens`` fill ``usage``;
+    ``finish_reason`` is None until it ends; ``close()`` cancels it.
+    :class:`seqlab.engine.Stream` (every model's text) and :class:`Generation` (any iterator of
+    pieces, as in tests) both are one.
     """
 
-    def __init__(self, ids: Iterator[int], *, limit: int) -> None:
-        self._ids = ids
-        self.limit = limit
-        self.count = 0
-        self.exhausted = False
+    prompt_tokens: int
+    finish_reason: str | None
 
-    def __iter__(self) -> TokenCounter:
-        return self
-
-    def __next__(self) -> int:
-        try:
-            token = next(self._ids)
-        except StopIteration:
-            self.exhausted = True
-            raise
-        self.count += 1
-        return token
+    def __iter__(self) -> Iterator[str]: ...
 
     @property
-    def hit_limit(self) -> bool:
-        """True when generation ran to ``limit`` tokens (rather than a stop id or stop string)."""
-        return self.exhausted and self.count >= self.limit
+    def completion_tokens(self) -> int: ...
+
+    def close(self) -> None: ...
 
 
 class Generation:
     """An iterator of text pieces that counts generated tokens and records why it ended.
 
     ``finish_reason`` is None while it runs, then ``"stop"`` (EOS or a stop string), ``"length"``
-    (``max_tokens`` reached) or ``"cancelled"`` (closed before the end).
+    (``max_tokens`` reached) or ``"cancelled"`` (closed before the end). This class wraps any
+    iterator of pieces (one piece per token); the engine's :class:`seqlab.engine.Stream` is the
+    one every model's text comes through.
 
     Args:
         pieces: the text pieces.
         prompt_tokens: how many tokens the prompt had (for ``usage``).
-        counter: a :class:`TokenCounter` the pieces are drawn through, if tokens are counted
-            separately from pieces (one piece can hold several tokens, or wait for more).
 
     >>> gen = Generation(iter(["a", "b"]), prompt_tokens=1)
     >>> list(gen), gen.completion_tokens, gen.finish_reason
     (['a', 'b'], 2, 'stop')
     """
 
-    def __init__(self, pieces: Iterator[str], *, prompt_tokens: int, counter: TokenCounter | None = None) -> None:
+    def __init__(self, pieces: Iterator[str], *, prompt_tokens: int) -> None:
         self._pieces = pieces
-        self._counter = counter
         self._own_count = 0
         self.prompt_tokens = prompt_tokens
         self.finish_reason: str | None = None
 
-    def __iter__(self) -> Generation:
+    def __iter__(self) -> Iterator[str]:
         return self
 
     def __next__(self) -> str:
@@ -157,7 +143,7 @@ class Generation:
             piece = next(self._pieces)
         except StopIteration:
             if self.finish_reason is None:
-                self.finish_reason = "length" if self._counter is not None and self._counter.hit_limit else "stop"
+                self.finish_reason = "stop"
             raise
         self._own_count += 1
         return piece
@@ -165,7 +151,7 @@ class Generation:
     @property
     def completion_tokens(self) -> int:
         """Tokens generated so far."""
-        return self._counter.count if self._counter is not None else self._own_count
+        return self._own_count
 
     def close(self) -> None:
         """Stop generating (a stopped generation's finish_reason is ``"cancelled"`` if unfinished)."""
@@ -177,26 +163,31 @@ class Generation:
 
 
 def generate_text(
-    model: Steppable,
+    model: Steppable | EncoderDecoder,
     ids: Sequence[int],
     tokenizer: TextTokenizer,
     params: SamplingParams,
     *,
     prompt_tokens: int | None = None,
     lstrip: bool = False,
-) -> Generation:
+    state: Any = None,
+    engine: BatchEngine | None = None,
+) -> TextGeneration:
     """The text that ``model`` writes after ``ids``: sampled with ``params``, ending at EOS, a stop
     string or ``params.max_tokens``.
 
     Args:
-        model: anything :func:`seqlab.decode.generate` steps (a language model, or a
-            :class:`seqlab.decode.Conditioned` seq2seq decoder).
-        ids: the ids read before the first new token (:func:`prompt_ids` for a text prompt).
+        model: a language model (``init_state`` and ``step``) or a seq2seq decoder (with ``state``).
+        ids: the ids read before the first new token (:func:`prompt_ids` for a text prompt; BOS
+            for a seq2seq reply).
         tokenizer: decodes the new ids; its ``eos_id`` (if any) ends the text.
         params: how to sample, how long, and the stop strings.
         prompt_tokens: what ``usage.prompt_tokens`` reports (default ``len(ids)``; a seq2seq
             reply counts its source instead).
         lstrip: drop the text's leading spaces.
+        state: a prepared decoding state (a seq2seq model's ``start(src, src_mask)``).
+        engine: the decoding engine to join (the server's, shared by every request for this
+            model); None decodes in a private one, driven by whoever reads the text.
 
     >>> import torch
     >>> from seqlab.decode import SamplingParams
@@ -214,21 +205,30 @@ def generate_text(
     >>> "".join(gen), gen.finish_reason
     ('a', 'stop')
     """
-    from seqlab.decode import decode_stream, generate  # torch, only once something is generated
+    from seqlab.decode import TextStream  # torch, only once something is generated
+    from seqlab.engine import BatchEngine
 
-    stop_ids = [tokenizer.eos_id] if tokenizer.eos_id is not None else []
-    counter = TokenCounter(generate(model, ids, params, stop_ids=stop_ids), limit=params.max_tokens)
-    pieces = decode_stream(tokenizer, counter, stop=params.stop)
-    return Generation(
-        _lstripped(pieces) if lstrip else pieces,
-        prompt_tokens=len(ids) if prompt_tokens is None else prompt_tokens,
-        counter=counter,
+    engine = engine if engine is not None else BatchEngine(model, max_batch=1)
+    return engine.submit(
+        ids,
+        params,
+        stop_ids=[tokenizer.eos_id] if tokenizer.eos_id is not None else [],
+        text=TextStream(tokenizer, stop=params.stop),
+        state=state,
+        prompt_tokens=prompt_tokens,
+        lstrip=lstrip,
     )
 
 
 def continue_text(
-    model: Steppable, prompt: str, tokenizer: TextTokenizer, params: SamplingParams, *, lstrip: bool = False
-) -> Generation:
+    model: Steppable,
+    prompt: str,
+    tokenizer: TextTokenizer,
+    params: SamplingParams,
+    *,
+    lstrip: bool = False,
+    engine: BatchEngine | None = None,
+) -> TextGeneration:
     """The text that ``model`` writes after ``prompt``: :func:`generate_text` from :func:`prompt_ids`.
 
     What :meth:`seqlab.run.Run.sample` and the server's language-model adapter both call. Nothing
@@ -241,6 +241,7 @@ def continue_text(
         tokenizer: encodes the prompt and decodes the reply.
         params: how to sample, how long, and the stop strings.
         lstrip: drop the text's leading spaces.
+        engine: the decoding engine to join (see :func:`generate_text`).
 
     >>> import torch
     >>> from seqlab.decode import SamplingParams
@@ -255,7 +256,7 @@ def continue_text(
     >>> gen.prompt_tokens, "".join(gen), gen.finish_reason
     (2, 'aaa', 'length')
     """
-    return generate_text(model, prompt_ids(tokenizer, prompt), tokenizer, params, lstrip=lstrip)
+    return generate_text(model, prompt_ids(tokenizer, prompt), tokenizer, params, lstrip=lstrip, engine=engine)
 
 
 def with_stop(params: SamplingParams, stop: Sequence[str]) -> SamplingParams:
@@ -268,25 +269,10 @@ def with_stop(params: SamplingParams, stop: Sequence[str]) -> SamplingParams:
     return replace(params, stop=(*stop, *(s for s in params.stop if s not in stop)))
 
 
-def _lstripped(pieces: Iterator[str]) -> Iterator[str]:
-    """The pieces without the spaces they start with.
-
-    >>> list(_lstripped(iter([" ", " I", " am"])))
-    ['I', ' am']
-    """
-    started = False
-    for piece in pieces:
-        if not started:
-            piece = piece.lstrip(" ")
-            started = bool(piece)
-        if piece:
-            yield piece
-
-
 __all__ = [
     "Generation",
+    "TextGeneration",
     "PromptError",
-    "TokenCounter",
     "check_prompt",
     "continue_text",
     "generate_text",

@@ -1,11 +1,12 @@
-"""Decoding: filters, seeded sampling, greedy, stop ids, streaming text."""
+"""Decoding one request: filters, seeded sampling, greedy, stop ids, streaming text."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from seqlab.decode import SamplingParams, choose_next, decode_stream, filter_logits, generate
+from seqlab.decode import SamplingParams, decode_stream
+from seqlab.engine import choose_rows, generate
 
 
 class Bigram(torch.nn.Module):
@@ -24,11 +25,18 @@ class Bigram(torch.nn.Module):
         return self.table[ids], state
 
 
+def draws(logits: torch.Tensor, params: SamplingParams, n: int = 400) -> set[int]:
+    """The tokens n seeded rows of the same logits sample."""
+    generators = [torch.Generator().manual_seed(i) for i in range(n)]
+    return set(choose_rows(logits.expand(n, -1).contiguous(), [params] * n, generators, None).tolist())
+
+
 def test_top_k_and_top_p_keep_the_right_tokens():
     logits = torch.log(torch.tensor([[0.1, 0.4, 0.3, 0.2]]))
-    assert filter_logits(logits, top_k=2).isfinite().tolist() == [[False, True, True, False]]
-    assert filter_logits(logits, top_p=0.65).isfinite().tolist() == [[False, True, True, False]]
-    assert filter_logits(logits, top_p=0.01).isfinite().tolist() == [[False, True, False, False]]
+    assert draws(logits, SamplingParams(top_k=2)) == {1, 2}
+    assert draws(logits, SamplingParams(top_p=0.65)) == {1, 2}
+    assert draws(logits, SamplingParams(top_p=0.01)) == {1}
+    assert draws(logits, SamplingParams()) == {0, 1, 2, 3}
 
 
 def test_seeded_sampling_is_reproducible_and_greedy_is_argmax():
@@ -43,7 +51,7 @@ def test_seeded_sampling_is_reproducible_and_greedy_is_argmax():
 def test_each_new_token_costs_one_step():
     model = Bigram()
     list(generate(model, [1, 2, 3], SamplingParams(max_tokens=10, temperature=1.0, seed=0)))
-    assert model.tokens_read == 3 + 10  # the prompt once, then one token per step
+    assert model.tokens_read == 3 + 9  # the prompt once, then one token per step (the last needs none)
 
 
 def test_stop_ids_end_generation():
@@ -56,7 +64,7 @@ def test_bad_sampling_params():
     with pytest.raises(ValueError, match="top_p"):
         SamplingParams(top_p=0.0)
     with pytest.raises(ValueError, match="temperature"):
-        choose_next(torch.zeros(1, 3), SamplingParams(temperature=-1))
+        SamplingParams(temperature=-1)
 
 
 def greedy_ids(model: Bigram, start: int, n: int) -> list[int]:
@@ -80,11 +88,8 @@ def test_a_temperature_towards_zero_samples_what_greedy_decodes(temperature):
 
 def test_a_small_top_p_samples_only_the_top_tokens():
     probs = torch.tensor([[0.1, 0.4, 0.3, 0.2]])  # sorted: 1 (0.4), 2 (0.3), 3 (0.2), 0 (0.1)
-    generator = torch.Generator().manual_seed(0)
-    draws = choose_next(torch.log(probs).expand(400, 4), SamplingParams(top_p=0.65), generator)
-    assert set(draws.tolist()) == {1, 2}  # the two whose mass reaches 0.65, and both of them
-    draws = choose_next(torch.log(probs).expand(400, 4), SamplingParams(top_p=0.3), generator)
-    assert set(draws.tolist()) == {1}
+    assert draws(torch.log(probs), SamplingParams(top_p=0.65)) == {1, 2}  # the two whose mass reaches 0.65
+    assert draws(torch.log(probs), SamplingParams(top_p=0.3)) == {1}
     model = Bigram()
     for seed in range(5):  # a top_p below every token's probability is greedy, whatever the seed
         assert list(generate(model, [1], SamplingParams(max_tokens=20, top_p=1e-3, seed=seed))) == greedy_ids(
@@ -97,8 +102,9 @@ def test_a_top_p_that_rounds_to_zero_in_float32_decodes_greedily():
     assert params.greedy
     model = Bigram()
     assert list(generate(model, [1], params)) == greedy_ids(model, 1, 20)
-    kept = filter_logits(torch.randn(4, 12, generator=torch.Generator().manual_seed(1)), top_p=5e-324)
-    assert kept.isfinite().sum(dim=-1).tolist() == [1, 1, 1, 1]  # the most likely token always stays
+    logits = torch.randn(4, 12, generator=torch.Generator().manual_seed(1))
+    chosen = choose_rows(logits, [SamplingParams(top_p=5e-324, seed=0)] * 4, [None] * 4, None)
+    assert chosen.tolist() == logits.argmax(-1).tolist()  # the most likely token always stays
 
 
 def test_different_seeds_give_different_samples():

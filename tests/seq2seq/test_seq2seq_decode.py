@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from seqlab.decode import Conditioned, SamplingParams, beam_search, generate, greedy_batch
+from seqlab.decode import Conditioned, SamplingParams, beam_search, greedy_batch
+from seqlab.engine import generate
 from seqlab.models.seq2seq import RecurrentSeq2Seq
 from seqlab.models.transformer import TransformerLM, TransformerSeq2Seq, UncachedLM
 

@@ -135,11 +135,13 @@ class Server:
 
 
 @contextmanager
-def serving(runs: list[str], log: Path, *, context: int, max_request_bytes: int = 2**20) -> Iterator[Server]:
-    """`seqlab serve RUNS` on a free port with an API key, stopped when the block ends."""
+def serving(
+    runs: list[str], log: Path, *, context: int, max_request_bytes: int = 2**20, extra: tuple[str, ...] = ()
+) -> Iterator[Server]:
+    """`seqlab serve RUNS [EXTRA]` on a free port with an API key, stopped when the block ends."""
     port = free_port()
     command = [sys.executable, "-m", "seqlab", "serve", *runs, "--port", str(port), "--max-context", str(context)]
-    command += ["--max-request-bytes", str(max_request_bytes)]
+    command += ["--max-request-bytes", str(max_request_bytes), *extra]
     with open(log, "w") as out:  # a file, not a pipe: nobody reads a pipe and a full one blocks the server
         proc = subprocess.Popen(command, env=child_env(SEQLAB_API_KEY=API_KEY), stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -168,4 +170,6 @@ def small_server(chat_run_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
 @pytest.fixture(scope="session")
 def proc_tools() -> SimpleNamespace:
     """The process helpers above, for tests that start their own process (conftest is not importable by name)."""
-    return SimpleNamespace(free_port=free_port, child_env=child_env, wait_until_up=wait_until_up, stop=stop)
+    return SimpleNamespace(
+        free_port=free_port, child_env=child_env, wait_until_up=wait_until_up, stop=stop, serving=serving
+    )

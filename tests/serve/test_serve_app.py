@@ -37,6 +37,12 @@ class Scripted:
     def complete(self, prompt, params):
         return self._generation(params)
 
+    def shutdown(self):
+        pass
+
+    def stats(self):
+        return {}
+
 
 def events(response) -> list:
     """The data of each server-sent event, JSON decoded ([DONE] kept as a string)."""

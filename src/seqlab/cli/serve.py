@@ -7,14 +7,14 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from seqlab.cli import app, device_option
-from seqlab.errors import ConfigError
+from seqlab.errors import ConfigError, unknown_choice
 
 if TYPE_CHECKING:
     from seqlab.serve.engine import Adapter
@@ -84,13 +84,14 @@ def streamlit_command(script: str, *, host: str, port: int) -> list[str]:
     ]
 
 
-def load_adapters(runs: list[str], *, context_length: int, device: str | None = None) -> list[Adapter]:
+def load_adapters(runs: list[str], *, context_length: int, device: str | None = None, **options: Any) -> list[Adapter]:
     """Load each run and wrap it in the adapter for its task.
 
     Args:
         runs: ``NAME=RUN_DIR`` or ``RUN_DIR`` texts (:func:`parse_run_arg`).
         context_length: the most tokens a prompt plus its reply may have.
         device: where the models run (None: the CPU).
+        options: ``batched``, ``max_batch``, ``max_queue`` for every adapter.
     """
     from seqlab.run import load
     from seqlab.serve.engine import adapter_for
@@ -100,7 +101,8 @@ def load_adapters(runs: list[str], *, context_length: int, device: str | None = 
         name, folder = parse_run_arg(text)
         if any(a.name == name for a in adapters):
             raise ConfigError(f'two runs are named "{name}"; name them apart with NAME=RUN, e.g. bot2={folder}')
-        adapters.append(adapter_for(load(folder, device=device), name=name, context_length=context_length))
+        run = load(folder, device=device)
+        adapters.append(adapter_for(run, name=name, context_length=context_length, **options))
     return adapters
 
 
@@ -121,8 +123,25 @@ def serve(
     max_context: int = typer.Option(
         4096, "--max-context", min=16, help="Most tokens a prompt plus its reply may have."
     ),
-    workers: int = typer.Option(64, "--workers", min=1, help="Generations that run at the same time."),
-    threads: int = typer.Option(1, "--threads", min=0, help="torch threads per generation step (0 = torch's default)."),
+    max_batch: int = typer.Option(
+        32, "--max-batch", min=1, help="Requests per model decoded together as one batch; more wait in the queue."
+    ),
+    max_queue: int = typer.Option(
+        256, "--max-queue", min=0, help="Requests per model waiting for a place in the batch; more get HTTP 429."
+    ),
+    engine: str = typer.Option(
+        "batched",
+        "--engine",
+        help="batched: one decoding loop per model steps every request together; "
+        "threads: each request decodes alone in a worker thread (for comparison).",
+    ),
+    workers: int = typer.Option(64, "--workers", min=1, help="Worker threads for --engine threads."),
+    threads: int | None = typer.Option(
+        None,
+        "--threads",
+        min=0,
+        help="torch threads per decoding step (0 = torch's default; default: 0 batched, 1 with --engine threads).",
+    ),
     max_request_bytes: int = typer.Option(
         2**20, "--max-request-bytes", min=1, help="Larger request bodies are refused with 413 (default 1 MiB)."
     ),
@@ -131,6 +150,7 @@ def serve(
     """Serve runs over an OpenAI-compatible HTTP API (chat completions, completions, SSE streaming).
 
     Language-model runs continue a prompt or a chat; seq2seq runs answer (or translate) the last message.
+    Ctrl-C ends open streams with their last event and stops the server.
     """
     from seqlab.errors import needs_extra
 
@@ -139,14 +159,25 @@ def serve(
         import uvicorn
     import torch
 
-    from seqlab.serve.app import create_app
+    from seqlab.serve.app import close, create_app
     from seqlab.serve.engine import Engine
 
+    engines = ("batched", "threads")
+    if engine not in engines:
+        raise ConfigError(unknown_choice("--engine", engine, list(engines)))
     check_bind(host, api_key)
+    threads = threads if threads is not None else (0 if engine == "batched" else 1)
     if threads:
         # many small steps from many streams: one thread each beats oversubscribing the cores
         torch.set_num_threads(threads)
-    adapters = load_adapters(runs, context_length=max_context, device=device)
+    adapters = load_adapters(
+        runs,
+        context_length=max_context,
+        device=device,
+        batched=engine == "batched",
+        max_batch=max_batch,
+        max_queue=max_queue,
+    )
     console = _console()
     shown = f"[{host}]" if ":" in host else host
     for a in adapters:
@@ -158,7 +189,17 @@ def serve(
     app_ = create_app(
         adapters, api_key=api_key, engine=Engine(max_workers=workers), max_request_bytes=max_request_bytes
     )
-    uvicorn.run(app_, host=host, port=port, log_level="info", timeout_graceful_shutdown=2)
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, ending the open streams as soon as it is asked to stop."""
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            close(app_)  # every open stream gets its last event, so its connection can finish
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(app_, host=host, port=port, log_level="info", timeout_graceful_shutdown=2)
+    Server(config).run()
+    console.print("server stopped")
 
 
 @app.command()

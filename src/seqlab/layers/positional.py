@@ -55,8 +55,11 @@ class SinusoidalPositions(nn.Module):
         self.max_len = max_len
         self.register_buffer("table", sinusoidal_table(max_len, embed_dim), persistent=False)
 
-    def forward(self, x: Tensor, offset: int = 0) -> Tensor:
-        """Return x (B, T, E) plus the encodings of positions offset .. offset+T-1."""
+    def forward(self, x: Tensor, offset: int | Tensor = 0) -> Tensor:
+        """Return x (B, T, E) plus the encodings of positions offset .. offset+T-1 (``offset`` may be
+        a (B,) tensor: one per row, as in a batch of requests that have read different lengths)."""
+        if isinstance(offset, Tensor):
+            return x + self.table[_row_positions(offset, x.shape[1], self.max_len)]  # (B, T, E)
         end = offset + x.shape[1]
         if end > self.max_len:
             raise DataError(f"sequence of {end} positions is longer than the model's max length {self.max_len}")
@@ -76,12 +79,28 @@ class LearnedPositions(nn.Module):
         self.embed = nn.Embedding(max_len, embed_dim)
         nn.init.normal_(self.embed.weight, std=0.02)
 
-    def forward(self, x: Tensor, offset: int = 0) -> Tensor:
-        """Return x (B, T, E) plus the learned vectors of positions offset .. offset+T-1."""
+    def forward(self, x: Tensor, offset: int | Tensor = 0) -> Tensor:
+        """Return x (B, T, E) plus the learned vectors of positions offset .. offset+T-1 (``offset``
+        may be a (B,) tensor, one per row)."""
+        if isinstance(offset, Tensor):
+            return x + self.embed(_row_positions(offset, x.shape[1], self.max_len))  # (B, T, E)
         end = offset + x.shape[1]
         if end > self.max_len:
             raise DataError(f"sequence of {end} positions is longer than the model's max length {self.max_len}")
         return x + self.embed(torch.arange(offset, end, device=x.device))
+
+
+def _row_positions(offset: Tensor, length: int, max_len: int) -> Tensor:
+    """Positions (B, T): row b holds offset[b] .. offset[b]+T-1.
+
+    >>> _row_positions(torch.tensor([0, 3]), 2, 8).tolist()
+    [[0, 1], [3, 4]]
+    """
+    positions = offset.to(torch.long).unsqueeze(1) + torch.arange(length, device=offset.device)  # (B, T)
+    end = int(positions.max()) + 1 if positions.numel() else 0
+    if end > max_len:
+        raise DataError(f"sequence of {end} positions is longer than the model's max length {max_len}")
+    return positions
 
 
 POSITIONS = {"sinusoidal": SinusoidalPositions, "learned": LearnedPositions}

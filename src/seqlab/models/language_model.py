@@ -14,8 +14,10 @@ torch.Size([2, 7, 50])
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from seqlab.layers import GRU, LSTM, SimpleRNN
@@ -92,6 +94,16 @@ class RecurrentLM(nn.Module):
     def step(self, ids: Tensor, state: Any) -> tuple[Tensor, Any]:
         """Read (B, T) new tokens after ``state``; see :mod:`seqlab.decode`."""
         return self.forward(ids, state)
+
+    def reorder_state(self, state: Any, index: Tensor) -> Any:
+        """Keep the batch rows in ``index`` (the decoding engine drops finished requests this way)."""
+        rows = 0 if self.rnn.num_layers == 1 else 1  # (B, H) for one layer, (L, B, H) stacked
+        return None if state is None else [part.index_select(rows, index) for part in state]
+
+    def merge_states(self, states: Sequence[Any]) -> Any:
+        """One state holding the rows of ``states`` in order (requests joining the engine's batch)."""
+        rows = 0 if self.rnn.num_layers == 1 else 1
+        return [torch.cat(parts, dim=rows) for parts in zip(*states)]
 
 
 __all__ = ["RecurrentLM", "RECURRENT"]

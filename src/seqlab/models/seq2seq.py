@@ -27,6 +27,7 @@ step (scheduled sampling, Bengio et al. 2015).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,6 +117,30 @@ class DecoderState:
         )
         projected = None if self.projected is None else self.projected.index_select(0, index)
         return DecoderState(hidden, self.keys.index_select(0, index), self.mask.index_select(0, index), projected)
+
+    @staticmethod
+    def merge(states: Sequence[DecoderState]) -> DecoderState:
+        """One state holding the rows of ``states`` in order; sources of different lengths are
+        right-padded (zeros, masked out)."""
+        source = max(s.mask.shape[1] for s in states)
+
+        def padded(tensor: Tensor, value: float | bool = 0) -> Tensor:
+            missing = source - tensor.shape[1]
+            if missing == 0:
+                return tensor
+            filler = torch.full((tensor.shape[0], missing, *tensor.shape[2:]), value, dtype=tensor.dtype)
+            return torch.cat([tensor, filler.to(tensor.device)], dim=1)
+
+        first = states[0].hidden
+        hidden = (
+            tuple(torch.cat(parts, dim=1) for parts in zip(*(s.hidden for s in states)))
+            if isinstance(first, tuple)
+            else torch.cat([s.hidden for s in states], dim=1)
+        )
+        keys = torch.cat([padded(s.keys) for s in states])
+        mask = torch.cat([padded(s.mask, False) for s in states])
+        projected = None if states[0].projected is None else torch.cat([padded(s.projected) for s in states])  # type: ignore[arg-type]
+        return DecoderState(hidden, keys, mask, projected)
 
 
 class RecurrentSeq2Seq(nn.Module):
@@ -281,8 +306,12 @@ class RecurrentSeq2Seq(nn.Module):
         return logits, state
 
     def reorder_state(self, state: DecoderState, index: Tensor) -> DecoderState:
-        """Keep the batch rows in ``index`` (beam search)."""
+        """Keep the batch rows in ``index`` (beam search, the decoding engine)."""
         return state.select(index)
+
+    def merge_states(self, states: Sequence[DecoderState]) -> DecoderState:
+        """One state holding the rows of ``states`` in order (requests joining the engine's batch)."""
+        return DecoderState.merge(states)
 
 
 __all__ = ["RecurrentSeq2Seq", "Encoder", "DecoderState", "ATTENTION_CHOICES"]

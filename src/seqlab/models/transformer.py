@@ -106,9 +106,13 @@ class DecoderBlock(nn.Module):
         cache: KVCache | None = None,
         memory: KVCache | None = None,
         memory_mask: Tensor | None = None,
+        self_mask: Tensor | None = None,
     ) -> tuple[Tensor, KVCache | None, Tensor | None]:
-        """x (B, T, E) -> (B, T, E), the grown self-attention cache, cross weights (B, heads, T, S)."""
-        attended, _, cache = self.self_attn(self.norm1(x), causal=True, cache=cache)
+        """x (B, T, E) -> (B, T, E), the grown self-attention cache, cross weights (B, heads, T, S).
+
+        ``self_mask`` (B, cached + T) is True on real keys: a batch of requests of different
+        lengths left-pads the shorter caches (see :class:`LMCache`)."""
+        attended, _, cache = self.self_attn(self.norm1(x), causal=True, cache=cache, mask=self_mask)
         x = x + self.drop(attended)
         cross_weights = None
         if self.cross_attn is not None:
@@ -121,24 +125,104 @@ class DecoderBlock(nn.Module):
 # ----------------------------------------------------------------------------- decoder-only LM
 
 
+def _pad_to(tensor: Tensor, width: int, dim: int, *, left: bool, value: float | bool = 0) -> Tensor:
+    """``tensor`` padded along ``dim`` to ``width`` with ``value``, before its contents (left) or after.
+
+    >>> _pad_to(torch.tensor([[1, 2]]), 4, 1, left=True).tolist()
+    [[0, 0, 1, 2]]
+    """
+    missing = width - tensor.shape[dim]
+    if missing <= 0:
+        return tensor
+    shape = list(tensor.shape)
+    shape[dim] = missing
+    filler = torch.full(shape, value, dtype=tensor.dtype, device=tensor.device)
+    return torch.cat([filler, tensor] if left else [tensor, filler], dim=dim)
+
+
+def _merge_ragged(caches: list[list[KVCache]], pads: list[Tensor]) -> tuple[list[KVCache], Tensor, int]:
+    """Self-attention caches of several batches as one: each left-padded to the widest.
+
+    Args:
+        caches: per batch, one :class:`KVCache` per block (keys (B_i, heads, W_i, D)).
+        pads: per batch, the left padding its rows already have (B_i,).
+
+    Returns:
+        the merged caches, the merged padding (B,), and the common width W.
+    """
+    width = max(layers[0].length for layers in caches)
+    merged = []
+    for block in zip(*caches):
+        keys = torch.cat([_pad_to(c.keys, width, 2, left=True) for c in block])
+        values = torch.cat([_pad_to(c.values, width, 2, left=True) for c in block])
+        merged.append(KVCache(keys, values))
+    pad = torch.cat([p + (width - layers[0].length) for p, layers in zip(pads, caches)])
+    return merged, pad, width
+
+
+def _no_pad(batch: int, like: Tensor) -> Tensor:
+    return torch.zeros(batch, dtype=torch.long, device=like.device)
+
+
+def _self_mask(pad: Tensor, width: int, new: int) -> Tensor:
+    """(B, width + new): True on the real keys of each row (its first pad[b] slots are padding)."""
+    return torch.arange(width + new, device=pad.device).unsqueeze(0) >= pad.unsqueeze(1)
+
+
 @dataclass
 class LMCache:
     """A :class:`TransformerLM`'s generation state: one KV cache per block, and the ids read so far.
 
     ``ids`` (B, T_seen) lets the model re-read a window when the cache reaches ``block_size``.
+    Rows of requests that have read different lengths share one batch (the decoding engine,
+    :mod:`seqlab.engine`): ``pad`` (B,) says how many slots at the left of each row's cache and
+    ids are padding (masked out of attention); None means no row is padded.
     """
 
     layers: list[KVCache]
     ids: Tensor
+    pad: Tensor | None = None
 
     @property
     def length(self) -> int:
-        """Positions held in the caches."""
+        """Positions held in the caches (the widest row's, with padding)."""
         return self.layers[0].length if self.layers else 0
 
+    def lengths(self) -> Tensor:
+        """(B,) the real positions each row holds."""
+        pad = self.pad if self.pad is not None else _no_pad(self.ids.shape[0], self.ids)
+        return self.length - pad
+
     def select(self, index: Tensor) -> LMCache:
-        """The state of the batch rows in ``index``."""
-        return LMCache([c.select(index) for c in self.layers], self.ids.index_select(0, index))
+        """The state of the batch rows in ``index`` (padding every kept row shares is dropped)."""
+        pad = None if self.pad is None else self.pad.index_select(0, index)
+        selected = LMCache([c.select(index) for c in self.layers], self.ids.index_select(0, index), pad)
+        return selected.trimmed()
+
+    def row(self, b: int) -> LMCache:
+        """Row ``b`` alone, without its padding."""
+        start = 0 if self.pad is None else int(self.pad[b])
+        layers = [KVCache(c.keys[b : b + 1, :, start:], c.values[b : b + 1, :, start:]) for c in self.layers]
+        return LMCache(layers, self.ids[b : b + 1, start:])
+
+    def trimmed(self) -> LMCache:
+        """The same state without the columns that are padding in every row."""
+        if self.pad is None:
+            return self
+        cut = int(self.pad.min()) if self.pad.numel() else 0
+        pad = self.pad - cut
+        if cut:
+            layers = [KVCache(c.keys[:, :, cut:], c.values[:, :, cut:]) for c in self.layers]
+            return LMCache(layers, self.ids[:, cut:], pad if bool(pad.any()) else None)
+        return LMCache(self.layers, self.ids, pad if bool(pad.any()) else None)
+
+    @staticmethod
+    def merge(states: list[LMCache]) -> LMCache:
+        """One batch holding the rows of ``states`` in order, left-padded to a common width."""
+        pads = [s.pad if s.pad is not None else _no_pad(s.ids.shape[0], s.ids) for s in states]
+        layers, pad, width = _merge_ragged([s.layers for s in states], pads)
+        ids = torch.cat([_pad_to(s.ids, width, 1, left=True) for s in states])
+        return LMCache(layers, ids, pad).trimmed()
 
 
 class TransformerLM(nn.Module):
@@ -197,11 +281,13 @@ class TransformerLM(nn.Module):
         if tie_weights:
             self.head.weight = self.embed.weight
 
-    def _run(self, ids: Tensor, caches: list[KVCache] | None, offset: int) -> tuple[Tensor, list[KVCache] | None]:
+    def _run(
+        self, ids: Tensor, caches: list[KVCache] | None, offset: int | Tensor, self_mask: Tensor | None = None
+    ) -> tuple[Tensor, list[KVCache] | None]:
         x = self.drop(self.positions(self.embed(ids), offset))  # (B, T, E)
         new_caches = [] if caches is not None else None
         for i, block in enumerate(self.blocks):
-            x, cache, _ = block(x, cache=None if caches is None else caches[i])
+            x, cache, _ = block(x, cache=None if caches is None else caches[i], self_mask=self_mask)
             if new_caches is not None:
                 new_caches.append(cache)
         return self.head(self.norm(x)), new_caches  # (B, T, V)
@@ -227,6 +313,8 @@ class TransformerLM(nn.Module):
         decoding uses the last one).
         """
         state = state if state is not None else self.init_state(ids.shape[0])
+        if state.pad is not None:
+            return self._step_padded(ids, state)
         seen = torch.cat([state.ids, ids], dim=1)
         if state.length + ids.shape[1] <= self.block_size:
             logits, caches = self._run(ids, state.layers, state.length)
@@ -238,9 +326,43 @@ class TransformerLM(nn.Module):
         assert caches is not None
         return logits, LMCache(caches, seen[:, -self.block_size :])
 
+    def _step_padded(self, ids: Tensor, state: LMCache) -> tuple[Tensor, LMCache]:
+        """:meth:`step` over rows of different lengths: each row's positions and keys are its own."""
+        assert state.pad is not None
+        full = (state.lengths() + ids.shape[1] > self.block_size).nonzero().flatten()
+        if len(full):  # those rows re-read their last half block alone; the others step together
+            order = full.tolist() + [b for b in range(ids.shape[0]) if b not in set(full.tolist())]
+            parts = [self.step(ids[b : b + 1], state.row(b)) for b in full.tolist()]
+            rest = torch.tensor(order[len(full) :], dtype=torch.long, device=ids.device)
+            if len(rest):
+                parts.append(self.step(ids.index_select(0, rest), state.select(rest)))
+            width = max(p[0].shape[1] for p in parts)  # a re-read row may score fewer positions
+            logits = torch.cat([_pad_to(p[0], width, 1, left=True) for p in parts])
+            merged = LMCache.merge([p[1] for p in parts])
+            back = torch.argsort(torch.tensor(order, device=ids.device))
+            return logits.index_select(0, back), merged.select(back)
+        mask = _self_mask(state.pad, state.length, ids.shape[1])
+        logits, caches = self._run(ids, state.layers, state.lengths(), mask)
+        assert caches is not None
+        return logits, LMCache(caches, torch.cat([state.ids, ids], dim=1), state.pad)
+
     def reorder_state(self, state: LMCache, index: Tensor) -> LMCache:
-        """Keep the batch rows in ``index`` (beam search)."""
+        """Keep the batch rows in ``index`` (beam search, the decoding engine)."""
         return state.select(index)
+
+    def merge_states(self, states: list[LMCache]) -> LMCache:
+        """One state holding the rows of ``states`` in order (requests joining the engine's batch).
+
+        >>> lm = TransformerLM(20, embed_dim=8, num_heads=2, num_layers=1, block_size=16).eval()
+        >>> a, b = torch.tensor([[3, 4, 5]]), torch.tensor([[6]])
+        >>> (la, sa), (lb, sb) = lm.step(a, None), lm.step(b, None)
+        >>> both, _ = lm.step(torch.tensor([[7], [7]]), lm.merge_states([sa, sb]))
+        >>> alone_a, _ = lm.step(torch.tensor([[7]]), sa)
+        >>> alone_b, _ = lm.step(torch.tensor([[7]]), sb)
+        >>> torch.allclose(both, torch.cat([alone_a, alone_b]), atol=1e-5)
+        True
+        """
+        return LMCache.merge(states)
 
 
 class UncachedLM(nn.Module):
@@ -279,24 +401,58 @@ class UncachedLM(nn.Module):
 @dataclass
 class Seq2SeqCache:
     """A :class:`TransformerSeq2Seq` decoding state: per block the self-attention cache and the
-    projected memory, plus the source mask (B, S)."""
+    projected memory, plus the source mask (B, S).
+
+    In a batch of requests (:mod:`seqlab.engine`) ``pad`` (B,) is the left padding of each row's
+    self-attention cache, as in :class:`LMCache`; sources of different lengths are right-padded
+    and masked by ``memory_mask``.
+    """
 
     layers: list[KVCache]
     memory: list[KVCache]
     memory_mask: Tensor
+    pad: Tensor | None = None
 
     @property
     def length(self) -> int:
-        """Target positions read so far."""
+        """Target positions read so far (the widest row's, with padding)."""
         return self.layers[0].length
+
+    def lengths(self) -> Tensor:
+        """(B,) the target positions each row has read."""
+        pad = self.pad if self.pad is not None else _no_pad(self.memory_mask.shape[0], self.memory_mask)
+        return self.length - pad
 
     def select(self, index: Tensor) -> Seq2SeqCache:
         """The state of the batch rows in ``index``."""
-        return Seq2SeqCache(
+        selected = Seq2SeqCache(
             [c.select(index) for c in self.layers],
             [m.select(index) for m in self.memory],
             self.memory_mask.index_select(0, index),
+            None if self.pad is None else self.pad.index_select(0, index),
         )
+        if selected.pad is None:
+            return selected
+        cut = int(selected.pad.min())
+        layers = [KVCache(c.keys[:, :, cut:], c.values[:, :, cut:]) for c in selected.layers]
+        pad = selected.pad - cut
+        return Seq2SeqCache(layers, selected.memory, selected.memory_mask, pad if bool(pad.any()) else None)
+
+    @staticmethod
+    def merge(states: list[Seq2SeqCache]) -> Seq2SeqCache:
+        """One batch holding the rows of ``states`` in order."""
+        pads = [s.pad if s.pad is not None else _no_pad(s.memory_mask.shape[0], s.memory_mask) for s in states]
+        layers, pad, _ = _merge_ragged([s.layers for s in states], pads)
+        source = max(s.memory_mask.shape[1] for s in states)
+        memory = [
+            KVCache(
+                torch.cat([_pad_to(m.keys, source, 2, left=False) for m in block]),
+                torch.cat([_pad_to(m.values, source, 2, left=False) for m in block]),
+            )
+            for block in zip(*(s.memory for s in states))
+        ]
+        mask = torch.cat([_pad_to(s.memory_mask, source, 1, left=False, value=False) for s in states])
+        return Seq2SeqCache(layers, memory, mask, pad if bool(pad.any()) else None)
 
 
 @dataclass
@@ -359,7 +515,7 @@ class TransformerSeq2Seq(nn.Module):
         if tie_weights:
             self.head.weight = self.embed.weight
 
-    def _embed(self, ids: Tensor, positions: nn.Module, offset: int = 0) -> Tensor:
+    def _embed(self, ids: Tensor, positions: nn.Module, offset: int | Tensor = 0) -> Tensor:
         return self.drop(positions(self.embed(ids) * self.embed_dim**0.5, offset))  # (B, T, E)
 
     def encode(self, src: Tensor, src_mask: Tensor) -> Tensor:
@@ -376,14 +532,17 @@ class TransformerSeq2Seq(nn.Module):
         return Seq2SeqCache([KVCache.empty() for _ in self.decoder], projected, src_mask)
 
     def _decode(self, ids: Tensor, state: Seq2SeqCache) -> tuple[Tensor, Seq2SeqCache, Tensor]:
-        x = self._embed(ids, self.target_positions, state.length)
+        padded = state.pad is not None
+        offset = state.lengths() if padded else state.length
+        self_mask = _self_mask(state.pad, state.length, ids.shape[1]) if state.pad is not None else None
+        x = self._embed(ids, self.target_positions, offset)
         caches, weights = [], None
         for block, cache, memory in zip(self.decoder, state.layers, state.memory):
-            x, cache, weights = block(x, cache=cache, memory=memory, memory_mask=state.memory_mask)
+            x, cache, weights = block(x, cache=cache, memory=memory, memory_mask=state.memory_mask, self_mask=self_mask)
             caches.append(cache)
         assert weights is not None
         logits = self.head(self.decoder_norm(x))  # (B, T, V)
-        return logits, Seq2SeqCache(caches, state.memory, state.memory_mask), weights.mean(1)
+        return logits, Seq2SeqCache(caches, state.memory, state.memory_mask, state.pad), weights.mean(1)
 
     def forward(
         self,
@@ -408,8 +567,23 @@ class TransformerSeq2Seq(nn.Module):
         return logits, state
 
     def reorder_state(self, state: Seq2SeqCache, index: Tensor) -> Seq2SeqCache:
-        """Keep the batch rows in ``index`` (beam search)."""
+        """Keep the batch rows in ``index`` (beam search, the decoding engine)."""
         return state.select(index)
+
+    def merge_states(self, states: list[Seq2SeqCache]) -> Seq2SeqCache:
+        """One state holding the rows of ``states`` in order (requests joining the engine's batch).
+
+        >>> model = TransformerSeq2Seq(30, embed_dim=16, num_heads=2, num_layers=1, max_len=20).eval()
+        >>> one = model.start(torch.tensor([[5, 6, 7]]), torch.tensor([[True] * 3]))
+        >>> two = model.start(torch.tensor([[8]]), torch.tensor([[True]]))
+        >>> _, one = model.step(torch.tensor([[2, 9]]), one)
+        >>> _, two = model.step(torch.tensor([[2]]), two)
+        >>> both, _ = model.step(torch.tensor([[4], [4]]), model.merge_states([one, two]))
+        >>> alone = torch.cat([model.step(torch.tensor([[4]]), s)[0] for s in (one, two)])
+        >>> torch.allclose(both, alone, atol=1e-5)
+        True
+        """
+        return Seq2SeqCache.merge(states)
 
 
 def _init_weights(module: nn.Module) -> None:

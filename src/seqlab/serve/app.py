@@ -8,7 +8,8 @@ carrying ``finish_reason``, a usage chunk if ``stream_options.include_usage`` as
 ``data: [DONE]``; one generator (:func:`sse_events`) streams both endpoints. Errors use OpenAI's
 JSON shape (``{"error": {"message", "type", "param", "code"}}``): 400 for a bad field (named in
 ``param``) or an over-long prompt (naming the context length), 401 for a missing or wrong API key,
-404 for an unknown model, 413 for a request body above ``max_request_bytes`` (:class:`BodyLimit`).
+404 for an unknown model, 413 for a request body above ``max_request_bytes`` (:class:`BodyLimit`),
+429 when the model's decoding engine has a full batch and a full queue.
 A refused request leaves its connection open for the next one. The OpenAPI schema (``/openapi.json``)
 lists the served model names as the values ``model`` takes, so a client or a fuzzer generated
 from it asks for models that exist.
@@ -44,7 +45,8 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seqlab.decode import SamplingError, SamplingParams
-from seqlab.generation import Generation
+from seqlab.errors import QueueFullError
+from seqlab.generation import TextGeneration
 from seqlab.serve.engine import Adapter, Engine, PromptError
 from seqlab.serve.protocol import (
     SEED_RANGE,
@@ -174,7 +176,20 @@ def _schema_with_models(app: FastAPI, names: list[str]) -> Callable[[], dict[str
 @contextlib.asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
-    app.state.served.engine.shutdown()
+    close(app)
+
+
+def close(app: FastAPI) -> None:
+    """End every running generation (each open stream sends its last event) and stop the engines.
+
+    ``seqlab serve`` calls it as soon as it is asked to stop (Ctrl-C), so open streams end at once
+    rather than holding the shutdown until their replies are written; the app's shutdown calls it
+    again (a no-op by then).
+    """
+    served: Served = app.state.served
+    for model in served.models.values():
+        model.shutdown()
+    served.engine.shutdown()
 
 
 def _served(request: Request) -> Served:
@@ -339,6 +354,7 @@ async def health(request: Request) -> dict[str, Any]:
         "finished": stats.finished,
         "cancelled": stats.cancelled,
         "failed": stats.failed,
+        "engines": {name: model.stats() for name, model in served.models.items()},
     }
 
 
@@ -385,15 +401,17 @@ def _sampling(body: ChatCompletionRequest | CompletionRequest) -> SamplingParams
         raise APIError(400, str(err), param=err.field, code="invalid_value") from None
 
 
-async def _start(make: Callable[[], Generation], *, param: str) -> Generation:
+async def _start(make: Callable[[], TextGeneration], *, param: str) -> TextGeneration:
     # tokenizing a long prompt is real work; it runs off the loop like generation does
     try:
         return await asyncio.to_thread(make)
     except PromptError as err:
         raise APIError(400, str(err), param=param, code=err.code) from None
+    except QueueFullError as err:
+        raise APIError(429, str(err), code=err.code, type_="rate_limit_error") from None
 
 
-async def _respond(request: Request, generation: Generation, reply: Reply, *, stream: bool) -> Any:
+async def _respond(request: Request, generation: TextGeneration, reply: Reply, *, stream: bool) -> Any:
     """The whole reply as JSON, or a stream of server-sent events."""
     engine = _served(request).engine
     if stream:
@@ -425,7 +443,7 @@ class EventStream(StreamingResponse):
             await self._events.aclose()
 
 
-async def sse_events(engine: Engine, generation: Generation, reply: Reply) -> AsyncGenerator[str, None]:
+async def sse_events(engine: Engine, generation: TextGeneration, reply: Reply) -> AsyncGenerator[str, None]:
     """A generation as OpenAI's server-sent events, for either endpoint (``reply`` shapes the chunks).
 
     When the client disconnects, :class:`EventStream` closes the events; leaving ``engine.stream``
@@ -462,11 +480,11 @@ def _sse(data: dict[str, Any]) -> str:
     return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def _usage(generation: Generation) -> dict[str, int]:
+def _usage(generation: TextGeneration) -> dict[str, int]:
     return usage(generation.prompt_tokens, generation.completion_tokens)
 
 
-async def _collect_unless_disconnected(engine: Engine, generation: Generation, request: Request) -> str:
+async def _collect_unless_disconnected(engine: Engine, generation: TextGeneration, request: Request) -> str:
     """The whole reply; if the client goes away first, the generation is cancelled."""
     task = asyncio.ensure_future(engine.collect(generation))
     while True:
@@ -480,4 +498,4 @@ async def _collect_unless_disconnected(engine: Engine, generation: Generation, r
             raise APIError(499, "the client closed the request")
 
 
-__all__ = ["create_app", "APIError", "BodyLimit", "BodyTooLarge", "EventStream", "Served", "sse_events"]
+__all__ = ["create_app", "close", "APIError", "BodyLimit", "BodyTooLarge", "EventStream", "Served", "sse_events"]
