@@ -11,7 +11,7 @@ EXTRAS   ?= dev,serve,ui,sweep,sweep-pg,ko,export,track,notebooks
 TORCH    ?= torch==2.13.0
 DEMO_RUN ?= runs/shakespeare-char
 
-.PHONY: demo test install browser services clean
+.PHONY: demo test test-notebooks install browser services clean
 
 install: $(STAMP)
 
@@ -52,6 +52,29 @@ test: $(STAMP) browser services
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# Every benchmark, one after another, regenerating the tables in benchmarks/ with the machine's description
+# (hours; `python -m benchmarks --list` lists them). NAMES="core memory" runs some; ARGS="--quick" checks that they
+# run at tiny budgets and leaves the recorded tables alone.
+.PHONY: bench
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks $(ARGS) $(NAMES)
+
+# Keras side by side (benchmarks/keras.md, about 12 minutes): TensorFlow and Keras go into their own
+# environment, .venv-bench (the opt-in `bench` extra), never into .venv. ARGS="--smoke" for a quick check.
+BENCH_VENV ?= .venv-bench
+.PHONY: bench-keras
+bench-keras:
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	@$(BENCH_VENV)/bin/python -c "import torch" 2>/dev/null || $(BENCH_VENV)/bin/python -m pip install -q "$(TORCH)"
+	@$(BENCH_VENV)/bin/python -c "import keras, seqlab" 2>/dev/null || $(BENCH_VENV)/bin/python -m pip install -q -e ".[bench]"
+	$(BENCH_VENV)/bin/python benchmarks/bench_vs_keras.py $(ARGS)
+
+# The twelve Korean course notebooks in notebooks/, executed cell by cell in a real Jupyter kernel (about 8 minutes
+# on 2 cores); CI runs it after `make test`.
+.PHONY: test-notebooks
+test-notebooks: $(STAMP) browser
+	$(BIN)/python -m pytest -m notebooks tests/notebooks
 
 clean:
 	rm -rf $(VENV) .pytest_cache
