@@ -47,6 +47,8 @@ RUN_OUTPUTS = (
     "curves.png",
     "summary.md",
     "final_metrics.json",
+    "tensorboard",  # train.tensorboard's event files
+    "export",  # seqlab export's default folder
 )
 
 

@@ -93,7 +93,7 @@ def device_overrides(device: str | None) -> list[str]:
 
 # The command modules, a literal list: each adds its commands to `app` when imported, so they come
 # after `app` exists (they import it from here). None imports torch at module level: --help stays fast.
-from seqlab.cli import data, experiments, forecast, images, serve, train  # noqa: E402, F401
+from seqlab.cli import data, experiments, export, forecast, images, serve, train  # noqa: E402, F401
 
 
 def err_console() -> Console:

@@ -56,6 +56,9 @@ def train(
     rdzv_endpoint: str | None = typer.Option(
         None, "--rdzv-endpoint", help="HOST:PORT where the machines meet (one of them; the same on every machine)."
     ),
+    tensorboard: bool = typer.Option(
+        False, "--tensorboard", help="Write TensorBoard event files to RUN/tensorboard/ (sets train.tensorboard)."
+    ),
 ) -> None:
     """Train a recipe or config into a run directory, then show what it learned.
 
@@ -77,7 +80,8 @@ def train(
         raise ConfigError(
             "give a recipe name or a config file, e.g. `seqlab train shakespeare-char` (see `seqlab recipes`)"
         )
-    overrides = [*set_, *([f'data.dataset="{data}"'] if data else []), *device_overrides(device)]
+    tracking = ["train.tensorboard=true"] if tensorboard else []
+    overrides = [*set_, *tracking, *([f'data.dataset="{data}"'] if data else []), *device_overrides(device)]
     ranks = DistributedContext.from_env()
     if (nproc > 1 or nnodes > 1) and not ranks.is_distributed:
         if resume is None and run_dir is None:  # chosen here: each process would name its own by the clock
@@ -94,13 +98,13 @@ def train(
             nnodes=nnodes,
             node_rank=node_rank,
             rdzv_endpoint=rdzv_endpoint,
-        )
+        ) + (["--tensorboard"] if tensorboard else [])
         raise typer.Exit(subprocess.run(argv).returncode)
 
     console = _console()
     if resume is not None:
         saved = resume / "config.toml"
-        if device is not None and saved.is_file():  # the saved config, on another device
+        if (device is not None or tensorboard) and saved.is_file():  # the saved config, changed by these flags
             run = train_run(load_config(saved, overrides=overrides), run_dir=resume, console=console, resume=True)
         else:
             run = resume_run(resume, console=console)

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from seqlab.config import Config
+    from seqlab.export import ExportGraph
     from seqlab.run import Run
 EVAL_SEED = 1234  # fixes the VAE's samples and the denoising noise in evaluation, so metrics repeat
 
@@ -76,16 +77,17 @@ def corrupt(
     """
     if kind == "none" or level == 0:
         return x
-    draw = torch.rand(x.shape, generator=generator)
+    # drawn on the CPU with the (CPU) generator, then moved beside x: the same noise on every device
+    draw = torch.rand(x.shape, generator=generator).to(x.device)
     if kind == "gaussian":
-        noisy = x + level * torch.randn(x.shape, generator=generator)
+        noisy = x + level * torch.randn(x.shape, generator=generator).to(x.device)
     elif kind == "masking":
         noisy = x * (draw >= level)
     elif kind == "salt_pepper":
         if clip is None:
             raise ConfigError("salt_pepper noise needs a value range; use gaussian or masking noise for unbounded data")
         low, high = clip
-        salt = torch.rand(x.shape, generator=generator) < 0.5
+        salt = torch.rand(x.shape, generator=generator).to(x.device) < 0.5
         noisy = torch.where(draw < level, torch.where(salt, torch.full_like(x, high), torch.full_like(x, low)), x)
     else:
         raise ConfigError(f'model.noise must be one of none, gaussian, masking, salt_pepper (got "{kind}")')
@@ -261,9 +263,11 @@ class AutoencoderTask(ImageTask):
     def scores(self, model: Autoencoder, split: str, *, limit: int = 0) -> np.ndarray:
         """Anomaly scores: each image's reconstruction MSE (per pixel), (N,)."""
         model.eval()
+        device = next(model.parameters()).device
         out = []
         for batch in self.split_batches(split):
-            out.append((model.reconstruct(batch.images) - batch.images).pow(2).flatten(1).mean(-1))
+            images = batch.images.to(device)
+            out.append((model.reconstruct(images) - images).pow(2).flatten(1).mean(-1).float().cpu())
             if limit and sum(len(o) for o in out) >= limit:
                 break
         return torch.cat(out).numpy()[: limit or None] if out else np.zeros(0)
@@ -279,6 +283,16 @@ class AutoencoderTask(ImageTask):
         }
         points = {name: precision_recall(test_scores, positive, value) for name, value in thresholds.items()}
         return AnomalyResult(roc_auc(test_scores, positive), thresholds, points, test_scores, positive, train_scores)
+
+    @torch.no_grad()
+    def preview_images(self, model: nn.Module) -> Tensor | None:
+        """Eight validation images over their reconstructions (16, 1, H, W) for TensorBoard; None for series."""
+        assert isinstance(model, Autoencoder)
+        images = (self.splits["val"][0] if len(self.splits["val"][0]) else self.splits["train"][0])[:8]
+        if images.dim() != 4:  # series windows (N, T, C): nothing to look at as an image
+            return None
+        images = images.to(next(model.parameters()).device)
+        return torch.cat([images, model.reconstruct(images)])
 
 
 # ----------------------------------------------------------------------------- the tasks
@@ -344,6 +358,23 @@ class _Autoencoders(Task):
         assert isinstance(data, AutoencoderTask)
         return data.anomaly(run.model, holdout, percentile=percentile)
 
+    def export_graphs(self, run: Run) -> list[ExportGraph]:
+        """The reconstruction ``x -> x_hat`` (the code's mean decoded, in data space); a VAE's decoder ``z -> x``."""
+        from seqlab.export import ExportGraph, LatentDecoder, Reconstruction
+
+        model, seeded = run.model, torch.Generator().manual_seed(0)
+        x = torch.rand(2, *self.input_shape(run.meta), generator=seeded)  # (B, H, W) or (B, T, C), scaled
+        axes = {"x": {0: "batch"}, "reconstruction": {0: "batch"}}
+        note = "inputs scaled as meta.json says; the reconstruction has their shape"
+        reconstruction = Reconstruction(model)
+        graphs = [ExportGraph("model", reconstruction, (x,), ("x",), ("reconstruction",), axes, ((x[:1],),), note)]
+        if model.variational:
+            z = torch.randn(2, model.latent_dim, generator=seeded)  # (B, L)
+            axes = {"z": {0: "batch"}, "x": {0: "batch"}}
+            note = "z ~ N(0, I) -> a new example, flat (B, D), in the scaled data space"
+            graphs.append(ExportGraph("decoder", LatentDecoder(model), (z,), ("z",), ("x",), axes, ((z[:1],),), note))
+        return graphs
+
 
 class Autoencoding(_Autoencoders):
     """The dense autoencoder family on 28x28 images: basic, deep, sparse, denoising, and the VAE.
@@ -376,7 +407,6 @@ class Autoencoding(_Autoencoders):
             seed=config.train.seed,
             options=config.model,
             clip=clip,
-            eval_batches=config.train.eval_batches,
         )
         return Prepared(None, task, {"task": self.name, **meta})
 
@@ -520,7 +550,6 @@ def _prepare_series(config: Config) -> Prepared:
         seed=config.train.seed,
         options=m,
         clip=None,
-        eval_batches=config.train.eval_batches,
     )
     meta = {
         "task": "series-autoencoder",
@@ -536,7 +565,7 @@ def _prepare_series(config: Config) -> Prepared:
 def latent_points(model: Autoencoder, images: Tensor) -> np.ndarray:
     """2-D coordinates of the codes: the code itself when L = 2, else its first two principal components."""
     with torch.no_grad():
-        codes = model.eval().encode(images)
+        codes = model.eval().encode(images.to(next(model.parameters()).device)).float().cpu()
     if codes.shape[1] == 2:
         return codes.numpy()
     centred = codes - codes.mean(0)

@@ -31,7 +31,8 @@ probes a module with ``getattr``:
 and what a run can do, declared here so that a task without it raises a :class:`ConfigError`
 naming the tasks that can (:meth:`Task.unable`): ``predict``, ``read_inputs`` (what ``seqlab
 predict`` reads), ``sample`` (text generation), ``inspect`` (gates or attention), ``generate``
-(images), ``anomaly`` (held-out class scores) and ``forecast``.
+(images), ``anomaly`` (held-out class scores), ``forecast`` and ``export_graphs`` (the networks
+``seqlab export`` writes as ONNX, :class:`seqlab.export.ExportGraph`).
 
 The training contract (``Prepared.data``) follows :class:`seqlab.training.Task` (batches, loss,
 metrics) and also has ``split_batches(split)``: every batch of ``"train"``, ``"val"`` or
@@ -75,6 +76,7 @@ if TYPE_CHECKING:
 
     from seqlab.config import Config
     from seqlab.decode import SamplingParams
+    from seqlab.export import ExportGraph
     from seqlab.inspection import Inspection
     from seqlab.run import Run
     from seqlab.sections import Section, TrainConfig
@@ -137,6 +139,7 @@ _ACTIONS = {
     "generate": "generate images",
     "anomaly": "score anomalies",
     "inspect": "be inspected",
+    "export_graphs": "be exported",
 }
 
 
@@ -295,6 +298,10 @@ class Task:
     def forecast(self, run: Run, file: Path | None = None) -> Forecast:
         """The next horizon after the series in ``file`` (None: after the run's own series)."""
         raise self.unable("forecast")
+
+    def export_graphs(self, run: Run) -> list[ExportGraph]:
+        """The run's networks as graphs for ``seqlab export``: module, example inputs, names, dynamic axes."""
+        raise self.unable("export_graphs")
 
 
 __all__ = ["Task", "Prepared", "Preprocessing", "SplitData", "SummaryPart"]

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from seqlab.config import Config
+    from seqlab.export import ExportGraph
     from seqlab.inspection import Inspection
     from seqlab.run import Run
 
@@ -181,7 +182,6 @@ class Classification(Task):
             seed=config.train.seed,
             padding=data.padding,
             num_classes=len(classes),
-            eval_batches=config.train.eval_batches,
             texts={"test": [dataset.texts[i] for i in test_idx], "val": [dataset.texts[i] for i in val_idx]},
         )
         meta = {
@@ -259,6 +259,24 @@ class Classification(Task):
         """Confusion matrix of the test split (plot + table) and a few example predictions, as Markdown."""
         assert isinstance(data, ClassificationTask)
         return _report(run, data, console=console)
+
+    def export_graphs(self, run: Run) -> list[ExportGraph]:
+        """The classifier: ``(ids (B, T), mask (B, T) True on real tokens) -> logits (B, C)``.
+
+        Traced on a batch padded as ``data.padding`` says, so padded rows take the masked path.
+        """
+        from seqlab.export import ExportGraph
+
+        vocab, padding = int(run.meta["vocab_size"]), run.config.data.padding
+
+        def texts(*lengths: int) -> tuple[Tensor, Tensor]:
+            batch = pad_batch([[(7 * i + 3) % (vocab - 1) + 1 for i in range(n)] for n in lengths], padding=padding)
+            return batch.ids, batch.mask  # (B, T)
+
+        axes = {"ids": {0: "batch", 1: "length"}, "mask": {0: "batch", 1: "length"}, "logits": {0: "batch"}}
+        note = f"ids {padding}-padded with 0; softmax of the logits: the probabilities of meta.json's classes"
+        checks = (texts(4, 4, 1), texts(5))
+        return [ExportGraph("model", run.model, texts(6, 3), ("ids", "mask"), ("logits",), axes, checks, note)]
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from seqlab.config import Config
+    from seqlab.export import ExportGraph
     from seqlab.run import Run
 METRICS = ("mae", "rmse", "mape", "smape")
 
@@ -148,9 +149,10 @@ class ForecastTask:
     def forecasts(self, model: nn.Module, batches: Sequence[SeriesBatch]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(forecasts, truths, starts) of ``batches`` on the original scale: (W, horizon, C') twice and (W,)."""
         model.eval()
+        device = next(model.parameters()).device
         outputs, truths, starts = [], [], []
         for batch in batches:
-            outputs.append(self.original_scale(model(batch.inputs)))
+            outputs.append(self.original_scale(model(batch.inputs.to(device)).float()))
             truths.append(self.original_scale(batch.targets))
             starts.append(batch.starts.numpy())
         if not outputs:
@@ -228,7 +230,6 @@ class Forecasting(Task):
             seed=config.train.seed,
             loss=config.model.loss,
             huber_delta=config.model.huber_delta,
-            eval_batches=config.train.eval_batches,
         )
         frequency, usual = series.frequency()
         season = data.season or usual
@@ -340,6 +341,16 @@ class Forecasting(Task):
         assert isinstance(data, ForecastTask)
         return _report(run, data, console=console)
 
+    def export_graphs(self, run: Run) -> list[ExportGraph]:
+        """The forecaster: ``window (B, input_len, C) scaled by scaler.json -> forecast (B, horizon, C')``."""
+        from seqlab.export import ExportGraph
+
+        shape = (run.config.data.input_len, int(run.meta["num_inputs"]))
+        window = torch.randn(2, *shape, generator=torch.Generator().manual_seed(0))  # (B, T, C)
+        axes = {"window": {0: "batch"}, "forecast": {0: "batch"}}
+        note = f"scaled values in and out (scaler.json); the forecast's columns: {', '.join(run.meta['targets'])}"
+        return [ExportGraph("model", run.model, (window,), ("window",), ("forecast",), axes, ((window[:1],),), note)]
+
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -382,7 +393,9 @@ def forecast_next(run: Run, series: Series) -> Forecast:
         )
     window = scaler.transform(series.values[-data.input_len :])[None].astype(np.float32)  # (1, T, C)
     with torch.no_grad():
-        scaled = run.model.eval()(torch.from_numpy(window))[0].numpy()  # (horizon, C')
+        model = run.model.eval()
+        inputs = torch.from_numpy(window).to(next(model.parameters()).device)  # beside the weights
+        scaled = model(inputs)[0].float().cpu().numpy()  # (horizon, C')
     targets = tuple(run.meta["targets"])
     values = scaler.inverse(scaled, columns=targets)
     return Forecast(next_times(series.times, data.horizon), list(targets), values, history=series)

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from seqlab.config import Config
+    from seqlab.export import ExportGraph
     from seqlab.run import Run
     from seqlab.sections import TrainConfig
     from seqlab.training import FitResult
@@ -223,7 +224,6 @@ class ImageClassification(Task):
             batch_size=config.train.batch_size,
             seed=config.train.seed,
             num_classes=len(meta["classes"]),
-            eval_batches=config.train.eval_batches,
         )
         return Prepared(None, task, {"task": self.name, **meta})
 
@@ -294,6 +294,16 @@ class ImageClassification(Task):
         """Confusion matrix and misclassified test images (plots + Markdown)."""
         assert isinstance(data, ImageClassificationTask)
         return _report(run, data, console=console)
+
+    def export_graphs(self, run: Run) -> list[ExportGraph]:
+        """The classifier: ``images (B, H, W), scaled as meta.json's scale, mean and std -> logits (B, C)``."""
+        from seqlab.export import ExportGraph
+
+        shape = tuple(run.meta["image_shape"])
+        images = torch.rand(2, *shape, generator=torch.Generator().manual_seed(0))  # (B, H, W)
+        axes = {"images": {0: "batch"}, "logits": {0: "batch"}}
+        note = f"images scaled as meta.json says ({run.meta['scale']}); softmax of the logits gives the class"
+        return [ExportGraph("model", run.model, (images,), ("images",), ("logits",), axes, ((images[:1],),), note)]
 
 
 def _report(run: Run, task: ImageClassificationTask, *, console: Console) -> list[str]:

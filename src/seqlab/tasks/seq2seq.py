@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from seqlab.config import Config
+    from seqlab.export import ExportGraph
     from seqlab.run import Run
 HANGUL = range(0xAC00, 0xD7A4)
 
@@ -335,7 +336,6 @@ class Seq2Seq(Task):
             model_config=config.model,
             batch_size=config.train.batch_size,
             seed=config.train.seed,
-            eval_batches=config.train.eval_batches,
             max_target_len=data.max_target_len,
             beam_width=data.beam_width,
             length_penalty=data.length_penalty,
@@ -417,6 +417,75 @@ class Seq2Seq(Task):
         """Sample translations of test pairs (or validation), printed and returned as Markdown."""
         assert isinstance(data, Seq2SeqTask)
         return _report(run, data, console=console)
+
+    def export_graphs(self, run: Run) -> list[ExportGraph]:
+        """An encoder and a decoder: a recurrent model's decoder reads one id after its state, a
+        Transformer's reads the whole target so far (BOS first) against the encoder memory, without a cache."""
+        from seqlab.export import (
+            ExportGraph,
+            RecurrentDecoderStep,
+            RecurrentEncoder,
+            TransformerDecoder,
+            TransformerEncoder,
+            projects_keys,
+        )
+        from seqlab.models.seq2seq import RecurrentSeq2Seq
+
+        model, vocab, bos = run.model, int(run.meta["vocab_size"]), run.tokenizer.bos_id
+        src = torch.tensor([[5, 6, 7, 8, 9], [10, 11, 12, 0, 0]]) % vocab  # (B, S), post-padded
+        other = torch.tensor([[4, 3, 2]]) % vocab  # the check: another batch size and length
+        source = {0: "batch", 1: "source"}
+        end = f"greedy: append the best id until EOS ({run.tokenizer.eos_id})"
+        if not isinstance(model, RecurrentSeq2Seq):
+            encoder, decoder = TransformerEncoder(model), TransformerDecoder(model)
+            tgt = torch.tensor([[bos, 5, 6], [bos, 7, 0]])  # (B, T)
+            enc_axes = {"src": source, "mask": source, "memory": source}
+            dec_axes = {"tgt": {0: "batch", 1: "target"}, "memory": source, "mask": source}
+            dec_axes["logits"] = {0: "batch", 1: "target"}
+            with torch.no_grad():
+                memory, memory1 = encoder(src, src != 0), encoder(other, other != 0)
+            return [
+                ExportGraph(
+                    "encoder", encoder, (src, src != 0), ("src", "mask"), ("memory",), enc_axes, ((other, other != 0),)
+                ),
+                ExportGraph(
+                    "decoder",
+                    decoder,
+                    (tgt, memory, src != 0),
+                    ("tgt", "memory", "mask"),
+                    ("logits",),
+                    dec_axes,
+                    ((tgt[:1, :2], memory1, other != 0),),
+                    f"logits (B, T, V) of the target so far, BOS ({bos}) first; {end}",
+                ),
+            ]
+        encoder, decoder = RecurrentEncoder(model), RecurrentDecoderStep(model)
+        parts = ("h", "c") if model.cell == "lstm" else ("h",)
+        keys = ("keys", "projected") if projects_keys(model) else ("keys",)
+        enc_axes = {"src": source, "mask": source, **{n: {1: "batch"} for n in parts}, **{k: source for k in keys}}
+        dec_axes = {"ids": {0: "batch"}, "logits": {0: "batch"}, "mask": source, **{k: source for k in keys}}
+        dec_axes |= {n: {1: "batch"} for n in (*parts, *(f"{p}_out" for p in parts))}
+        with torch.no_grad():
+            started, started1 = encoder(src, src != 0), encoder(other, other != 0)
+
+        def step_inputs(ids: Tensor, out: tuple[Tensor, ...], mask: Tensor) -> tuple[Tensor, ...]:
+            return (ids, *out[: len(parts)], out[len(parts)], mask, *out[len(parts) + 1 :])
+
+        return [
+            ExportGraph(
+                "encoder", encoder, (src, src != 0), ("src", "mask"), (*parts, *keys), enc_axes, ((other, other != 0),)
+            ),
+            ExportGraph(
+                "decoder_step",
+                decoder,
+                step_inputs(torch.full((2, 1), bos), started, src != 0),
+                ("ids", *parts, keys[0], "mask", *keys[1:]),
+                ("logits", *(f"{p}_out" for p in parts)),
+                dec_axes,
+                (step_inputs(torch.full((1, 1), bos), started1, other != 0),),
+                f"one id (B, 1) after the state, BOS ({bos}) first; {end}",
+            ),
+        ]
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -570,9 +639,9 @@ def attention_for(run: Run, text: str, *, out_path: Path | None = None, beam_wid
         length_penalty=run.config.data.length_penalty,
     )[0]
     with torch.no_grad():
-        result = run.model.eval()(src, mask, torch.tensor([[tok.bos_id, *out]]))
+        result = run.model.eval()(src, mask, torch.tensor([[tok.bos_id, *out]], device=src.device))
     assert result.attention is not None
-    weights = result.attention[0]  # (T, S)
+    weights = result.attention[0].float().cpu()  # (T, S)
     source_tokens = display_tokens(tok, src[0].tolist())
     target_tokens = display_tokens(tok, out) + ["<eos>"]
     translation = tok.decode(out)
