@@ -3,8 +3,10 @@
     python benchmarks/bench_images.py [--out benchmarks/images] [--set train.threads=1] [RECIPE ...]
 
 Figures: MLP test accuracy (fashion-mlp, mnist5k-mlp), VAE test ELBO per image (fashion-vae),
-anomaly ROC-AUC of the held-out class (fashion-anomaly), and the DCGAN's judge figures
-(fashion-dcgan, fashion-cgan). The small PNGs worth keeping are copied into ``--out``.
+anomaly ROC-AUC of the held-out class (fashion-anomaly), the GANs' judge figures (fashion-dcgan,
+fashion-cgan, fashion-stylegan, the last also at truncation psi 0.7) and the CycleGAN's (share of
+translations the judge assigns to the target class, fashion-cyclegan). The small PNGs worth keeping
+are copied into ``--out``.
 Not a test: run by hand on a quiet machine and record the output in benchmarks/images.md.
 """
 
@@ -20,7 +22,16 @@ from pathlib import Path
 
 from rich.console import Console
 
-RECIPES = ("fashion-mlp", "mnist5k-mlp", "fashion-vae", "fashion-anomaly", "fashion-dcgan", "fashion-cgan")
+RECIPES = (
+    "fashion-mlp",
+    "mnist5k-mlp",
+    "fashion-vae",
+    "fashion-anomaly",
+    "fashion-dcgan",
+    "fashion-cgan",
+    "fashion-stylegan",
+    "fashion-cyclegan",
+)
 KEEP = {
     "fashion-mlp": ("curves.png", "confusion.png", "misclassified.png"),
     "mnist5k-mlp": ("curves.png",),
@@ -28,6 +39,8 @@ KEEP = {
     "fashion-anomaly": ("anomaly.png",),
     "fashion-dcgan": ("samples.png", "curves.png"),
     "fashion-cgan": ("samples.png",),
+    "fashion-stylegan": ("samples.png", "samples-truncated.png", "mixing.png", "curves.png"),
+    "fashion-cyclegan": ("samples.png", "curves.png"),
 }
 
 
@@ -91,8 +104,14 @@ def _figure(name: str, test: dict[str, float], summary: str) -> str:
     if name == "fashion-anomaly":
         found = re.search(r"ROC-AUC: \*\*([0-9.]+)\*\*", summary)
         return f"ROC-AUC {found.group(1) if found else 'n/a'} (held-out Trouser)"
+    if name == "fashion-cyclegan":
+        parts = [f"{k} {test[k]:.3f}" for k in ("to_b", "to_a", "confident", "loss_cycle") if k in test]
+        return ", ".join(parts)
     if "gan" in name:
         parts = [f"{k} {test[k]:.3f}" for k in ("confident", "coverage", "spread", "label_match") if k in test]
+        truncated = dict(re.findall(r"\| (\w+)_psi0\.7 \| ([0-9.]+) \|", summary))
+        if truncated:
+            parts.append("at psi 0.7: " + ", ".join(f"{k} {float(v):.3f}" for k, v in truncated.items()))
         return ", ".join(parts)
     return ""
 

@@ -79,6 +79,11 @@ class TextDataConfig(DataSection):
     )
     lowercase: bool = False
     block_size: int = Field(128, ge=2, description="language model: tokens per training sequence")
+    stateful: bool = Field(
+        False,
+        description="language model: read the text as batch_size parallel streams and carry the recurrent state "
+        "across consecutive windows (truncated backprop through time); model.arch = rnn",
+    )
     max_len: int = Field(0, ge=0, description="classification: truncate texts to this many tokens; 0 = no limit")
     padding: Literal["pre", "post"] = "post"
     text_column: str = "text"
@@ -212,6 +217,53 @@ class GANConfig(Section):
         300, ge=0, description="steps to train the judging MLP classifier on the real data; 0 = no judge"
     )
     judge_samples: int = Field(1000, ge=10, description="generated images the judge classifies per evaluation")
+    confidence: float = Field(
+        0.9, gt=0.0, lt=1.0, description="judge probability counted as a confident classification"
+    )
+
+
+class StyleGANConfig(Section):
+    """A style-based generator (StyleGAN at 28x28): mapping network, AdaIN styles, noise inputs, style mixing."""
+
+    arch: Literal["stylegan"] = "stylegan"
+    noise_dim: int = Field(64, ge=1, description="size of z")
+    w_dim: int = Field(64, ge=1, description="size of the intermediate latent w (the style)")
+    mapping_layers: int = Field(4, ge=1, le=8, description="depth of the mapping network z -> w")
+    channels: int = Field(16, ge=4, description="the 28x28 layers of G and D (14x14: 2x, 7x7: 4x)")
+    style_mixing: float = Field(0.9, ge=0.0, le=1.0, description="share of training images styled by two latents")
+    w_avg_decay: float = Field(0.995, ge=0.0, lt=1.0, description="decay of w's running mean (truncation's centre)")
+    label_smoothing: float = Field(0.0, ge=0.0, lt=0.5, description="real targets become 1 - this (one-sided)")
+    judge_steps: int = Field(
+        300, ge=0, description="steps to train the judging MLP classifier on the real data; 0 = no judge"
+    )
+    judge_samples: int = Field(1000, ge=10, description="generated images the judge classifies per evaluation")
+    confidence: float = Field(
+        0.9, gt=0.0, lt=1.0, description="judge probability counted as a confident classification"
+    )
+
+
+class ImageDomainsDataConfig(ImageDataConfig):
+    """Two classes of one image dataset as two unpaired domains, a and b (image-to-image translation)."""
+
+    domain_a: str = Field(description="the class (name or index) whose images form domain a")
+    domain_b: str = Field(description="the class (name or index) whose images form domain b")
+
+
+class CycleGANConfig(Section):
+    """CycleGAN: two generators and two PatchGAN discriminators, least-squares, cycle and identity losses."""
+
+    arch: Literal["cyclegan"] = "cyclegan"
+    channels: int = Field(16, ge=4, description="channels of the 28x28 layers (the 14x14 ones have 2x)")
+    residual_blocks: int = Field(2, ge=0, le=9, description="residual blocks at 14x14 in each generator")
+    cycle_weight: float = Field(10.0, ge=0.0, description="weight of |G_ba(G_ab(a)) - a| + |G_ab(G_ba(b)) - b|")
+    identity_weight: float = Field(
+        5.0, ge=0.0, description="weight of |G_ab(b) - b| + |G_ba(a) - a| (the paper: half the cycle weight)"
+    )
+    pool_size: int = Field(50, ge=0, description="replay buffer of translated images shown to D; 0 = none")
+    judge_steps: int = Field(
+        300, ge=0, description="steps to train the judging MLP classifier on the real data; 0 = no judge"
+    )
+    judge_samples: int = Field(500, ge=10, description="test images per domain the judge sees translated")
     confidence: float = Field(
         0.9, gt=0.0, lt=1.0, description="judge probability counted as a confident classification"
     )
@@ -369,7 +421,9 @@ class TrainConfig(Section):
     gamma: float = Field(0.5, gt=0.0, le=1.0, description="schedule=step/plateau: decay factor")
     clip_norm: float = Field(0.0, ge=0.0, description="clip the gradient norm; 0 = no clipping")
     eval_every: int = Field(200, ge=1, description="steps between validation passes")
-    eval_batches: int = Field(0, ge=0, description="validation batches per pass; 0 = all")
+    eval_batches: int = Field(
+        0, ge=0, description="validation batches per pass, drawn across the split (an estimate); 0 = all"
+    )
     final_eval_batches: int = Field(
         50, ge=0, description="batches of each of val and test in the final evaluation; 0 = the whole split"
     )
@@ -378,6 +432,10 @@ class TrainConfig(Section):
     early_stopping: int = Field(0, ge=0, description="patience in validation passes; 0 = off")
     monitor: str = Field("val_loss", description="metric for early stopping, plateau and best weights")
     threads: int = Field(0, ge=0, description="torch threads; 0 = torch's default")
+    tensorboard: bool = Field(False, description="write TensorBoard event files to RUN/tensorboard/ (extra: track)")
+    tensorboard_histograms_every: int = Field(
+        5, ge=0, description="tensorboard: weight histograms every this many validation passes and at the end; 0 = none"
+    )
     device: str = Field("auto", description="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
     precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
         "fp32",
@@ -434,6 +492,9 @@ __all__ = [
     "SeriesAutoencoderConfig",
     "SeriesVAEConfig",
     "GANConfig",
+    "StyleGANConfig",
+    "ImageDomainsDataConfig",
+    "CycleGANConfig",
     "PairsDataConfig",
     "RecurrentSeq2SeqConfig",
     "TransformerConfig",

@@ -18,6 +18,7 @@ TASK_NAMES = {
     "autoencoder",
     "series-autoencoder",
     "gan",
+    "image-translation",
     "seq2seq",
     "forecast",
 }

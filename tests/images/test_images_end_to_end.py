@@ -29,6 +29,21 @@ RECIPES = {
     "fashion-dcgan": ["model.channels=4", "model.noise_dim=8", "model.judge_steps=5", "model.judge_samples=20"],
     "co2-anomaly-ae": ["model.hidden_sizes=[16]", "model.latent_dim=4"],
     "fashion-cgan": ["model.channels=4", "model.noise_dim=8", "model.judge_steps=5", "model.judge_samples=20"],
+    "fashion-stylegan": [
+        "model.channels=4",
+        "model.noise_dim=8",
+        "model.w_dim=8",
+        "model.mapping_layers=2",
+        "model.judge_steps=5",
+        "model.judge_samples=20",
+    ],
+    "fashion-cyclegan": [
+        "model.channels=4",
+        "model.residual_blocks=1",
+        "model.judge_steps=5",
+        "model.judge_samples=20",
+        "train.batch_size=8",
+    ],
 }
 
 
@@ -79,6 +94,8 @@ def test_recipe_runs_end_to_end(cli, tmp_path, recipe):
         assert splits == {"train", "val", "test"}
     if "gan" in recipe:
         assert (run_dir / "samples.png").is_file() and "confident" in summary
+    if recipe == "fashion-stylegan":
+        assert (run_dir / "mixing.png").is_file()
     if recipe == "fashion-vae":
         assert (run_dir / "samples.png").is_file() and (run_dir / "interpolation.png").is_file()
     if recipe == "fashion-dae":

@@ -19,6 +19,7 @@ from seqlab.errors import ConfigError, unknown_choice
 from seqlab.tasks.autoencoder import Autoencoding, SeriesAutoencoding
 from seqlab.tasks.base import Prepared, Preprocessing, SplitData, SummaryPart, Task
 from seqlab.tasks.classification import Classification
+from seqlab.tasks.cyclegan import ImageTranslation
 from seqlab.tasks.forecast import Forecasting
 from seqlab.tasks.gan import ImageGeneration
 from seqlab.tasks.image_classification import ImageClassification
@@ -31,6 +32,7 @@ TASKS: dict[str, type[Task]] = {
     "image-classification": ImageClassification,
     "autoencoder": Autoencoding,
     "gan": ImageGeneration,
+    "image-translation": ImageTranslation,
     "series-autoencoder": SeriesAutoencoding,
     "seq2seq": Seq2Seq,
     "forecast": Forecasting,

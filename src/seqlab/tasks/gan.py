@@ -22,6 +22,12 @@ images before the GAN starts: the share of samples it classifies confidently, th
 classes it finds among them (coverage), and the spread (normalised entropy) of its predicted
 classes, which falls towards 0 when the generator collapses onto a few modes. The step logs D's
 mean outputs on real and generated images (``d_real``, ``d_fake``) over time.
+
+``model.arch = "stylegan"`` swaps the DCGAN generator for the style-based one of
+:mod:`seqlab.models.stylegan` (mapping network, AdaIN, noise inputs); the same step trains it, since
+its generator mixes styles and tracks the mean w in its own training-mode forward. Its runs also
+draw style-mixing grids (:func:`style_mixing_grid`) and sample with the truncation trick
+(:func:`sample_images` with ``truncation``); the report judges samples at psi 1 and at psi 0.7.
 """
 
 from __future__ import annotations
@@ -40,7 +46,8 @@ from seqlab.data.images import ImageBatch, class_index, from_tensor
 from seqlab.errors import ConfigError
 from seqlab.models.gan import GAN
 from seqlab.models.mlp import MLP
-from seqlab.sections import GANConfig, ImageDataConfig
+from seqlab.models.stylegan import StyleGAN
+from seqlab.sections import GANConfig, ImageDataConfig, StyleGANConfig
 from seqlab.tasks.base import Prepared, Preprocessing, SplitData, SummaryPart, Task
 from seqlab.tasks.image_classification import ImageTask, image_splits
 from seqlab.training.callbacks import Callback, TrainState
@@ -51,12 +58,15 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from seqlab.config import Config
+    from seqlab.export import ExportGraph
     from seqlab.run import Run
     from seqlab.sections import TrainConfig
 
 NAME = "gan"
 JUDGE_SEED = 4321  # the judge's samples are the same at every evaluation
 GRID = 64  # images in each sample grid (8 x 8)
+REPORT_TRUNCATION = 0.7  # a style-based run is also judged at this psi in summary.md
+AnyGAN = GAN | StyleGAN  # the models this task trains: the same interface (generator, discriminator, noise, sample)
 
 
 # ----------------------------------------------------------------------------- the judge
@@ -140,7 +150,7 @@ class GANTask(ImageTask):
         *,
         batch_size: int,
         seed: int,
-        options: GANConfig,
+        options: GANConfig | StyleGANConfig,
         num_classes: int,
         judge: nn.Module | None,
         eval_batches: int = 0,
@@ -149,9 +159,14 @@ class GANTask(ImageTask):
         self.options, self.num_classes, self.judge = options, num_classes, judge
 
     def labels_for(self, batch: ImageBatch) -> Tensor | None:
-        return batch.labels if self.options.conditional else None
+        return batch.labels if self.conditional else None
 
-    def losses(self, model: GAN, batch: ImageBatch, *, noise: Tensor | None = None) -> dict[str, Tensor]:
+    @property
+    def conditional(self) -> bool:
+        """Whether the generator is asked for a class (a conditional DCGAN)."""
+        return isinstance(self.options, GANConfig) and self.options.conditional
+
+    def losses(self, model: AnyGAN, batch: ImageBatch, *, noise: Tensor | None = None) -> dict[str, Tensor]:
         """Both players' losses on one batch (no update): loss_d, loss_g, and D's mean outputs."""
         labels = self.labels_for(batch)
         z = model.noise(len(batch)) if noise is None else noise
@@ -171,13 +186,13 @@ class GANTask(ImageTask):
 
     def loss(self, model: nn.Module, batch: ImageBatch) -> tuple[Tensor, dict[str, float]]:
         """The generator's loss (the Task protocol; training itself uses :class:`GANStep`)."""
-        assert isinstance(model, GAN)
+        assert isinstance(model, AnyGAN)
         parts = self.losses(model, batch)
         return parts["loss_g"], {name: float(v) for name, v in parts.items() if name != "loss_g"}
 
     @torch.no_grad()
     def evaluate(self, model: nn.Module, batches: Sequence[ImageBatch]) -> dict[str, float]:
-        assert isinstance(model, GAN)
+        assert isinstance(model, AnyGAN)
         sums: dict[str, float] = {}
         count = 0
         generator = torch.Generator().manual_seed(JUDGE_SEED)
@@ -191,17 +206,31 @@ class GANTask(ImageTask):
         return {**metrics, **self.judge_model(model)}
 
     @torch.no_grad()
-    def judge_model(self, model: GAN) -> dict[str, float]:
-        """Judge a fixed set of generated samples (empty without a judge)."""
+    def judge_model(self, model: AnyGAN, *, truncation: float = 1.0) -> dict[str, float]:
+        """Judge a fixed set of generated samples (empty without a judge); a style-based one at psi ``truncation``."""
         if self.judge is None:
             return {}
         num = self.options.judge_samples
-        labels = torch.arange(num) % self.num_classes if self.options.conditional else None
-        samples = model.sample(num, labels=labels, generator=torch.Generator().manual_seed(JUDGE_SEED))
+        labels = torch.arange(num) % self.num_classes if self.conditional else None
+        generator = torch.Generator().manual_seed(JUDGE_SEED)
+        if isinstance(model, StyleGAN):
+            samples = model.sample(num, generator=generator, truncation=truncation)
+        else:
+            samples = model.sample(num, labels=labels, generator=generator)
         samples = samples.to(next(self.judge.parameters()).device)  # the judge stays on the CPU
         return judge_samples(
             self.judge, samples, num_classes=self.num_classes, confidence=self.options.confidence, labels=labels
         )
+
+    @torch.no_grad()
+    def preview_images(self, model: nn.Module) -> Tensor:
+        """The generator's images of 64 fixed noise vectors (classes cycling when conditional), for TensorBoard."""
+        assert isinstance(model, AnyGAN)
+        generator = torch.Generator().manual_seed(JUDGE_SEED)  # its own numbers: the training's stay untouched
+        if isinstance(model, StyleGAN):
+            return model.sample(GRID, generator=generator)
+        labels = torch.arange(GRID) % self.num_classes if self.conditional else None
+        return model.sample(GRID, labels=labels, generator=generator)  # (64, 1, 28, 28) in [-1, 1]
 
 
 # ----------------------------------------------------------------------------- the two-player step
@@ -310,7 +339,7 @@ class GANStep:
     ['d_fake', 'd_real', 'grad_norm_d', 'grad_norm_g', 'loss', 'loss_d', 'loss_g']
     """
 
-    def __init__(self, model: GAN, task: GANTask, config: TrainConfig) -> None:
+    def __init__(self, model: AnyGAN, task: GANTask, config: TrainConfig) -> None:
         check_train(config)
         self.model, self.task, self.config = model, task, config
         self.opt_d = build_optimizer(model.discriminator, config)
@@ -354,7 +383,7 @@ class GANStep:
         self.optimizers.load_state_dict(state)
 
 
-def _save_grid(model: GAN, noise: Tensor, labels: Tensor | None, path: Path, title: str) -> None:
+def _save_grid(model: AnyGAN, noise: Tensor, labels: Tensor | None, path: Path, title: str) -> None:
     from seqlab.viz import save_figure
     from seqlab.viz.images import plot_image_grid
 
@@ -381,7 +410,7 @@ class SampleGrids(Callback):
         seed: fixes the noise (``train.seed``).
     """
 
-    def __init__(self, model: GAN, run_dir: Path, *, seed: int) -> None:
+    def __init__(self, model: AnyGAN, run_dir: Path, *, seed: int) -> None:
         self.model, self.run_dir = model, Path(run_dir)
         self.noise = model.noise(GRID, generator=torch.Generator().manual_seed(seed))  # (64, Z)
         self.labels = torch.arange(GRID) % model.num_classes if model.num_classes else None
@@ -404,16 +433,19 @@ class SampleGrids(Callback):
 
 
 class ImageGeneration(Task):
-    """Generate 28x28 images with a DCGAN (optionally of a class asked for), judged by a classifier of real ones.
+    """Generate 28x28 images with a DCGAN (optionally of a class asked for) or a style-based generator,
+    judged by a classifier of real ones.
 
     >>> from seqlab.config import load_config
     >>> ImageGeneration().describe(load_config("fashion-cgan"))
     'conditional DCGAN, 32 channels, noise 64'
+    >>> ImageGeneration().describe(load_config("fashion-stylegan"))
+    'style-based GAN: mapping 4x64, 6 AdaIN layers of 64-16 channels, noise 64'
     """
 
     name = NAME
     data_config = ImageDataConfig
-    model_configs = {"dcgan": GANConfig}
+    model_configs = {"dcgan": GANConfig, "stylegan": StyleGANConfig}
     preprocessing_file = None  # the generator makes pixels in [-1, 1]; nothing fitted to save
     one_loss = False  # the discriminator's and the generator's
 
@@ -440,13 +472,21 @@ class ImageGeneration(Task):
             options=options,
             num_classes=num_classes,
             judge=judge,
-            eval_batches=config.train.eval_batches,
         )
         return Prepared(None, task, {"task": self.name, **meta})
 
-    def build_model(self, config: Config, meta: dict[str, Any], *, preprocessing: Any = None) -> GAN:
-        """The GAN a config describes, with fresh (DCGAN-initialised) weights."""
+    def build_model(self, config: Config, meta: dict[str, Any], *, preprocessing: Any = None) -> AnyGAN:
+        """The GAN a config describes, with fresh weights (DCGAN-initialised for the DCGAN)."""
         _, m = _sections(config)
+        if isinstance(m, StyleGANConfig):
+            return StyleGAN(
+                m.noise_dim,
+                w_dim=m.w_dim,
+                mapping_layers=m.mapping_layers,
+                channels=m.channels,
+                style_mixing=m.style_mixing,
+                w_avg_decay=m.w_avg_decay,
+            )
         return GAN(m.noise_dim, channels=m.channels, num_classes=len(meta["classes"]) if m.conditional else 0)
 
     def fit(
@@ -463,7 +503,7 @@ class ImageGeneration(Task):
         """The generic loop with the two-player :class:`GANStep`, and the sample grids of :class:`SampleGrids`."""
         from seqlab.training import fit
 
-        assert isinstance(model, GAN) and isinstance(data, GANTask)
+        assert isinstance(model, AnyGAN) and isinstance(data, GANTask)
         grids = SampleGrids(model, Path(run_dir), seed=train_config.seed)
         return fit(
             model,
@@ -483,9 +523,10 @@ class ImageGeneration(Task):
 
     def example_input(self, config: Config, model: nn.Module, meta: dict[str, Any]) -> list[SummaryPart]:
         _, m = _sections(config)
-        assert isinstance(model, GAN)
+        assert isinstance(model, AnyGAN)
         noise = torch.zeros(2, m.noise_dim)  # (B, Z)
-        labels = (torch.zeros(2, dtype=torch.long),) if m.conditional else ()  # (B,)
+        conditional = isinstance(m, GANConfig) and m.conditional
+        labels = (torch.zeros(2, dtype=torch.long),) if conditional else ()  # (B,)
         images = torch.zeros(2, 1, *meta.get("image_shape", (28, 28)))  # (B, 1, 28, 28)
         return [
             SummaryPart("generator", model.generator, (noise, *labels)),
@@ -494,6 +535,11 @@ class ImageGeneration(Task):
 
     def describe(self, config: Config) -> str:
         _, m = _sections(config)
+        if isinstance(m, StyleGANConfig):
+            return (
+                f"style-based GAN: mapping {m.mapping_layers}x{m.w_dim}, 6 AdaIN layers of "
+                f"{4 * m.channels}-{m.channels} channels, noise {m.noise_dim}"
+            )
         return f"{'conditional ' if m.conditional else ''}DCGAN, {m.channels} channels, noise {m.noise_dim}"
 
     def report(self, run: Run, data: SplitData, *, console: Console) -> list[str]:
@@ -506,10 +552,23 @@ class ImageGeneration(Task):
         labels = [class_index(run.meta["classes"], label)] * num if label is not None else None
         return sample_images(run, num, labels=labels, seed=seed)
 
+    def export_graphs(self, run: Run) -> list[ExportGraph]:
+        """The generator: ``noise (B, Z) [, labels (B,)] -> images (B, 1, 28, 28)`` in [-1, 1]."""
+        from seqlab.export import ExportGraph
 
-def _sections(config: Config) -> tuple[ImageDataConfig, GANConfig]:
+        model = run.model
+        noise = torch.randn(2, model.noise_dim, generator=torch.Generator().manual_seed(0))  # (B, Z)
+        labels = (torch.tensor([0, model.num_classes - 1]),) if model.num_classes else ()  # (B,)
+        names = ("noise", "labels")[: 1 + len(labels)]
+        axes = {name: {0: "batch"} for name in (*names, "images")}
+        check = (noise[:1], *(y[:1] for y in labels))
+        note = "z ~ N(0, I)" + (", a class index per image" if labels else "") + "; (images + 1) / 2 is in [0, 1]"
+        return [ExportGraph("generator", model.generator, (noise, *labels), names, ("images",), axes, (check,), note)]
+
+
+def _sections(config: Config) -> tuple[ImageDataConfig, GANConfig | StyleGANConfig]:
     data, model = config.data, config.model
-    assert isinstance(data, ImageDataConfig) and isinstance(model, GANConfig), "sections_for gives a gan these"
+    assert isinstance(data, ImageDataConfig) and isinstance(model, (GANConfig, StyleGANConfig)), "a gan has these"
     return data, model
 
 
@@ -525,11 +584,35 @@ def _read(config: Config) -> tuple[dict[str, tuple[Tensor, Tensor]], dict[str, A
     return splits, meta
 
 
-def sample_images(run: Run, num: int, *, labels: Sequence[int] | None = None, seed: int | None = None) -> np.ndarray:
-    """Generate ``num`` images (num, 28, 28) in [0, 1] from a GAN run (class labels for a conditional one)."""
-    model = run.model
-    assert isinstance(model, GAN)
+def sample_images(
+    run: Run,
+    num: int,
+    *,
+    labels: Sequence[int] | None = None,
+    seed: int | None = None,
+    truncation: float | None = None,
+) -> np.ndarray:
+    """Generate ``num`` images (num, 28, 28) in [0, 1] from a GAN run (class labels for a conditional one).
+
+    Args:
+        run: a loaded ``gan`` run.
+        num: N.
+        labels: N class indexes (a conditional DCGAN only).
+        seed: fixes the noise.
+        truncation: psi in [0, 1] of the truncation trick (a style-based run only; None = 1, no truncation).
+    """
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    if truncation is not None:
+        style = _style_model(run, "--truncation")
+        _check_truncation(truncation)
+        if labels is not None:
+            raise ConfigError("a style-based GAN is not conditional; it takes no class labels (--label)")
+        return from_tensor(style.sample(num, generator=generator, truncation=truncation), scale="symmetric")
+    model = _generator_of(run)
+    if isinstance(model, StyleGAN):
+        if labels is not None:
+            raise ConfigError("a style-based GAN is not conditional; it takes no class labels (--label)")
+        return from_tensor(model.sample(num, generator=generator), scale="symmetric")
     tensor_labels = None
     if model.num_classes:
         tensor_labels = torch.tensor(list(labels)) if labels is not None else torch.arange(num) % model.num_classes
@@ -540,12 +623,60 @@ def sample_images(run: Run, num: int, *, labels: Sequence[int] | None = None, se
     return from_tensor(model.sample(num, labels=tensor_labels, generator=generator), scale="symmetric")
 
 
+def style_mixing_grid(run: Run, num: int, *, seed: int | None = None, truncation: float = 1.0) -> np.ndarray:
+    """A style-mixing grid (num + 1, num + 1, 28, 28) in [0, 1] from a style-based GAN run.
+
+    Row 0 holds the ``num`` column sources and column 0 the ``num`` row sources (the corner is
+    blank); the image in row r, column c takes the coarse styles (7x7 and 14x14 layers: the shape) of
+    row source r and the fine ones (28x28 layers: ink density and texture) of column source c.
+
+    Args:
+        run: a loaded run with ``model.arch = "stylegan"``.
+        num: sources per side.
+        seed: fixes the latents.
+        truncation: psi of the truncation trick for every latent.
+    """
+    model = _style_model(run, "--mix")
+    _check_truncation(truncation)
+    generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    rows, cols = model.noise(num, generator=generator), model.noise(num, generator=generator)  # (R, Z), (K, Z)
+    mixed = from_tensor(model.mix(rows, cols, truncation=truncation).flatten(0, 1), scale="symmetric")
+    sources = from_tensor(model.images(torch.cat([rows, cols]), truncation=truncation), scale="symmetric")  # (2N, ..)
+    grid = np.zeros((num + 1, num + 1, 28, 28), np.float32)
+    grid[1:, 0], grid[0, 1:] = sources[:num], sources[num:]
+    grid[1:, 1:] = mixed.reshape(num, num, 28, 28)
+    return grid
+
+
+def _generator_of(run: Run) -> AnyGAN:
+    model = run.model
+    assert isinstance(model, AnyGAN)
+    return model
+
+
+def _style_model(run: Run, flag: str) -> StyleGAN:
+    """The run's style-based GAN, or the one-line error for a flag that needs one."""
+    if not isinstance(run.model, StyleGAN):
+        arch = getattr(run.config.model, "arch", run.config.task)
+        raise ConfigError(
+            f'{flag} needs a style-based GAN run (model.arch = "stylegan", e.g. the recipe fashion-stylegan); '
+            f"{run.run_dir} is a run of task {run.config.task}, model.arch {arch}"
+        )
+    return run.model
+
+
+def _check_truncation(truncation: float) -> None:
+    if not 0.0 <= truncation <= 1.0:
+        raise ConfigError(f"--truncation must be in [0, 1] (got {truncation:g}); 1 = none, 0.7 is usual")
+
+
 def _report(run: Run, task: GANTask, *, console: Console) -> list[str]:
     """The sample grid, the judge's verdict, and the per-epoch grids, as Markdown."""
     lines = ["## Samples (fixed noise)", "", "![samples](samples.png)", ""]
-    model = run.model
-    assert isinstance(model, GAN)
+    model = _generator_of(run)
     judged = task.judge_model(model.eval())
+    if isinstance(model, StyleGAN):
+        lines += _style_report(run, model, task, judged, console=console)
     if judged:
         accuracy = run.meta.get("judge_accuracy", float("nan"))
         lines += [
@@ -562,6 +693,37 @@ def _report(run: Run, task: GANTask, *, console: Console) -> list[str]:
     return lines + [""]
 
 
+def _style_report(run: Run, model: StyleGAN, task: GANTask, judged: dict[str, float], *, console: Console) -> list[str]:
+    """A style-based run's extras: the mixing grid (``mixing.png``), truncated samples and their verdict."""
+    from seqlab.viz import save_figure
+    from seqlab.viz.images import plot_image_grid
+
+    psi = REPORT_TRUNCATION
+    grid = style_mixing_grid(run, 6, seed=JUDGE_SEED)
+    title = "coarse styles from the left column, fine from the top row"
+    save_figure(plot_image_grid(grid.reshape(-1, 28, 28), ncols=7, title=title, size=0.8), run.run_dir / "mixing.png")
+    truncated = sample_images(run, GRID, seed=run.config.train.seed, truncation=psi)
+    save_figure(
+        plot_image_grid(truncated, ncols=8, title=f"truncation psi = {psi}", size=0.8),
+        run.run_dir / "samples-truncated.png",
+    )
+    lines = [
+        "## Style mixing",
+        "",
+        "![mixing](mixing.png)",
+        "",
+        f"## Truncated samples (psi = {psi})",
+        "",
+        "![truncated](samples-truncated.png)",
+        "",
+    ]
+    at_psi = task.judge_model(model, truncation=psi)
+    if at_psi:
+        for name, value in at_psi.items():
+            judged[f"{name}_psi{psi:g}"] = value
+    return lines
+
+
 __all__ = [
     "NAME",
     "ImageGeneration",
@@ -573,4 +735,5 @@ __all__ = [
     "train_judge",
     "judge_samples",
     "sample_images",
+    "style_mixing_grid",
 ]
