@@ -180,7 +180,8 @@ def bench_speed(run_dir: Path) -> list[str]:
     import torch
 
     import seqlab
-    from seqlab.decode import generate
+    from seqlab.decode import SamplingParams
+    from seqlab.engine import generate
     from seqlab.models.transformer import UncachedLM
 
     run = seqlab.load(run_dir)
@@ -199,7 +200,8 @@ def bench_speed(run_dir: Path) -> list[str]:
         rates = []
         for model in (run.model, UncachedLM(run.model)):
             started = time.perf_counter()
-            produced = sum(1 for _ in generate(model, prompt, max_tokens=count, temperature=1.0, seed=0))
+            params = SamplingParams(max_tokens=count, temperature=1.0, seed=0)
+            produced = sum(1 for _ in generate(model, prompt, params))
             rates.append(produced / (time.perf_counter() - started))
         lines.append(f"| {count} | {rates[0]:,.0f} | {rates[1]:,.0f} | {rates[0] / rates[1]:.1f}x |")
     return lines + [""]

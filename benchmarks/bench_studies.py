@@ -23,12 +23,13 @@ HERE = Path(__file__).parent
 STUDIES = {"cells": "rotten-tomatoes-bilstm", "learning-rate": "shakespeare-char"}
 
 
-def run_study(name: str, recipe: str, work: Path) -> Path:
+def run_study(name: str, recipe: str, work: Path, budget: str = "") -> Path:
     folder = work / name
     command = [sys.executable, "-m", "seqlab", "study", name, recipe, "--out", str(folder)]
+    command += ["--budget", budget] if budget else []
     print("$", " ".join(command[1:]), file=sys.stderr)
     started = time.perf_counter()
-    subprocess.run(command, check=True)
+    subprocess.run(command, check=True, stdout=sys.stderr)  # stdout is for the tables
     print(f"{name}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return folder
 
@@ -70,10 +71,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/seqlab-bench-studies"))
     parser.add_argument("--only", choices=sorted(STUDIES), action="append")
+    parser.add_argument("--budget", default="", help="per run, as seqlab study --budget (default: the study's)")
+    parser.add_argument("--reports", type=Path, default=HERE / "studies", help="where the reports are copied")
     args = parser.parse_args()
     for name in args.only or list(STUDIES):
-        folder = run_study(name, STUDIES[name], args.work)
-        keep_report(folder, HERE / "studies" / name)
+        folder = run_study(name, STUDIES[name], args.work, args.budget)
+        keep_report(folder, args.reports / name)
         print(table(folder), "\n", flush=True)
 
 

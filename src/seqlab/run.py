@@ -500,6 +500,11 @@ def write_summary(
     for split, metrics in results.items():
         lines.append(f"| {split} | " + " | ".join(f"{metrics.get(n, float('nan')):.4f}" for n in names) + " |")
         console.print(f"[bold]{split}[/]: " + ", ".join(f"{n} {metrics[n]:.4f}" for n in names if n in metrics))
+    from seqlab.training.log import training_note
+
+    estimates = training_note(run.metrics())  # what the val figures logged during training cover
+    if estimates:
+        notes.append(estimates)
     if notes:
         lines += [""] + [f"- {note}" for note in notes]
     lines += ["", "![learning curves](curves.png)", ""]

@@ -126,6 +126,8 @@ def assert_close_rows(one: list[dict], two: list[dict]) -> None:
         for key, value in a.items():
             if isinstance(value, float):
                 assert b[key] == pytest.approx(value, rel=TOLERANCE, abs=1e-6), (a["step"], key)
+            elif key == "evaluated":  # the whole split in both; its batches of 8 rows are twice as many as of 16
+                assert value.startswith("all ") and b[key].startswith("all "), (value, b[key])
             else:
                 assert b[key] == value
 

@@ -3,7 +3,11 @@
 Each row has ``step``, ``epoch`` (completed epochs as a fraction), ``time`` (seconds of training
 so far), ``split`` (``"train"`` or ``"val"``), ``loss``, the task's other metrics, ``lr`` and
 ``tokens_per_s``. A train row is the unweighted mean of the per-step values since the previous
-train row; the loop writes one every :func:`log_every` steps and at every validation pass.
+train row; the loop writes one every :func:`log_every` steps and at every validation pass. A val
+row also says what it covers, in ``evaluated`` (:func:`evaluated`): ``"estimate: 20 of 56
+batches"`` when ``train.eval_batches`` caps the pass (the same batches, drawn across the split,
+at every pass), or ``"all 56 batches"``. The final evaluation over the whole split is in
+``final_metrics.json`` and summary.md, not here.
 
 >>> import tempfile
 >>> from pathlib import Path
@@ -25,6 +29,45 @@ from pathlib import Path
 from typing import Any
 
 from seqlab.rundir import write_atomic
+
+
+def evaluated(count: int, total: int) -> str:
+    """What a validation pass covers, as a val row and the progress line say it.
+
+    Args:
+        count: batches evaluated.
+        total: batches in the validation split.
+
+    >>> evaluated(20, 56), evaluated(56, 56)
+    ('estimate: 20 of 56 batches', 'all 56 batches')
+    """
+    return f"estimate: {count} of {total} batches" if count < total else f"all {total} batches"
+
+
+def training_note(records: list[dict[str, Any]]) -> str | None:
+    """A sentence for summary.md saying what the validation figures logged during training cover.
+
+    Args:
+        records: rows of ``metrics.jsonl``.
+
+    Returns:
+        None when no val row says (a run logged before rows carried ``evaluated``).
+
+    >>> training_note([{"split": "val", "evaluated": "estimate: 20 of 56 batches"}])[:60]
+    'The val rows of metrics.jsonl, the val curve of curves.png a'
+    """
+    said = [row["evaluated"] for row in records if row.get("split") == "val" and isinstance(row.get("evaluated"), str)]
+    if not said:
+        return None
+    where = "the val rows of metrics.jsonl, the val curve of curves.png and the progress line's val figures"
+    if said[-1].startswith("estimate"):
+        count = said[-1].removeprefix("estimate: ")
+        return (
+            f"{where[0].upper()}{where[1:]} are estimates made during training over {count} of the validation "
+            "split, drawn across it (train.eval_batches; the same batches at every pass, fixed by train.seed); "
+            "the final metrics above are the final evaluation."
+        )
+    return f"{where[0].upper()}{where[1:]} cover the whole validation split ({said[-1]})."
 
 
 def log_every(eval_every: int) -> int:
@@ -95,11 +138,14 @@ class MetricsLog:
         metrics: dict[str, float],
         lr: float,
         tokens_per_s: float,
+        evaluated: str | None = None,
     ) -> dict[str, Any]:
-        """Append one row and return it."""
-        row = {"step": step, "epoch": round(epoch, 6), "time": round(time, 3), "split": split}
+        """Append one row and return it (``evaluated``: what a val row covers, see :func:`evaluated`)."""
+        row: dict[str, Any] = {"step": step, "epoch": round(epoch, 6), "time": round(time, 3), "split": split}
         row.update({name: float(value) for name, value in metrics.items()})
         row.update({"lr": lr, "tokens_per_s": round(tokens_per_s, 1)})
+        if evaluated is not None:
+            row["evaluated"] = evaluated
         if self.path is None:
             return row
         self.path.parent.mkdir(parents=True, exist_ok=True)

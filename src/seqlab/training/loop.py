@@ -2,9 +2,10 @@
 
 Read :func:`fit` top to bottom: it prepares (or resumes) the run, then each step is a
 :class:`Step` on one batch at the schedule's learning rate, a train row in ``metrics.jsonl``, a
-validation pass every ``eval_every`` steps, the budgets, and a checkpoint every
-``checkpoint_every`` steps and at the end. The only hooks are the four methods of
-:class:`~seqlab.training.callbacks.Callback`.
+validation pass every ``eval_every`` steps (over ``eval_batches`` batches drawn across the split by
+:func:`estimate_batches`: an estimate, and the val rows and the progress line say so), the budgets,
+and a checkpoint every ``checkpoint_every`` steps and at the end. The only hooks are the four
+methods of :class:`~seqlab.training.callbacks.Callback`.
 
 The step is what changes between regimes; the bookkeeping around it is written once. The default,
 :class:`OptimizerStep`, is :func:`train_step` (loss, then :func:`update`: penalty -> backward ->
@@ -50,7 +51,7 @@ from seqlab.training.checkpoint import (
     save_weights,
     state_tensors,
 )
-from seqlab.training.log import MetricsLog, log_every, save_curves
+from seqlab.training.log import MetricsLog, evaluated, log_every, save_curves
 from seqlab.training.optim import build_optimizer, weight_penalty
 from seqlab.training.progress import ProgressBar
 from seqlab.training.schedules import Schedule, build_schedule
@@ -65,6 +66,7 @@ if TYPE_CHECKING:
     from seqlab.sections import TrainConfig
 
 CURVES_EVERY = 10.0  # seconds: redraw curves.png at a validation pass at most this often (always at the end)
+CURVES_SHARE = 0.01  # ... and at most this share of the time: the next redraw waits 1 / CURVES_SHARE x the last
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,36 @@ class FitResult:
     resumed_from: int | None = None
     device: str = "cpu"
     world_size: int = 1
+
+
+def estimate_batches(total: int, count: int, *, seed: int) -> list[int]:
+    """Which validation batches the periodic estimate reads: ``count`` of ``total``, spread over the split.
+
+    The split is cut into ``count`` runs of consecutive batches of (nearly) equal length, and one
+    batch is drawn from each run with a generator of its own seeded by ``seed``: every part of the
+    split is represented, each batch is about as likely to be drawn as any other, and the same seed gives
+    the same batches (so the curve of one run, and of runs with one seed, compare like with like).
+    Reading the first ``count`` batches instead is biased wherever the split is not uniform in
+    order (a corpus's last 10%: 1.445 against 1.506 nats/char for the whole split).
+
+    Args:
+        total: batches in the validation split.
+        count: ``train.eval_batches`` (0: all of them).
+        seed: ``train.seed``.
+
+    Returns:
+        Indices, ascending: ``range(total)`` when ``count`` is 0 or at least ``total``.
+
+    >>> estimate_batches(100, 4, seed=0), estimate_batches(100, 4, seed=0) == estimate_batches(100, 4, seed=1)
+    ([12, 49, 63, 76], False)
+    >>> estimate_batches(3, 5, seed=0), estimate_batches(3, 0, seed=0)
+    ([0, 1, 2], [0, 1, 2])
+    """
+    if not count or count >= total:
+        return list(range(total))
+    draw = random.Random(seed)  # its own generator: the global ones stay as train.seed left them
+    edges = [index * total // count for index in range(count + 1)]
+    return [draw.randrange(low, high) for low, high in zip(edges, edges[1:])]
 
 
 def evaluate(model: torch.nn.Module, task: Task, batches: Sequence[Any]) -> dict[str, float]:
@@ -398,8 +430,13 @@ def fit(
     state = run.state
     if state.stop_reason is not None:
         return _already_finished(run)
-    bar = ProgressBar(console, config)
+    bar = ProgressBar(console, config, evaluated=run.evaluated)
     hooks = [bar, *callbacks]
+    if config.tensorboard and run.main:  # event files beside metrics.jsonl; nothing imported when off
+        from seqlab.training.tensorboard import TensorBoardLog
+
+        histograms = config.tensorboard_histograms_every
+        hooks.append(TensorBoardLog(run.run_dir, model=model, task=task, histograms_every=histograms))
     every = log_every(config.eval_every)
     batches = _epoch_batches(run)
     run.started = time.perf_counter()  # the clock runs from here (plus earlier sessions' time)
@@ -461,6 +498,7 @@ class _Run:
     log: MetricsLog
     val_batches: Sequence[Any]  # this rank's share, moved to the device as read
     val_tokens: int  # in this rank's share: its weight in the mean over ranks
+    evaluated: str  # what a validation pass covers: "estimate: 20 of 56 batches" or "all 56 batches"
     state: TrainState = field(default_factory=TrainState)
     best: dict[str, torch.Tensor] | None = None  # best weights (early stopping on)
     last_val: dict[str, float] = field(default_factory=dict)
@@ -469,6 +507,7 @@ class _Run:
     started: float = field(default_factory=time.perf_counter)
     elapsed_before: float = 0.0
     last_plot: float = field(default_factory=time.perf_counter)  # first redraw after CURVES_EVERY s
+    plot_wait: float = CURVES_EVERY  # seconds from last_plot to the next redraw
 
     def clock(self) -> float:
         """Seconds of training so far, over all sessions."""
@@ -572,8 +611,8 @@ def _prepare(
     _seed(config)
     home = next(model.parameters(), torch.zeros(())).device
     device, precision, joined, step = _place(model, task, config, ranks, step)
-    val = task.val_batches()
-    chosen = [val[i] for i in range(min(len(val), config.eval_batches or len(val)))]
+    val = task.val_batches()  # the whole split; the periodic estimate reads train.eval_batches of them
+    chosen = [val[i] for i in estimate_batches(len(val), config.eval_batches, seed=config.seed)]
     mine = chosen[ranks.rank :: ranks.world_size] if len(chosen) >= ranks.world_size else chosen
     run = _Run(
         model=model,
@@ -594,6 +633,7 @@ def _prepare(
         log=MetricsLog(run_dir / "metrics.jsonl" if ranks.is_main else None),
         val_batches=OnDevice(mine, device),
         val_tokens=sum(task.count_tokens(batch) for batch in mine),
+        evaluated=evaluated(len(chosen), len(val)),
     )
     if ranks.is_distributed:
         console.print(
@@ -688,21 +728,24 @@ def _validate(run: _Run, hooks: Sequence[Callback]) -> None:
         metrics=metrics,
         lr=state.lr,
         tokens_per_s=run.val_tokens * run.ranks.world_size / seconds,
+        evaluated=run.evaluated,
     )
-    if run.main and time.perf_counter() - run.last_plot >= CURVES_EVERY:
+    if run.main and time.perf_counter() - run.last_plot >= run.plot_wait:
         _plot(run)
     for hook in hooks:
         hook.on_eval_end(state, metrics)
 
 
 def _plot(run: _Run) -> None:
-    run.last_plot = time.perf_counter()
+    started = time.perf_counter()
     try:
         save_curves(run.log.records(), run.run_dir / "curves.png")
     except ModuleNotFoundError as err:  # TODO(lead): drop once seqlab.viz.curves is merged
         if not (err.name or "").startswith("seqlab.viz"):
             raise
         run.console.print("[yellow]seqlab.viz.curves is not available; curves.png not written[/]")
+    run.last_plot = time.perf_counter()
+    run.plot_wait = max(CURVES_EVERY, (run.last_plot - started) / CURVES_SHARE)  # drawing stays under 1%
 
 
 def _checkpoint(run: _Run) -> None:

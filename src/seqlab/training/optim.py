@@ -79,7 +79,7 @@ def build_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.
         raise ConfigError(f"train.betas must be two numbers in [0, 1), e.g. [0.9, 0.999] (got {list(betas)})")
     # torch's fused Adam kernels update every tensor in one pass; the default loops over the
     # tensors one by one, about 30% of a sentiment step on this CPU (benchmarks/keras.md)
-    fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for g in groups for p in g["params"])
+    fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in (*weights, *others))
     makers = {
         "adam": lambda: torch.optim.Adam(groups, lr=config.lr, betas=(betas[0], betas[1]), fused=fused or None),
         "adamw": lambda: torch.optim.AdamW(groups, lr=config.lr, betas=(betas[0], betas[1]), fused=fused or None),

@@ -31,7 +31,10 @@ class Task(Protocol):
         ...
 
     def val_batches(self) -> Sequence[Any]:
-        """The validation batches, in a fixed order (may be empty: no validation)."""
+        """All the validation batches, in a fixed order (may be empty: no validation).
+
+        ``fit`` reads ``train.eval_batches`` of them, spread over the split, for its periodic estimate.
+        """
         ...
 
     def loss(self, model: torch.nn.Module, batch: Any) -> tuple[torch.Tensor, dict[str, float]]:
