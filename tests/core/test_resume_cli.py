@@ -71,11 +71,41 @@ RECIPES = {
         "train.eval_every=20",
         "train.checkpoint_every=20",
     ],
+    # the GAN variants: style mixing and noise draws, and the CycleGAN's replay buffers, must all resume
+    "fashion-stylegan": [
+        "data.limit=200",
+        "model.channels=4",
+        "model.noise_dim=8",
+        "model.w_dim=8",
+        "model.mapping_layers=2",
+        "model.judge_steps=3",
+        "model.judge_samples=20",
+        "train.batch_size=8",
+        "train.max_steps=150",
+        "train.max_epochs=100",
+        "train.eval_every=20",
+        "train.checkpoint_every=20",
+    ],
+    "fashion-cyclegan": [
+        "data.limit=200",
+        "model.channels=4",
+        "model.residual_blocks=1",
+        "model.pool_size=8",
+        "model.judge_steps=3",
+        "model.judge_samples=20",
+        "train.batch_size=4",
+        "train.max_steps=150",
+        "train.max_epochs=100",
+        "train.eval_every=20",
+        "train.checkpoint_every=20",
+    ],
 }
 DATASETS = {
     "shakespeare-char": "shakespeare",
     "rotten-tomatoes-bilstm": "rotten-tomatoes",
     "num2words-ko": "num2words-ko",
+    "fashion-stylegan": "fashion-mnist",
+    "fashion-cyclegan": "fashion-mnist",
 }
 WALL_CLOCK = ("time", "tokens_per_s")  # differ between any two runs
 
