@@ -72,12 +72,22 @@ def test_32_concurrent_streams_complete_with_exact_usage_and_a_seed_gives_the_sa
     assert health(server)["engines"]["plain"]["largest_batch"] >= 8  # they really were decoded together
 
 
-def test_clients_that_disconnect_leave_the_batch_and_the_next_request_is_answered(server):
+@pytest.fixture(scope="module")
+def long_server(chat_run_dir, tmp_path_factory, proc_tools):
+    """`seqlab serve` with a context long enough for replies that outlast any disconnect."""
+    log = tmp_path_factory.mktemp("long") / "serve.log"
+    with proc_tools.serving([f"chat={chat_run_dir}"], log, context=10**6) as running:
+        yield running
+
+
+def test_clients_that_disconnect_leave_the_batch_and_the_next_request_is_answered(long_server):
+    server = long_server
     before = health(server)
 
     async def leave_early(client, seed: int) -> None:
+        # 500,000 tokens: minutes of decoding, so a row that leaves was cancelled, not finished
         stream = await client.completions.create(
-            model="chat", prompt=PROMPT, max_tokens=2000, temperature=1.0, seed=seed, stream=True
+            model="chat", prompt=PROMPT, max_tokens=500_000, temperature=1.0, seed=seed, stream=True
         )
         got = 0
         async for _ in stream:
