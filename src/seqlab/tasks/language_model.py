@@ -19,6 +19,13 @@ rest training. Batches read their windows from the token file (with ``pread``:
 Training windows are ``block_size + 1`` tokens cut at random offsets of the training ids, fresh
 for every epoch but fixed by (seed, epoch), so a resumed run sees exactly the batches the
 uninterrupted run would have seen.
+
+With ``data.stateful`` (a recurrent model) the windows are read as char-rnn reads them instead:
+truncated backpropagation through time (Williams & Peng 1990; Karpathy's char-rnn). Each split is
+laid out as B parallel streams (:class:`Streams`), each batch continues every stream where the
+previous batch ended, and the recurrent state is carried from one batch to the next, detached, so
+gradients span ``block_size`` tokens while the model reads with all the context of its stream.
+Evaluation carries its own state across consecutive windows the same way.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +43,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqlab.data import Batch, Corpus, Pairs, corpus_file, joined_datasets, load_dataset, read_text, split_corpus
-from seqlab.errors import DataError
+from seqlab.errors import ConfigError, DataError
 from seqlab.models.language_model import RecurrentLM
 from seqlab.sections import RecurrentConfig, RecurrentSeq2SeqConfig, Section, TextDataConfig, TransformerConfig
 from seqlab.tasks.base import Prepared, Preprocessing, SplitData, SummaryPart, Task
@@ -49,6 +56,7 @@ if TYPE_CHECKING:
     from seqlab.config import Config
     from seqlab.decode import SamplingParams
     from seqlab.distributed import DistributedContext
+    from seqlab.export import ExportGraph
     from seqlab.inspection import Inspection
     from seqlab.run import Run
 
@@ -126,14 +134,7 @@ class LMBatches(Sequence[Batch]):
     def __getitem__(self, index: int) -> Batch:  # type: ignore[override]
         if not -len(self) <= index < len(self):
             raise IndexError(index)
-        rows = self.starts[index].unsqueeze(1) + torch.arange(self.block_size + 1)  # (B, T+1)
-        if isinstance(self.ids, Tensor):
-            window = self.ids[rows]
-        else:  # a memmap: read just these tokens, without mapping its pages into this process
-            from seqlab.data.tokens import read_windows
-
-            starts = self.starts[index].numpy()
-            window = torch.from_numpy(read_windows(self.ids, starts, self.block_size + 1).astype(np.int64))
+        window = _windows(self.ids, self.starts[index], self.block_size)  # (B, T+1)
         B, T = window.shape[0], self.block_size
         return Batch(
             ids=window[:, :-1],
@@ -141,6 +142,113 @@ class LMBatches(Sequence[Batch]):
             mask=torch.ones(B, T, dtype=torch.bool),
             targets=window[:, 1:],
         )
+
+
+@dataclass(frozen=True)
+class StreamBatch(Batch):
+    """A :class:`Batch` of windows that continue B streams, and where the windows are in them.
+
+    Args:
+        position: which window of each stream this is (0 = the streams' first).
+        fresh: the recurrent state starts from zeros here instead of from the previous batch's.
+    """
+
+    position: int = 0
+    fresh: bool = True
+
+    def to(self, device: str | torch.device) -> StreamBatch:
+        """The same batch on another device."""
+        targets = None if self.targets is None else self.targets.to(device)
+        moved = (self.ids.to(device), self.lengths.to(device), self.mask.to(device), targets)
+        return StreamBatch(*moved, position=self.position, fresh=self.fresh)
+
+
+@dataclass(frozen=True, eq=False)
+class Streams(Sequence[StreamBatch]):
+    """A split read as parallel streams of consecutive windows, for truncated backprop through time.
+
+    The tokens from ``offset`` on are cut into ``groups * batch_size`` equal streams of ``length``
+    tokens; window ``p`` of a stream starts ``p * block_size`` tokens into it, so window ``p + 1``
+    continues where window ``p`` ends. Item ``k`` holds window ``k // groups`` of the ``batch_size``
+    streams of group ``k % groups``: with one group, batch ``k + 1`` continues every row of batch
+    ``k``; with ``groups`` processes, :func:`seqlab.distributed.shard` gives rank ``r`` items
+    ``r, r + groups, ...``, i.e. its own streams, continued batch after batch.
+
+    Args:
+        ids: (N,) the token ids of one split (a tensor, or a slice of a token file's memmap).
+        block_size: T.
+        batch_size: B, streams per group.
+        groups: W, the processes that share the split (1 outside torchrun).
+        offset: tokens skipped at the start (a training epoch's random shift of the window borders).
+        reset_every: the state also starts afresh at every multiple of this many steps, counting
+            ``first_step`` at window 0 (0 = only at window 0).
+        first_step: the step count at window 0 (a training epoch: epoch * windows per stream).
+        limit: at most this many windows per stream (0 = all).
+
+    >>> streams = Streams(torch.arange(26), block_size=3, batch_size=2)
+    >>> len(streams), streams.length, [b.ids[:, 0].tolist() for b in streams]  # each row reads on
+    (4, 12, [[0, 12], [3, 15], [6, 18], [9, 21]])
+    >>> streams[1].ids.tolist(), streams[1].targets.tolist()
+    ([[3, 4, 5], [15, 16, 17]], [[4, 5, 6], [16, 17, 18]])
+    >>> [(b.position, b.fresh) for b in Streams(torch.arange(26), block_size=3, batch_size=2, reset_every=2)]
+    [(0, True), (1, False), (2, True), (3, False)]
+    """
+
+    ids: Tensor | np.ndarray[Any, Any]
+    block_size: int
+    batch_size: int
+    groups: int = 1
+    offset: int = 0
+    reset_every: int = 0
+    first_step: int = 0
+    limit: int = 0
+
+    @property
+    def length(self) -> int:
+        """Tokens per stream (its last window's target reads one token past it)."""
+        return max(0, len(self.ids) - self.offset - 1) // (self.groups * self.batch_size)
+
+    @property
+    def positions(self) -> int:
+        """Windows per stream."""
+        whole = self.length // self.block_size
+        return min(whole, self.limit) if self.limit else whole
+
+    def __len__(self) -> int:
+        return self.positions * self.groups
+
+    def starts(self, index: int) -> Tensor:
+        """(B,) the offsets in ``ids`` of item ``index``'s windows."""
+        position, group = divmod(index, self.groups)
+        streams = group * self.batch_size + torch.arange(self.batch_size)  # (B,)
+        return self.offset + streams * self.length + position * self.block_size
+
+    def __getitem__(self, index: int) -> StreamBatch:  # type: ignore[override]
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        index %= len(self)
+        position = index // self.groups
+        step = self.first_step + position
+        fresh = position == 0 or (self.reset_every > 0 and step % self.reset_every == 0)
+        window = _windows(self.ids, self.starts(index), self.block_size)
+        B, T = window.shape[0], self.block_size
+        return StreamBatch(
+            ids=window[:, :-1],
+            lengths=torch.full((B,), T, dtype=torch.long),
+            mask=torch.ones(B, T, dtype=torch.bool),
+            targets=window[:, 1:],
+            position=position,
+            fresh=fresh,
+        )
+
+
+def _windows(ids: Tensor | np.ndarray[Any, Any], starts: Tensor, block_size: int) -> Tensor:
+    """(B, T + 1) int64 windows at ``starts`` (B,): indexed from a tensor, read with ``pread`` from a memmap."""
+    if isinstance(ids, Tensor):
+        return ids[starts.unsqueeze(1) + torch.arange(block_size + 1)]
+    from seqlab.data.tokens import read_windows
+
+    return torch.from_numpy(read_windows(ids, starts.numpy(), block_size + 1).astype(np.int64))
 
 
 class LanguageModelTask:
@@ -152,13 +260,25 @@ class LanguageModelTask:
         block_size: T, tokens per window.
         batch_size: B.
         seed: fixes the windows of every epoch.
-        eval_batches: cap on validation batches during training (0 = all).
+        eval_batches: kept for callers; :func:`~seqlab.training.fit` now draws its periodic estimate's
+            ``train.eval_batches`` from the whole split that :meth:`val_batches` returns.
+        stateful: read every split as B parallel streams (:class:`Streams`) and carry the recurrent
+            state from batch to batch (truncated backprop through time); the model's forward must
+            take and return a state, ``model(ids, state) -> (logits, state)``.
+        world_size: processes training together (each reads its own B streams of the training split).
+        reset_every: with ``stateful``, the training state also starts from zeros every this many
+            steps (the checkpoint interval: a run resumed from a checkpoint then needs no state).
 
     >>> task = LanguageModelTask(torch.arange(1, 200), torch.arange(1, 50), torch.arange(1, 50),
     ...                          block_size=8, batch_size=4, seed=0)
     >>> batch = task.train_batches(0)[0]
     >>> batch.ids.shape, bool((batch.targets[:, :-1] == batch.ids[:, 1:]).all())
     (torch.Size([4, 8]), True)
+    >>> streams = LanguageModelTask(torch.arange(1, 200), torch.arange(1, 50), torch.arange(1, 50),
+    ...                             block_size=8, batch_size=4, seed=0, stateful=True).train_batches(0)
+    >>> first, second = streams[0], streams[1]
+    >>> bool((second.ids[:, 0] == first.targets[:, -1]).all()), first.fresh, second.fresh
+    (True, True, False)
     """
 
     def __init__(
@@ -171,6 +291,9 @@ class LanguageModelTask:
         batch_size: int,
         seed: int,
         eval_batches: int = 0,
+        stateful: bool = False,
+        world_size: int = 1,
+        reset_every: int = 0,
     ) -> None:
         for split, ids in (("training", train_ids), ("validation", val_ids)):
             if len(ids) < block_size + 2:
@@ -184,22 +307,50 @@ class LanguageModelTask:
                 f"train.batch_size = {batch_size} is more than the {windows} windows of data.block_size = "
                 f"{block_size} tokens in the training split; use 1 to {windows}, or more data"
             )
+        streams = batch_size * world_size
+        if stateful and len(train_ids) - 1 < streams * block_size:
+            raise DataError(
+                f"data.stateful reads the training split as {streams} streams (train.batch_size = {batch_size} x "
+                f"{world_size} process(es)) of at least data.block_size = {block_size} tokens, but it has only "
+                f"{len(train_ids)} tokens; use a smaller batch or block, or more data"
+            )
         self.splits = {"train": train_ids, "val": val_ids, "test": test_ids}
         self.block_size, self.batch_size, self.seed = block_size, batch_size, seed
         self.eval_batches = eval_batches
+        self.stateful, self.world_size, self.reset_every = stateful, world_size, reset_every
+        self._carried: list[Tensor] | None = None  # the training streams' state after the last batch (detached)
 
-    def train_batches(self, epoch: int) -> LMBatches:
+    def train_batches(self, epoch: int) -> LMBatches | Streams:
         ids = self.splits["train"]
+        if self.stateful:  # the window borders move by a random shift each epoch, fixed by (seed, epoch)
+            spare = len(ids) - 1 - self.batch_size * self.world_size * self.block_size
+            generator = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
+            offset = int(torch.randint(0, min(spare, self.block_size - 1) + 1, (), generator=generator))
+            streams = Streams(
+                ids,
+                self.block_size,
+                self.batch_size,
+                groups=self.world_size,
+                offset=offset,
+                reset_every=self.reset_every,
+            )
+            return replace(streams, first_step=epoch * streams.positions)  # steps are counted over the epochs
         num_batches = max(1, len(ids) // (self.block_size * self.batch_size))
         seed = self.seed * 100_003 + epoch
         starts = DrawnStarts(len(ids) - self.block_size, num_batches=num_batches, batch_size=self.batch_size, seed=seed)
         return LMBatches(ids, starts, self.block_size)
 
-    def split_batches(self, split: str, *, limit: int = 0) -> LMBatches:
-        """Consecutive non-overlapping windows of a split, in order (all of it, or ``limit`` batches)."""
+    def split_batches(self, split: str, *, limit: int = 0) -> LMBatches | Streams:
+        """Consecutive non-overlapping windows of a split, in order (all of it, or ``limit`` batches).
+
+        Stateful, the split is read as B streams (fewer if it is short), a batch per window of each.
+        """
         ids = self.splits[split]
         if len(ids) <= self.block_size:  # an empty split (e.g. test_fraction = 0): no windows
             return LMBatches(ids, torch.zeros(0, self.batch_size, dtype=torch.long), self.block_size)
+        if self.stateful:
+            streams = min(self.batch_size, (len(ids) - 1) // self.block_size)
+            return Streams(ids, self.block_size, streams, limit=limit)
         starts = torch.arange(0, len(ids) - self.block_size, self.block_size)
         usable = (len(starts) // self.batch_size) * self.batch_size or len(starts)
         starts = starts[:usable].view(-1, min(self.batch_size, usable))
@@ -207,19 +358,36 @@ class LanguageModelTask:
             starts = starts[:limit]
         return LMBatches(ids, starts, self.block_size)
 
-    def val_batches(self) -> LMBatches:
-        return self.split_batches("val", limit=self.eval_batches)
+    def val_batches(self) -> LMBatches | Streams:
+        """The whole validation split. Stateful, a window the estimate reads without the one before it in its
+        stream starts from a zero state, so the periodic estimate reads higher than the final evaluation."""
+        return self.split_batches("val")
 
     def loss(self, model: nn.Module, batch: Batch) -> tuple[Tensor, dict[str, float]]:
-        logits, _ = model(batch.ids)  # (B, T, V)
+        """Mean cross-entropy of the next token; a :class:`StreamBatch` continues the previous batch's state."""
+        if not isinstance(batch, StreamBatch):
+            logits, _ = model(batch.ids)  # (B, T, V)
+        else:
+            assert batch.fresh or self._carried is not None, "a stream batch continues a state never computed"
+            logits, state = model(batch.ids, None if batch.fresh else self._carried)
+            self._carried = [part.detach().float() for part in state]  # backprop stops at the window's start
         loss = F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten())
         return loss, {}
 
     @torch.no_grad()
     def evaluate(self, model: nn.Module, batches: Sequence[Batch]) -> dict[str, float]:
+        """Loss per token over ``batches``; a :class:`StreamBatch` that continues the batch before it starts
+        from that batch's final state (any other starts afresh)."""
         total, count = 0.0, 0
+        state: Any = None
+        last = -1  # position of the stream batch just read
         for batch in batches:
-            logits, _ = model(batch.ids)
+            if isinstance(batch, StreamBatch):
+                carry = not batch.fresh and batch.position == last + 1
+                logits, state = model(batch.ids, state if carry else None)
+                last = batch.position
+            else:
+                logits, _ = model(batch.ids)
             total += float(F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten(), reduction="sum"))
             count += batch.targets.numel()
         loss = total / max(count, 1)
@@ -262,6 +430,11 @@ class LanguageModeling(Task):
         from seqlab.distributed import DistributedContext
 
         data = config.data
+        if data.stateful and not isinstance(config.model, RecurrentConfig):
+            raise ConfigError(
+                'data.stateful carries a recurrent state from batch to batch; model.arch must be "rnn" '
+                f'(got "{config.model.arch}"), or set data.stateful = false'
+            )
         corpus, chars, chat = _corpus(config)
         ranks = DistributedContext.from_env()
 
@@ -283,7 +456,9 @@ class LanguageModeling(Task):
             block_size=data.block_size,
             batch_size=config.train.batch_size,
             seed=config.train.seed,
-            eval_batches=config.train.eval_batches,
+            stateful=data.stateful,
+            world_size=ranks.world_size,
+            reset_every=config.train.checkpoint_every,
         )
         meta: dict[str, Any] = {
             "task": self.name,
@@ -383,6 +558,28 @@ class LanguageModeling(Task):
                 "",
             ]
         return lines
+
+    def export_graphs(self, run: Run) -> list[ExportGraph]:
+        """A recurrent LM as one step, ``(ids (B, T), h [, c]) -> (logits (B, V), h [, c])``; a Transformer
+        LM as the logits (B, T, V) of a window of T <= block_size ids, read whole each call (no KV cache)."""
+        from seqlab.export import ExportGraph, FirstOutput, RecurrentStep
+
+        model, vocab = run.model, int(run.meta["vocab_size"])
+        ids = torch.arange(1, 11).view(2, 5) % vocab  # (B, T) = (2, 5); checked again at (1, 3)
+        if not isinstance(model, RecurrentLM):
+            axes = {"ids": {0: "batch", 1: "length"}, "logits": {0: "batch", 1: "length"}}
+            note = f"logits (B, T, V) of a window of T <= {run.config.data.block_size} ids; no KV cache"
+            window = FirstOutput(model)
+            return [ExportGraph("window", window, (ids,), ("ids",), ("logits",), axes, ((ids[:1, :3],),), note)]
+        layers, hidden = model.rnn.num_layers, model.rnn.units
+        parts = ("h", "c") if model.rnn.cell == "lstm" else ("h",)
+        zeros = tuple(torch.zeros(layers, 2, hidden) for _ in parts)  # a fresh state (L, B, H)
+        carried = tuple(torch.linspace(-0.5, 0.5, layers * hidden).view(layers, 1, hidden) for _ in parts)
+        outs = tuple(f"{p}_out" for p in parts)
+        axes = {"ids": {0: "batch", 1: "length"}, "logits": {0: "batch"}, **{n: {1: "batch"} for n in parts + outs}}
+        note = "reads T new ids after the state; feed the prompt with zero states, then one id at a time"
+        names, check = (("ids", *parts), ("logits", *outs)), (ids[:1, :3], *carried)
+        return [ExportGraph("step", RecurrentStep(model), (ids, *zeros), *names, axes, (check,), note)]
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -569,6 +766,8 @@ __all__ = [
     "LanguageModelTask",
     "LMBatches",
     "DrawnStarts",
+    "StreamBatch",
+    "Streams",
     "text_stand_in",
     "describe_sequence_model",
 ]
