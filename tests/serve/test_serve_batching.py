@@ -72,14 +72,6 @@ def test_32_concurrent_streams_complete_with_exact_usage_and_a_seed_gives_the_sa
     assert health(server)["engines"]["plain"]["largest_batch"] >= 8  # they really were decoded together
 
 
-@pytest.fixture(scope="module")
-def long_server(chat_run_dir, tmp_path_factory, proc_tools):
-    """`seqlab serve` with a context long enough for replies that outlast any disconnect."""
-    log = tmp_path_factory.mktemp("long") / "serve.log"
-    with proc_tools.serving([f"chat={chat_run_dir}"], log, context=10**6) as running:
-        yield running
-
-
 def test_clients_that_disconnect_leave_the_batch_and_the_next_request_is_answered(long_server):
     server = long_server
     before = health(server)
@@ -115,11 +107,37 @@ def test_clients_that_disconnect_leave_the_batch_and_the_next_request_is_answere
 
 
 @pytest.fixture(scope="module")
-def queued_server(chat_run_dir, tmp_path_factory, proc_tools):
+def endless_run_dir(chat_run_dir, tmp_path_factory):
+    """The chat run with its end-of-text token's output bias at -10,000: it never ends a text by itself."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from seqlab.text import load_tokenizer
+
+    folder = tmp_path_factory.mktemp("endless") / "endless"
+    shutil.copytree(chat_run_dir, folder, ignore=shutil.ignore_patterns("checkpoints"))
+    weights = load_file(folder / "model.safetensors")
+    eos = load_tokenizer(folder / "tokenizer.json").eos_id
+    weights["head.bias"][eos] = -1e4
+    save_file(weights, folder / "model.safetensors")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def long_server(endless_run_dir, tmp_path_factory, proc_tools):
+    """`seqlab serve` of a model that never ends by itself, with a context that lets replies outlast any disconnect."""
+    log = tmp_path_factory.mktemp("long") / "serve.log"
+    with proc_tools.serving([f"chat={endless_run_dir}"], log, context=10**6) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def queued_server(endless_run_dir, tmp_path_factory, proc_tools):
     """`seqlab serve` with room for 2 requests in the batch and 3 in the queue."""
     log = tmp_path_factory.mktemp("queued") / "serve.log"
     with proc_tools.serving(
-        [f"chat={chat_run_dir}"], log, context=8192, extra=("--max-batch", "2", "--max-queue", "3")
+        [f"chat={endless_run_dir}"], log, context=10**6, extra=("--max-batch", "2", "--max-queue", "3")
     ) as running:
         yield running
 
@@ -131,7 +149,7 @@ def test_a_request_beyond_the_queue_gets_429_in_openais_shape(queued_server):
         async with client_for(server) as client:
             streams = [
                 await client.completions.create(
-                    model="chat", prompt=PROMPT, max_tokens=8000, temperature=1.0, stream=True
+                    model="chat", prompt=PROMPT, max_tokens=500_000, temperature=1.0, stream=True
                 )
                 for _ in range(5)
             ]
