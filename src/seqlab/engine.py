@@ -106,7 +106,7 @@ def choose_rows(
         return chosen
     uniform = torch.stack([torch.rand((), generator=generators[b]) for b in sampled])  # one draw per row
     filtered = [i for i, b in enumerate(sampled) if params[b].top_k or params[b].top_p < 1.0]
-    plain = [i for i, b in enumerate(sampled) if i not in set(filtered)]
+    plain = sorted(set(range(len(sampled))) - set(filtered))
     rows = logits[sampled]  # (S, V)
     temperature = torch.tensor([params[b].temperature for b in sampled]).unsqueeze(1)
     rows = (rows - rows.max(dim=-1, keepdim=True).values) / temperature  # largest 0, then scaled

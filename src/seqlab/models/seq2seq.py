@@ -37,7 +37,7 @@ from torch import Tensor, nn
 from seqlab.errors import ConfigError, unknown_choice
 from seqlab.layers import GRU, LSTM, Bidirectional
 from seqlab.layers.attention import ATTENTIONS, build_attention
-from seqlab.models.transformer import Seq2SeqOutput
+from seqlab.models.transformer import Seq2SeqOutput, pad_to
 
 ENCODERS = {"gru": GRU, "lstm": LSTM}
 DECODERS = {"gru": nn.GRU, "lstm": nn.LSTM}
@@ -125,11 +125,7 @@ class DecoderState:
         source = max(s.mask.shape[1] for s in states)
 
         def padded(tensor: Tensor, value: float | bool = 0) -> Tensor:
-            missing = source - tensor.shape[1]
-            if missing == 0:
-                return tensor
-            filler = torch.full((tensor.shape[0], missing, *tensor.shape[2:]), value, dtype=tensor.dtype)
-            return torch.cat([tensor, filler.to(tensor.device)], dim=1)
+            return pad_to(tensor, source, 1, left=False, value=value)
 
         first = states[0].hidden
         hidden = (

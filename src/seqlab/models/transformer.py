@@ -125,10 +125,10 @@ class DecoderBlock(nn.Module):
 # ----------------------------------------------------------------------------- decoder-only LM
 
 
-def _pad_to(tensor: Tensor, width: int, dim: int, *, left: bool, value: float | bool = 0) -> Tensor:
+def pad_to(tensor: Tensor, width: int, dim: int, *, left: bool, value: float | bool = 0) -> Tensor:
     """``tensor`` padded along ``dim`` to ``width`` with ``value``, before its contents (left) or after.
 
-    >>> _pad_to(torch.tensor([[1, 2]]), 4, 1, left=True).tolist()
+    >>> pad_to(torch.tensor([[1, 2]]), 4, 1, left=True).tolist()
     [[0, 0, 1, 2]]
     """
     missing = width - tensor.shape[dim]
@@ -153,8 +153,8 @@ def _merge_ragged(caches: list[list[KVCache]], pads: list[Tensor]) -> tuple[list
     width = max(layers[0].length for layers in caches)
     merged = []
     for block in zip(*caches):
-        keys = torch.cat([_pad_to(c.keys, width, 2, left=True) for c in block])
-        values = torch.cat([_pad_to(c.values, width, 2, left=True) for c in block])
+        keys = torch.cat([pad_to(c.keys, width, 2, left=True) for c in block])
+        values = torch.cat([pad_to(c.values, width, 2, left=True) for c in block])
         merged.append(KVCache(keys, values))
     pad = torch.cat([p + (width - layers[0].length) for p, layers in zip(pads, caches)])
     return merged, pad, width
@@ -162,6 +162,19 @@ def _merge_ragged(caches: list[list[KVCache]], pads: list[Tensor]) -> tuple[list
 
 def _no_pad(batch: int, like: Tensor) -> Tensor:
     return torch.zeros(batch, dtype=torch.long, device=like.device)
+
+
+def _drop_common_padding(layers: list[KVCache], pad: Tensor) -> tuple[list[KVCache], Tensor | None, int]:
+    """Self-attention caches without the leading columns that are padding in every row.
+
+    Returns the caches, the rows' remaining padding (None when no row has any left), and how many
+    columns were cut (the ids a cache keeps beside its keys lose as many).
+    """
+    cut = int(pad.min()) if pad.numel() else 0
+    if cut:
+        layers = [KVCache(c.keys[:, :, cut:], c.values[:, :, cut:]) for c in layers]
+    pad = pad - cut
+    return layers, pad if bool(pad.any()) else None, cut
 
 
 def _self_mask(pad: Tensor, width: int, new: int) -> Tensor:
@@ -209,19 +222,15 @@ class LMCache:
         """The same state without the columns that are padding in every row."""
         if self.pad is None:
             return self
-        cut = int(self.pad.min()) if self.pad.numel() else 0
-        pad = self.pad - cut
-        if cut:
-            layers = [KVCache(c.keys[:, :, cut:], c.values[:, :, cut:]) for c in self.layers]
-            return LMCache(layers, self.ids[:, cut:], pad if bool(pad.any()) else None)
-        return LMCache(self.layers, self.ids, pad if bool(pad.any()) else None)
+        layers, pad, cut = _drop_common_padding(self.layers, self.pad)
+        return LMCache(layers, self.ids[:, cut:], pad)
 
     @staticmethod
     def merge(states: list[LMCache]) -> LMCache:
         """One batch holding the rows of ``states`` in order, left-padded to a common width."""
         pads = [s.pad if s.pad is not None else _no_pad(s.ids.shape[0], s.ids) for s in states]
         layers, pad, width = _merge_ragged([s.layers for s in states], pads)
-        ids = torch.cat([_pad_to(s.ids, width, 1, left=True) for s in states])
+        ids = torch.cat([pad_to(s.ids, width, 1, left=True) for s in states])
         return LMCache(layers, ids, pad).trimmed()
 
 
@@ -331,13 +340,14 @@ class TransformerLM(nn.Module):
         assert state.pad is not None
         full = (state.lengths() + ids.shape[1] > self.block_size).nonzero().flatten()
         if len(full):  # those rows re-read their last half block alone; the others step together
-            order = full.tolist() + [b for b in range(ids.shape[0]) if b not in set(full.tolist())]
+            rereading = set(full.tolist())
+            order = full.tolist() + [b for b in range(ids.shape[0]) if b not in rereading]
             parts = [self.step(ids[b : b + 1], state.row(b)) for b in full.tolist()]
             rest = torch.tensor(order[len(full) :], dtype=torch.long, device=ids.device)
             if len(rest):
                 parts.append(self.step(ids.index_select(0, rest), state.select(rest)))
             width = max(p[0].shape[1] for p in parts)  # a re-read row may score fewer positions
-            logits = torch.cat([_pad_to(p[0], width, 1, left=True) for p in parts])
+            logits = torch.cat([pad_to(p[0], width, 1, left=True) for p in parts])
             merged = LMCache.merge([p[1] for p in parts])
             back = torch.argsort(torch.tensor(order, device=ids.device))
             return logits.index_select(0, back), merged.select(back)
@@ -433,10 +443,8 @@ class Seq2SeqCache:
         )
         if selected.pad is None:
             return selected
-        cut = int(selected.pad.min())
-        layers = [KVCache(c.keys[:, :, cut:], c.values[:, :, cut:]) for c in selected.layers]
-        pad = selected.pad - cut
-        return Seq2SeqCache(layers, selected.memory, selected.memory_mask, pad if bool(pad.any()) else None)
+        layers, pad, _ = _drop_common_padding(selected.layers, selected.pad)
+        return Seq2SeqCache(layers, selected.memory, selected.memory_mask, pad)
 
     @staticmethod
     def merge(states: list[Seq2SeqCache]) -> Seq2SeqCache:
@@ -446,12 +454,12 @@ class Seq2SeqCache:
         source = max(s.memory_mask.shape[1] for s in states)
         memory = [
             KVCache(
-                torch.cat([_pad_to(m.keys, source, 2, left=False) for m in block]),
-                torch.cat([_pad_to(m.values, source, 2, left=False) for m in block]),
+                torch.cat([pad_to(m.keys, source, 2, left=False) for m in block]),
+                torch.cat([pad_to(m.values, source, 2, left=False) for m in block]),
             )
             for block in zip(*(s.memory for s in states))
         ]
-        mask = torch.cat([_pad_to(s.memory_mask, source, 1, left=False, value=False) for s in states])
+        mask = torch.cat([pad_to(s.memory_mask, source, 1, left=False, value=False) for s in states])
         return Seq2SeqCache(layers, memory, mask, pad if bool(pad.any()) else None)
 
 
