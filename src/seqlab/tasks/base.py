@@ -83,7 +83,7 @@ if TYPE_CHECKING:
     from seqlab.tasks.autoencoder import AnomalyResult
     from seqlab.tasks.forecast import Forecast
     from seqlab.tasks.seq2seq import AttentionView
-    from seqlab.training import Callback, FitResult
+    from seqlab.training import Callback, FitResult, Step
 
 
 @runtime_checkable
@@ -193,10 +193,30 @@ class Task:
         resume: bool = False,
         callbacks: Sequence[Callback] = (),
     ) -> FitResult:
-        """Train ``model`` on ``data`` (the generic loop, :func:`seqlab.training.fit`)."""
+        """Train ``model`` on ``data``: the generic loop (:func:`seqlab.training.fit`) with the task's
+        :meth:`training_step` and :meth:`training_callbacks` before the caller's."""
         from seqlab.training import fit
 
-        return fit(model, data, train_config, run_dir=run_dir, console=console, resume=resume, callbacks=callbacks)
+        return fit(
+            model,
+            data,
+            train_config,
+            run_dir=run_dir,
+            step=self.training_step(model, data, train_config),
+            callbacks=[*self.training_callbacks(model, data, train_config, Path(run_dir)), *callbacks],
+            console=console,
+            resume=resume,
+        )
+
+    def training_step(self, model: nn.Module, data: SplitData, train_config: TrainConfig) -> Step | None:
+        """The step :meth:`fit` trains with; None: the usual one optimizer (``OptimizerStep``)."""
+        return None
+
+    def training_callbacks(
+        self, model: nn.Module, data: SplitData, train_config: TrainConfig, run_dir: Path
+    ) -> list[Callback]:
+        """Callbacks of the task's own that :meth:`fit` adds (sample grids, a test curve); none by default."""
+        return []
 
     # ------------------------------------------------------------------ seqlab summary / recipes
 

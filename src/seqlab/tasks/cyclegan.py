@@ -592,32 +592,17 @@ class ImageTranslation(Task):
         _, m = _sections(config)
         return CycleGAN(channels=m.channels, residual_blocks=m.residual_blocks)
 
-    def fit(
-        self,
-        model: nn.Module,
-        data: SplitData,
-        train_config: TrainConfig,
-        *,
-        run_dir: Path,
-        console: Console,
-        resume: bool = False,
-        callbacks: Sequence[Callback] = (),
-    ) -> Any:
-        """The generic loop with :class:`CycleStep`, and the translation grids of :class:`TranslationGrids`."""
-        from seqlab.training import fit
-
+    def training_step(self, model: nn.Module, data: SplitData, train_config: TrainConfig) -> CycleStep:
+        """:class:`CycleStep`: both generators, then both discriminators."""
         assert isinstance(model, CycleGAN) and isinstance(data, CycleTask)
-        grids = TranslationGrids(model, data, Path(run_dir))
-        return fit(
-            model,
-            data,
-            train_config,
-            run_dir=run_dir,
-            step=CycleStep(model, data, train_config),
-            callbacks=[grids, *callbacks],
-            console=console,
-            resume=resume,
-        )
+        return CycleStep(model, data, train_config)
+
+    def training_callbacks(
+        self, model: nn.Module, data: SplitData, train_config: TrainConfig, run_dir: Path
+    ) -> list[Callback]:
+        """The translation grids of :class:`TranslationGrids`."""
+        assert isinstance(model, CycleGAN) and isinstance(data, CycleTask)
+        return [TranslationGrids(model, data, run_dir)]
 
     def summary_inputs(self, config: Config) -> tuple[Any, dict[str, Any], str]:
         """The classes and domains from the data, without training the judge."""

@@ -489,32 +489,17 @@ class ImageGeneration(Task):
             )
         return GAN(m.noise_dim, channels=m.channels, num_classes=len(meta["classes"]) if m.conditional else 0)
 
-    def fit(
-        self,
-        model: nn.Module,
-        data: SplitData,
-        train_config: TrainConfig,
-        *,
-        run_dir: Path,
-        console: Console,
-        resume: bool = False,
-        callbacks: Sequence[Callback] = (),
-    ) -> Any:
-        """The generic loop with the two-player :class:`GANStep`, and the sample grids of :class:`SampleGrids`."""
-        from seqlab.training import fit
-
+    def training_step(self, model: nn.Module, data: SplitData, train_config: TrainConfig) -> GANStep:
+        """The two-player :class:`GANStep`."""
         assert isinstance(model, AnyGAN) and isinstance(data, GANTask)
-        grids = SampleGrids(model, Path(run_dir), seed=train_config.seed)
-        return fit(
-            model,
-            data,
-            train_config,
-            run_dir=run_dir,
-            step=GANStep(model, data, train_config),
-            callbacks=[grids, *callbacks],
-            console=console,
-            resume=resume,
-        )
+        return GANStep(model, data, train_config)
+
+    def training_callbacks(
+        self, model: nn.Module, data: SplitData, train_config: TrainConfig, run_dir: Path
+    ) -> list[Callback]:
+        """The sample grids of :class:`SampleGrids`."""
+        assert isinstance(model, AnyGAN)
+        return [SampleGrids(model, run_dir, seed=train_config.seed)]
 
     def summary_inputs(self, config: Config) -> tuple[Any, dict[str, Any], str]:
         """The classes and image size from the data, without training the judge."""

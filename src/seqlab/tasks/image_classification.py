@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from seqlab.export import ExportGraph
     from seqlab.run import Run
     from seqlab.sections import TrainConfig
-    from seqlab.training import FitResult
 EVAL_BATCH = 1000  # images per evaluation batch: large is faster, memory is small at 28x28
 
 
@@ -240,25 +239,12 @@ class ImageClassification(Task):
             activation=m.activation,
         )
 
-    def fit(
-        self,
-        model: nn.Module,
-        data: SplitData,
-        train_config: TrainConfig,
-        *,
-        run_dir: Path,
-        console: Console,
-        resume: bool = False,
-        callbacks: Sequence[Callback] = (),
-    ) -> FitResult:
-        """The generic loop (:func:`seqlab.training.fit`) plus a test-accuracy curve."""
-        from seqlab.training import fit
-
+    def training_callbacks(
+        self, model: nn.Module, data: SplitData, train_config: TrainConfig, run_dir: Path
+    ) -> list[Callback]:
+        """A test-accuracy curve beside the validation one."""
         assert isinstance(data, ImageClassificationTask)
-        curve = TestCurve(data, model, Path(run_dir) / "metrics.jsonl")
-        return fit(
-            model, data, train_config, run_dir=run_dir, callbacks=[curve, *callbacks], console=console, resume=resume
-        )
+        return [TestCurve(data, model, run_dir / "metrics.jsonl")]
 
     def example_input(self, config: Config, model: nn.Module, meta: dict[str, Any]) -> list[SummaryPart]:
         return [SummaryPart("", model, torch.zeros(2, *meta["image_shape"]))]
