@@ -196,6 +196,10 @@ def serve(
         def handle_exit(self, sig: int, frame: Any) -> None:
             close(app_)  # every open stream gets its last event, so its connection can finish
             super().handle_exit(sig, frame)
+            # uvicorn raises the signal again once it has stopped; inside asyncio's runner that
+            # second SIGINT cancels the main task, and under load the cancellation can land at an
+            # await and end in a logged CancelledError traceback. The stop asked for is done here.
+            self._captured_signals.clear()
 
     config = uvicorn.Config(app_, host=host, port=port, log_level="info", timeout_graceful_shutdown=2)
     Server(config).run()
