@@ -194,12 +194,20 @@ def serve(
         """uvicorn's server, ending the open streams as soon as it is asked to stop."""
 
         def handle_exit(self, sig: int, frame: Any) -> None:
-            close(app_)  # every open stream gets its last event, so its connection can finish
+            if self.should_exit:
+                # Already stopping: the streams have had their last event and the wait for their
+                # connections is bounded (timeout_graceful_shutdown). uvicorn would take a second
+                # Ctrl-C as "force quit", skip the app's shutdown and leave its lifespan task to be
+                # cancelled with a logged CancelledError traceback; nothing is left to force.
+                return
+            # Marked first: a second signal can arrive while this handler is still running
+            # (Python runs a handler between any two bytecodes, even inside another handler).
             super().handle_exit(sig, frame)
             # uvicorn raises the signal again once it has stopped; inside asyncio's runner that
             # second SIGINT cancels the main task, and under load the cancellation can land at an
             # await and end in a logged CancelledError traceback. The stop asked for is done here.
             self._captured_signals.clear()
+            close(app_)  # every open stream gets its last event, so its connection can finish
 
     config = uvicorn.Config(app_, host=host, port=port, log_level="info", timeout_graceful_shutdown=2)
     Server(config).run()
