@@ -54,6 +54,32 @@ def test_cached_self_attention_equals_full():
     assert torch.allclose(torch.cat(outs, 1), full, atol=1e-5)
 
 
+@pytest.mark.parametrize("causal", [False, True])
+def test_the_fused_kernel_gives_what_the_explicit_weights_give(causal):
+    # need_weights=False runs scaled_dot_product_attention: same outputs under padding (a row
+    # with nothing to see stays zero), causality and a cache, and the same gradients
+    keys, mask = _batch()
+    if not causal:
+        mask[2] = False  # a source with no real token
+    mha = MultiHeadAttention(8, 2).eval()
+    x = torch.randn(3, 6, 8, requires_grad=True)
+    memory = None if causal else keys
+    explicit, weights, _ = mha(x, memory, mask=mask, causal=causal, need_weights=True)
+    fused, none, _ = mha(x, memory, mask=mask, causal=causal, need_weights=False)
+    assert none is None and weights is not None
+    assert torch.allclose(fused, explicit, atol=1e-5)
+    (grad_explicit,) = torch.autograd.grad(explicit.square().sum(), x)
+    (grad_fused,) = torch.autograd.grad(fused.square().sum(), x)
+    assert torch.allclose(grad_fused, grad_explicit, atol=1e-4)
+    # cached decoding, token by token, through the fused kernel equals the full pass
+    full, _, _ = mha(x, causal=True, need_weights=False)
+    cache, outs = KVCache.empty(), []
+    for t in range(6):
+        out, _, cache = mha(x[:, t : t + 1], causal=True, cache=cache, need_weights=False)
+        outs.append(out)
+    assert torch.allclose(torch.cat(outs, 1), full, atol=1e-5)
+
+
 def test_masked_softmax_of_a_fully_masked_row_is_zero():
     assert masked_softmax(torch.zeros(1, 3), torch.zeros(1, 3, dtype=torch.bool)).tolist() == [[0.0, 0.0, 0.0]]
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 
 from seqlab.errors import ConfigError, unknown_choice
 
@@ -278,8 +279,13 @@ class MultiHeadAttention(nn.Module):
         causal: bool = False,
         cache: KVCache | None = None,
         static: KVCache | None = None,
-    ) -> tuple[Tensor, Tensor, KVCache | None]:
-        """Attend; see the class docstring. ``static`` is a precomputed memory (cross-attention)."""
+        need_weights: bool = True,
+    ) -> tuple[Tensor, Tensor | None, KVCache | None]:
+        """Attend; see the class docstring. ``static`` is a precomputed memory (cross-attention).
+
+        ``need_weights=False`` returns None for the weights and runs PyTorch's fused
+        ``scaled_dot_product_attention``, which never holds the (B, heads, T, S) weights: training
+        and decoding take this path; inspection asks for the weights."""
         B, T, E = query.shape
         q = self._heads(self.query(query))  # (B, heads, T, D)
         if static is not None:
@@ -293,18 +299,36 @@ class MultiHeadAttention(nn.Module):
             if past:
                 k, v = torch.cat([cache.keys, k], dim=2), torch.cat([cache.values, v], dim=2)
             cache = KVCache(k, v)
-        scores = q @ k.transpose(-2, -1) / math.sqrt(self.head_dim)  # (B, heads, T, S)
         allowed = None
         if mask is not None:
             allowed = mask[:, None, None, :]  # (B, 1, 1, S)
-        if causal:
+        if causal and not (allowed is None and past == 0 and not need_weights):  # (that case: is_causal below)
             S = k.shape[2]
             rows = torch.arange(T, device=query.device).unsqueeze(1) + past
             future = torch.arange(S, device=query.device).unsqueeze(0) <= rows  # (T, S)
             allowed = future if allowed is None else allowed & future
-        weights = masked_softmax(scores, allowed)
-        out = (self.drop(weights) @ v).transpose(1, 2).reshape(B, T, E)  # (B, T, E)
-        return self.out(out), weights, cache
+        if need_weights:
+            scores = q @ k.transpose(-2, -1) / math.sqrt(self.head_dim)  # (B, heads, T, S)
+            weights = masked_softmax(scores, allowed)
+            out = self.drop(weights) @ v
+            return self.out(out.transpose(1, 2).reshape(B, T, E)), weights, cache
+        empty = None
+        if allowed is not None:
+            # a query with no key to see (a padded row) gets zeros, as masked_softmax gives it,
+            # where the fused kernel would give NaN
+            empty = ~allowed.any(-1, keepdim=True)
+            allowed = allowed | empty
+        out = F.scaled_dot_product_attention(
+            q,
+            k,
+            v,
+            attn_mask=allowed,
+            dropout_p=self.drop.p if self.training else 0.0,
+            is_causal=causal and allowed is None,
+        )  # (B, heads, T, D)
+        if empty is not None:
+            out = out.masked_fill(empty, 0.0)
+        return self.out(out.transpose(1, 2).reshape(B, T, E)), None, cache
 
 
 __all__ = [

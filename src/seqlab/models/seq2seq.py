@@ -252,6 +252,7 @@ class RecurrentSeq2Seq(nn.Module):
         *,
         teacher_forcing: float = 1.0,
         generator: torch.Generator | None = None,
+        need_weights: bool = True,
     ) -> Seq2SeqOutput:
         """Score (B, T) decoder inputs ``tgt_in`` (BOS + target without its last token).
 
@@ -260,6 +261,8 @@ class RecurrentSeq2Seq(nn.Module):
             tgt_in: (B, T) decoder inputs under teacher forcing.
             teacher_forcing: probability of reading the true previous token (1 = always).
             generator: the random source of the teacher-forcing coin flips.
+            need_weights: accepted for the seq2seq contract; a recurrent decoder's attention
+                weights come with its context vectors, so they are always returned.
         """
         state = self.start(src, src_mask)
         parallel = teacher_forcing >= 1.0 and self.attention_name != "bahdanau"

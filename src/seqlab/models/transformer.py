@@ -67,9 +67,10 @@ class EncoderBlock(nn.Module):
         self.ff = FeedForward(embed_dim, ff_dim, dropout=dropout)
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
-        """x (B, S, E), mask (B, S) -> (B, S, E) and the self-attention weights (B, heads, S, S)."""
-        attended, weights, _ = self.attn(self.norm1(x), mask=mask)
+    def forward(self, x: Tensor, mask: Tensor | None, *, need_weights: bool = True) -> tuple[Tensor, Tensor | None]:
+        """x (B, S, E), mask (B, S) -> (B, S, E) and the self-attention weights (B, heads, S, S)
+        (None with ``need_weights=False``, which takes the fused attention kernel)."""
+        attended, weights, _ = self.attn(self.norm1(x), mask=mask, need_weights=need_weights)
         x = x + self.drop(attended)
         return x + self.ff(self.norm2(x)), weights
 
@@ -107,17 +108,21 @@ class DecoderBlock(nn.Module):
         memory: KVCache | None = None,
         memory_mask: Tensor | None = None,
         self_mask: Tensor | None = None,
+        need_weights: bool = False,
     ) -> tuple[Tensor, KVCache | None, Tensor | None]:
         """x (B, T, E) -> (B, T, E), the grown self-attention cache, cross weights (B, heads, T, S).
 
         ``self_mask`` (B, cached + T) is True on real keys: a batch of requests of different
-        lengths left-pads the shorter caches (see :class:`LMCache`)."""
-        attended, _, cache = self.self_attn(self.norm1(x), causal=True, cache=cache, mask=self_mask)
+        lengths left-pads the shorter caches (see :class:`LMCache`). The cross weights are None
+        unless ``need_weights`` (they cost the fused kernel; inspection asks for them)."""
+        attended, _, cache = self.self_attn(self.norm1(x), causal=True, cache=cache, mask=self_mask, need_weights=False)
         x = x + self.drop(attended)
         cross_weights = None
         if self.cross_attn is not None:
             assert memory is not None and self.norm_cross is not None
-            attended, cross_weights, _ = self.cross_attn(self.norm_cross(x), mask=memory_mask, static=memory)
+            attended, cross_weights, _ = self.cross_attn(
+                self.norm_cross(x), mask=memory_mask, static=memory, need_weights=need_weights
+            )
             x = x + self.drop(attended)
         return x + self.ff(self.norm2(x)), cache, cross_weights
 
@@ -485,7 +490,7 @@ class TransformerSeq2Seq(nn.Module):
 
     >>> model = TransformerSeq2Seq(30, embed_dim=16, num_heads=2, num_layers=1, max_len=20).eval()
     >>> src, mask = torch.tensor([[5, 6, 7, 0]]), torch.tensor([[True, True, True, False]])
-    >>> out = model(src, mask, torch.tensor([[2, 8, 9]]))
+    >>> out = model(src, mask, torch.tensor([[2, 8, 9]]), need_weights=True)
     >>> out.logits.shape, out.attention.shape
     (torch.Size([1, 3, 30]), torch.Size([1, 3, 4]))
     """
@@ -530,7 +535,7 @@ class TransformerSeq2Seq(nn.Module):
         """The encoder memory (B, S, E) of source ids (B, S) with mask (B, S)."""
         x = self._embed(src, self.source_positions)
         for block in self.encoder:
-            x, _ = block(x, src_mask)
+            x, _ = block(x, src_mask, need_weights=False)
         return self.encoder_norm(x)
 
     def start(self, src: Tensor, src_mask: Tensor) -> Seq2SeqCache:
@@ -539,18 +544,28 @@ class TransformerSeq2Seq(nn.Module):
         projected = [block.cross_attn.project_memory(memory) for block in self.decoder]  # type: ignore[union-attr]
         return Seq2SeqCache([KVCache.empty() for _ in self.decoder], projected, src_mask)
 
-    def _decode(self, ids: Tensor, state: Seq2SeqCache) -> tuple[Tensor, Seq2SeqCache, Tensor]:
+    def _decode(
+        self, ids: Tensor, state: Seq2SeqCache, *, need_weights: bool = False
+    ) -> tuple[Tensor, Seq2SeqCache, Tensor | None]:
         padded = state.pad is not None
         offset = state.lengths() if padded else state.length
         self_mask = _self_mask(state.pad, state.length, ids.shape[1]) if state.pad is not None else None
         x = self._embed(ids, self.target_positions, offset)
         caches, weights = [], None
-        for block, cache, memory in zip(self.decoder, state.layers, state.memory):
-            x, cache, weights = block(x, cache=cache, memory=memory, memory_mask=state.memory_mask, self_mask=self_mask)
+        last = len(self.decoder) - 1
+        for i, (block, cache, memory) in enumerate(zip(self.decoder, state.layers, state.memory)):
+            x, cache, weights = block(
+                x,
+                cache=cache,
+                memory=memory,
+                memory_mask=state.memory_mask,
+                self_mask=self_mask,
+                need_weights=need_weights and i == last,
+            )
             caches.append(cache)
-        assert weights is not None
         logits = self.head(self.decoder_norm(x))  # (B, T, V)
-        return logits, Seq2SeqCache(caches, state.memory, state.memory_mask, state.pad), weights.mean(1)
+        attention = weights.mean(1) if weights is not None else None
+        return logits, Seq2SeqCache(caches, state.memory, state.memory_mask, state.pad), attention
 
     def forward(
         self,
@@ -560,9 +575,12 @@ class TransformerSeq2Seq(nn.Module):
         *,
         teacher_forcing: float = 1.0,
         generator: torch.Generator | None = None,
+        need_weights: bool = False,
     ) -> Seq2SeqOutput:
-        """Teacher-forced scores of ``tgt_in`` (B, T) (BOS + target); the Transformer always teacher-forces."""
-        logits, _, attention = self._decode(tgt_in, self.start(src, src_mask))
+        """Teacher-forced scores of ``tgt_in`` (B, T) (BOS + target); the Transformer always teacher-forces.
+
+        ``attention`` is None unless ``need_weights`` (the weights cost the fused attention kernel)."""
+        logits, _, attention = self._decode(tgt_in, self.start(src, src_mask), need_weights=need_weights)
         return Seq2SeqOutput(logits, attention)
 
     def init_state(self, batch_size: int) -> Any:

@@ -135,6 +135,7 @@ class Seq2SeqTask:
         eval_batches: cap on validation batches during training (0 = all).
         max_target_len: the most tokens decoded per output.
         beam_width, length_penalty: decoding of the final evaluation (1 = greedy).
+        label_smoothing: of the training loss (``train.label_smoothing``).
         eval_examples: pairs decoded per split for the text metrics (0 = all).
         korean: also report character-level BLEU.
     """
@@ -151,9 +152,11 @@ class Seq2SeqTask:
         max_target_len: int = 64,
         beam_width: int = 1,
         length_penalty: float = 0.0,
+        label_smoothing: float = 0.0,
         eval_examples: int = 0,
         korean: bool = False,
     ) -> None:
+        self.label_smoothing = label_smoothing
         self.splits = splits
         self.tokenizer, self.model_config = tokenizer, model_config
         self.batch_size, self.seed, self.eval_batches = batch_size, seed, eval_batches
@@ -193,7 +196,9 @@ class Seq2SeqTask:
         ratio = teacher_forcing_ratio(self.model_config, batch.step)
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + batch.step) if ratio < 1.0 else None
         out = model(batch.src, batch.src_mask, batch.tgt_in, teacher_forcing=ratio, generator=generator)
-        loss = F.cross_entropy(out.logits.flatten(0, 1), batch.tgt_out.flatten(), ignore_index=0)
+        loss = F.cross_entropy(
+            out.logits.flatten(0, 1), batch.tgt_out.flatten(), ignore_index=0, label_smoothing=self.label_smoothing
+        )
         return loss, ({"teacher_forcing": ratio} if ratio < 1.0 else {})
 
     @torch.no_grad()
@@ -339,6 +344,7 @@ class Seq2Seq(Task):
             max_target_len=data.max_target_len,
             beam_width=data.beam_width,
             length_penalty=data.length_penalty,
+            label_smoothing=config.train.label_smoothing,
             eval_examples=data.eval_examples,
             korean=korean,
         )
@@ -639,7 +645,7 @@ def attention_for(run: Run, text: str, *, out_path: Path | None = None, beam_wid
         length_penalty=run.config.data.length_penalty,
     )[0]
     with torch.no_grad():
-        result = run.model.eval()(src, mask, torch.tensor([[tok.bos_id, *out]], device=src.device))
+        result = run.model.eval()(src, mask, torch.tensor([[tok.bos_id, *out]], device=src.device), need_weights=True)
     assert result.attention is not None
     weights = result.attention[0].float().cpu()  # (T, S)
     source_tokens = display_tokens(tok, src[0].tolist())
