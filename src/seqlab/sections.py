@@ -420,6 +420,13 @@ class TrainConfig(Section):
     step_size: int = Field(1000, ge=1, description="schedule=step: decay every this many steps")
     gamma: float = Field(0.5, gt=0.0, le=1.0, description="schedule=step/plateau: decay factor")
     clip_norm: float = Field(0.0, ge=0.0, description="clip the gradient norm; 0 = no clipping")
+    label_smoothing: float = Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        description="classifiers, language models, seq2seq: train against targets smoothed by this much "
+        "(Szegedy et al. 2016); the training loss includes it, validation and test losses are the plain NLL",
+    )
     eval_every: int = Field(200, ge=1, description="steps between validation passes")
     eval_batches: int = Field(
         0, ge=0, description="validation batches per pass, drawn across the split (an estimate); 0 = all"

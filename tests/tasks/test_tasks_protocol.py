@@ -60,3 +60,25 @@ def test_switching_the_arch_keeps_only_the_new_variants_keys():
     assert config.model.arch == "transformer" and config.model.num_heads == 2
     with pytest.raises(ConfigError, match='unknown key in \\[model\\] "num_heads"'):
         load_config("air-passengers-gru", overrides=["model.num_heads=2"])  # a transformer's key, not an rnn's
+
+
+def test_label_smoothing_raises_the_training_loss_and_leaves_evaluation_plain():
+    import torch
+    from torch import nn
+
+    from seqlab.tasks.classification import ClassificationTask
+
+    class Scores(nn.Module):  # confident and right: smoothing is what costs it
+        def forward(self, ids, mask=None):
+            return torch.tensor([[8.0, -8.0]]).expand(ids.shape[0], 2)
+
+    seqs, labels = [[3, 4], [5], [6, 7, 8]], torch.tensor([0, 0, 0])
+    splits = {name: (seqs, labels) for name in ("train", "val", "test")}
+
+    def task(smoothing):
+        return ClassificationTask(splits, batch_size=3, seed=0, padding="pre", num_classes=2, label_smoothing=smoothing)
+
+    batch = task(0.0).split_batches("val")[0]
+    plain, smoothed = task(0.0).loss(Scores(), batch)[0], task(0.1).loss(Scores(), batch)[0]
+    assert float(smoothed) > float(plain) + 0.5  # 5% of the target mass on a class scored 16 nats lower
+    assert task(0.1).evaluate(Scores(), [batch])["loss"] == task(0.0).evaluate(Scores(), [batch])["loss"]

@@ -75,8 +75,9 @@ class ClassificationTask:
         num_classes: int,
         eval_batches: int = 0,
         texts: dict[str, list[str]] | None = None,
+        label_smoothing: float = 0.0,
     ) -> None:
-        self.splits = splits
+        self.splits, self.label_smoothing = splits, label_smoothing
         self.texts = texts or {}
         self.batch_size, self.seed, self.padding = batch_size, seed, padding
         self.num_classes, self.eval_batches = num_classes, eval_batches
@@ -99,7 +100,7 @@ class ClassificationTask:
 
     def loss(self, model: nn.Module, batch: Batch) -> tuple[Tensor, dict[str, float]]:
         logits = model(batch.ids, batch.mask)  # (B, C)
-        loss = F.cross_entropy(logits, batch.targets)
+        loss = F.cross_entropy(logits, batch.targets, label_smoothing=self.label_smoothing)
         accuracy = float((logits.argmax(-1) == batch.targets).float().mean())
         return loss, {"accuracy": accuracy}
 
@@ -183,6 +184,7 @@ class Classification(Task):
             padding=data.padding,
             num_classes=len(classes),
             texts={"test": [dataset.texts[i] for i in test_idx], "val": [dataset.texts[i] for i in val_idx]},
+            label_smoothing=config.train.label_smoothing,
         )
         meta = {
             "task": self.name,

@@ -124,13 +124,14 @@ class ImageClassificationTask(ImageTask):
         seed: int,
         num_classes: int,
         eval_batches: int = 0,
+        label_smoothing: float = 0.0,
     ) -> None:
         super().__init__(splits, batch_size=batch_size, seed=seed, eval_batches=eval_batches)
-        self.num_classes = num_classes
+        self.num_classes, self.label_smoothing = num_classes, label_smoothing
 
     def loss(self, model: nn.Module, batch: ImageBatch) -> tuple[Tensor, dict[str, float]]:
         logits = model(batch.images)  # (B, C)
-        loss = F.cross_entropy(logits, batch.labels)
+        loss = F.cross_entropy(logits, batch.labels, label_smoothing=self.label_smoothing)
         return loss, {"accuracy": float((logits.argmax(-1) == batch.labels).float().mean())}
 
     @torch.no_grad()
@@ -223,6 +224,7 @@ class ImageClassification(Task):
             batch_size=config.train.batch_size,
             seed=config.train.seed,
             num_classes=len(meta["classes"]),
+            label_smoothing=config.train.label_smoothing,
         )
         return Prepared(None, task, {"task": self.name, **meta})
 

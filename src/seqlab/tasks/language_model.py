@@ -294,7 +294,9 @@ class LanguageModelTask:
         stateful: bool = False,
         world_size: int = 1,
         reset_every: int = 0,
+        label_smoothing: float = 0.0,
     ) -> None:
+        self.label_smoothing = label_smoothing
         for split, ids in (("training", train_ids), ("validation", val_ids)):
             if len(ids) < block_size + 2:
                 raise DataError(
@@ -371,7 +373,7 @@ class LanguageModelTask:
             assert batch.fresh or self._carried is not None, "a stream batch continues a state never computed"
             logits, state = model(batch.ids, None if batch.fresh else self._carried)
             self._carried = [part.detach().float() for part in state]  # backprop stops at the window's start
-        loss = F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten())
+        loss = F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten(), label_smoothing=self.label_smoothing)
         return loss, {}
 
     @torch.no_grad()
@@ -459,6 +461,7 @@ class LanguageModeling(Task):
             stateful=data.stateful,
             world_size=ranks.world_size,
             reset_every=config.train.checkpoint_every,
+            label_smoothing=config.train.label_smoothing,
         )
         meta: dict[str, Any] = {
             "task": self.name,
