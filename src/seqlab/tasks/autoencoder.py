@@ -189,7 +189,6 @@ class AutoencoderTask(ImageTask):
         seed: fixes the order of every epoch.
         options: the ``[model]`` section (noise, sparsity; beta for a VAE).
         clip: the valid pixel range for noise (None for unbounded data).
-        eval_batches: cap on validation batches during training (0 = all).
     """
 
     def __init__(
@@ -200,9 +199,8 @@ class AutoencoderTask(ImageTask):
         seed: int,
         options: Any,
         clip: tuple[float, float] | None = (0.0, 1.0),
-        eval_batches: int = 0,
     ) -> None:
-        super().__init__(splits, batch_size=batch_size, seed=seed, eval_batches=eval_batches)
+        super().__init__(splits, batch_size=batch_size, seed=seed)
         self.options, self.clip = options, clip
         self.beta = options.beta if isinstance(options, VAEConfig) else 1.0  # only a VAE has a KL term
 

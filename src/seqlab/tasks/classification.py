@@ -55,7 +55,6 @@ class ClassificationTask:
         seed: fixes the batches of every epoch.
         padding: ``"pre"`` or ``"post"``.
         num_classes: C.
-        eval_batches: cap on validation batches during training (0 = all).
         texts: optional split name -> the raw texts, for showing examples.
 
     >>> seqs, labels = [[3, 4], [5], [6, 7, 8]], torch.tensor([0, 1, 0])
@@ -73,14 +72,13 @@ class ClassificationTask:
         seed: int,
         padding: str,
         num_classes: int,
-        eval_batches: int = 0,
         texts: dict[str, list[str]] | None = None,
         label_smoothing: float = 0.0,
     ) -> None:
         self.splits, self.label_smoothing = splits, label_smoothing
         self.texts = texts or {}
         self.batch_size, self.seed, self.padding = batch_size, seed, padding
-        self.num_classes, self.eval_batches = num_classes, eval_batches
+        self.num_classes = num_classes
 
     def _batches(self, split: str, *, epoch: int, shuffle: bool) -> list[Batch]:
         seqs, labels = self.splits[split]
@@ -91,8 +89,7 @@ class ClassificationTask:
         return self._batches("train", epoch=epoch, shuffle=True)
 
     def val_batches(self) -> list[Batch]:
-        batches = self._batches("val", epoch=0, shuffle=False)
-        return batches[: self.eval_batches] if self.eval_batches else batches
+        return self._batches("val", epoch=0, shuffle=False)
 
     def split_batches(self, split: str) -> list[Batch]:
         """All batches of a split, in a fixed order."""

@@ -245,7 +245,6 @@ class CycleTask:
         domains: the class indexes of a and b (what the judge should see after translation).
         names: the class names of a and b.
         judge: the classifier of real images of every class, or None.
-        eval_batches: cap on validation batches during training (0 = all).
     """
 
     def __init__(
@@ -258,9 +257,8 @@ class CycleTask:
         domains: tuple[int, int],
         names: tuple[str, str] = ("a", "b"),
         judge: nn.Module | None,
-        eval_batches: int = 0,
     ) -> None:
-        self.splits, self.batch_size, self.seed, self.eval_batches = splits, batch_size, seed, eval_batches
+        self.splits, self.batch_size, self.seed = splits, batch_size, seed
         self.options, self.domains, self.names, self.judge = options, domains, names, judge
 
     def train_batches(self, epoch: int) -> DomainBatches:
@@ -270,8 +268,7 @@ class CycleTask:
         return DomainBatches(a, b, batch_size=self.batch_size, order_a=order_a, order_b=order_b)
 
     def val_batches(self) -> Sequence[DomainBatch]:
-        batches = self.split_batches("val")
-        return [batches[i] for i in range(min(len(batches), self.eval_batches))] if self.eval_batches else batches
+        return self.split_batches("val")
 
     def split_batches(self, split: str) -> DomainBatches:
         """All batches of a split, in a fixed order."""

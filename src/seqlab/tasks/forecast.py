@@ -86,7 +86,6 @@ class ForecastTask:
         seed: fixes the order of every epoch.
         loss: ``"mse"``, ``"mae"`` or ``"huber"``.
         huber_delta: for the Huber loss, in scaled units.
-        eval_batches: cap on validation batches during training (0 = all).
 
     >>> from seqlab.data.series import Series, prepare_windows
     >>> prepared = prepare_windows(Series.from_values(np.sin(np.arange(60.0))), input_len=6, horizon=2)
@@ -104,11 +103,9 @@ class ForecastTask:
         seed: int,
         loss: str,
         huber_delta: float = 1.0,
-        eval_batches: int = 0,
     ) -> None:
         self.prepared = prepared
         self.batch_size, self.seed, self.loss_name, self.huber_delta = batch_size, seed, loss, huber_delta
-        self.eval_batches = eval_batches
         self.target_columns = tuple(prepared.series.columns[i] for i in prepared.targets)
         self._tensors = {
             split: (torch.from_numpy(w.inputs), torch.from_numpy(w.targets), torch.from_numpy(w.starts))
@@ -129,8 +126,7 @@ class ForecastTask:
         return self._batches("train", torch.randperm(len(self._tensors["train"][2]), generator=generator))
 
     def val_batches(self) -> list[SeriesBatch]:
-        batches = self._batches("val")
-        return batches[: self.eval_batches] if self.eval_batches else batches
+        return self._batches("val")
 
     def split_batches(self, split: str) -> list[SeriesBatch]:
         """All batches of a split, in time order."""

@@ -141,7 +141,6 @@ class GANTask(ImageTask):
         options: the ``[model]`` section.
         num_classes: C.
         judge: the classifier of real images, or None.
-        eval_batches: cap on validation batches during training (0 = all).
     """
 
     def __init__(
@@ -153,9 +152,8 @@ class GANTask(ImageTask):
         options: GANConfig | StyleGANConfig,
         num_classes: int,
         judge: nn.Module | None,
-        eval_batches: int = 0,
     ) -> None:
-        super().__init__(splits, batch_size=batch_size, seed=seed, eval_batches=eval_batches)
+        super().__init__(splits, batch_size=batch_size, seed=seed)
         self.options, self.num_classes, self.judge = options, num_classes, judge
 
     def labels_for(self, batch: ImageBatch) -> Tensor | None:

@@ -81,13 +81,10 @@ class ImageTask:
         splits: split name -> (images (N, 1, H, W), labels (N,)).
         batch_size: B for training.
         seed: fixes the order of every epoch.
-        eval_batches: cap on validation batches during training (0 = all).
     """
 
-    def __init__(
-        self, splits: dict[str, tuple[Tensor, Tensor]], *, batch_size: int, seed: int, eval_batches: int = 0
-    ) -> None:
-        self.splits, self.batch_size, self.seed, self.eval_batches = splits, batch_size, seed, eval_batches
+    def __init__(self, splits: dict[str, tuple[Tensor, Tensor]], *, batch_size: int, seed: int) -> None:
+        self.splits, self.batch_size, self.seed = splits, batch_size, seed
 
     def train_batches(self, epoch: int) -> ImageBatches:
         images, labels = self.splits["train"]
@@ -95,8 +92,7 @@ class ImageTask:
         return ImageBatches(images, labels, batch_size=self.batch_size, order=order)
 
     def val_batches(self) -> Sequence[ImageBatch]:
-        batches = self.split_batches("val")
-        return [batches[i] for i in range(min(len(batches), self.eval_batches))] if self.eval_batches else batches
+        return self.split_batches("val")
 
     def split_batches(self, split: str) -> ImageBatches:
         """All batches of a split, in a fixed order."""
@@ -123,10 +119,9 @@ class ImageClassificationTask(ImageTask):
         batch_size: int,
         seed: int,
         num_classes: int,
-        eval_batches: int = 0,
         label_smoothing: float = 0.0,
     ) -> None:
-        super().__init__(splits, batch_size=batch_size, seed=seed, eval_batches=eval_batches)
+        super().__init__(splits, batch_size=batch_size, seed=seed)
         self.num_classes, self.label_smoothing = num_classes, label_smoothing
 
     def loss(self, model: nn.Module, batch: ImageBatch) -> tuple[Tensor, dict[str, float]]:

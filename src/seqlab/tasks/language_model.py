@@ -260,8 +260,6 @@ class LanguageModelTask:
         block_size: T, tokens per window.
         batch_size: B.
         seed: fixes the windows of every epoch.
-        eval_batches: kept for callers; :func:`~seqlab.training.fit` now draws its periodic estimate's
-            ``train.eval_batches`` from the whole split that :meth:`val_batches` returns.
         stateful: read every split as B parallel streams (:class:`Streams`) and carry the recurrent
             state from batch to batch (truncated backprop through time); the model's forward must
             take and return a state, ``model(ids, state) -> (logits, state)``.
@@ -290,7 +288,6 @@ class LanguageModelTask:
         block_size: int,
         batch_size: int,
         seed: int,
-        eval_batches: int = 0,
         stateful: bool = False,
         world_size: int = 1,
         reset_every: int = 0,
@@ -318,7 +315,6 @@ class LanguageModelTask:
             )
         self.splits = {"train": train_ids, "val": val_ids, "test": test_ids}
         self.block_size, self.batch_size, self.seed = block_size, batch_size, seed
-        self.eval_batches = eval_batches
         self.stateful, self.world_size, self.reset_every = stateful, world_size, reset_every
         self._carried: list[Tensor] | None = None  # the training streams' state after the last batch (detached)
 

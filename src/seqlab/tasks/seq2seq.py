@@ -132,7 +132,6 @@ class Seq2SeqTask:
         model_config: the ``[model]`` section (teacher-forcing schedule).
         batch_size: B.
         seed: fixes the batches of every epoch and the teacher-forcing coins.
-        eval_batches: cap on validation batches during training (0 = all).
         max_target_len: the most tokens decoded per output.
         beam_width, length_penalty: decoding of the final evaluation (1 = greedy).
         label_smoothing: of the training loss (``train.label_smoothing``).
@@ -148,7 +147,6 @@ class Seq2SeqTask:
         model_config: Section,
         batch_size: int,
         seed: int,
-        eval_batches: int = 0,
         max_target_len: int = 64,
         beam_width: int = 1,
         length_penalty: float = 0.0,
@@ -159,7 +157,7 @@ class Seq2SeqTask:
         self.label_smoothing = label_smoothing
         self.splits = splits
         self.tokenizer, self.model_config = tokenizer, model_config
-        self.batch_size, self.seed, self.eval_batches = batch_size, seed, eval_batches
+        self.batch_size, self.seed = batch_size, seed
         self.max_target_len, self.beam_width, self.length_penalty = max_target_len, beam_width, length_penalty
         self.eval_examples, self.korean = eval_examples, korean
         self.bos_id, self.eos_id = tokenizer.bos_id, tokenizer.eos_id
@@ -189,8 +187,7 @@ class Seq2SeqTask:
         return self._batches(split, groups[:limit] if limit else groups, decode=True)
 
     def val_batches(self) -> PairBatches:
-        groups = self._groups("val", None)
-        return self._batches("val", groups[: self.eval_batches] if self.eval_batches else groups)
+        return self._batches("val", self._groups("val", None))
 
     def loss(self, model: nn.Module, batch: PairBatch) -> tuple[Tensor, dict[str, float]]:
         ratio = teacher_forcing_ratio(self.model_config, batch.step)
