@@ -68,6 +68,15 @@ def test_max_time_stops_the_run(tmp_path):
     assert 5 <= result.step <= 40
 
 
+def test_a_cosine_stopped_by_the_clock_anneals_by_then(tmp_path):
+    # max_steps alone would keep the rate near its peak; the time budget ends the cosine first
+    config = TrainConfig(max_time=0.3, max_steps=100_000, max_epochs=1000, eval_every=2, schedule="cosine", lr=0.1)
+    result = fit(make_model(), ToyTask(), config, run_dir=tmp_path, console=quiet(), callbacks=[Sleep()])
+    assert result.stop_reason.startswith("max_time")
+    lrs = [row["lr"] for row in rows(tmp_path) if row["split"] == "train"]
+    assert lrs[0] > 0.09 and lrs[-1] < 0.05 and lrs == sorted(lrs, reverse=True)
+
+
 def test_callback_order_and_request_stop(tmp_path):
     calls = []
 

@@ -445,7 +445,8 @@ def fit(
     try:
         while state.stop_reason is None:
             batch = batches[state.batch_index]
-            state.lr = run.schedule.lr(state.step)
+            # the clock of the last step (synced across ranks, so every rank takes the same lr)
+            state.lr = run.schedule.lr(state.step, elapsed=state.elapsed)
             started = time.perf_counter()
             metrics, tokens, elapsed = _synced(run, run.step(batch, lr=state.lr), task.count_tokens(batch))
             if not math.isfinite(metrics["loss"]):

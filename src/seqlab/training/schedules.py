@@ -53,8 +53,9 @@ class Schedule:
         self.base_lr = lr
         self.warmup_steps = warmup_steps
 
-    def lr(self, step: int) -> float:
-        """The learning rate for the optimizer step number ``step`` (0-based)."""
+    def lr(self, step: int, *, elapsed: float = 0.0) -> float:
+        """The learning rate for the optimizer step number ``step`` (0-based), ``elapsed`` seconds
+        into training (only a cosine with a time budget reads the clock)."""
         return self.base_lr * _warmup(step, self.warmup_steps)
 
     def observe(self, value: float) -> None:
@@ -90,7 +91,7 @@ class StepSchedule(Schedule):
         self.step_size = step_size
         self.gamma = gamma
 
-    def lr(self, step: int) -> float:
+    def lr(self, step: int, *, elapsed: float = 0.0) -> float:
         return super().lr(step) * self.gamma ** (step // self.step_size)
 
 
@@ -102,21 +103,33 @@ class CosineSchedule(Schedule):
         total_steps: the step at which the cosine reaches ``min_lr`` (stays there afterwards).
         warmup_steps: linear warmup steps before the cosine starts.
         min_lr: the final learning rate.
+        max_time: a time budget in seconds (0 = none). The cosine then ends at whichever budget
+            runs out first: its progress is the larger of the steps' and the clock's, so a run
+            stopped by ``train.max_time`` anneals to ``min_lr`` instead of stopping near its peak
+            rate (budgeted training, Li et al. 2020).
 
     >>> s = CosineSchedule(1.0, total_steps=4)
     >>> [round(s.lr(k), 3) for k in range(5)]
     [1.0, 0.854, 0.5, 0.146, 0.0]
+    >>> timed = CosineSchedule(1.0, total_steps=1000, max_time=60.0)
+    >>> [round(timed.lr(10, elapsed=t), 3) for t in (0.0, 30.0, 60.0)]
+    [1.0, 0.5, 0.0]
     """
 
-    def __init__(self, lr: float, *, total_steps: int, warmup_steps: int = 0, min_lr: float = 0.0) -> None:
+    def __init__(
+        self, lr: float, *, total_steps: int, warmup_steps: int = 0, min_lr: float = 0.0, max_time: float = 0.0
+    ) -> None:
         super().__init__(lr, warmup_steps=warmup_steps)
         self.total_steps = total_steps
         self.min_lr = min_lr
+        self.max_time = max_time
 
-    def lr(self, step: int) -> float:
+    def lr(self, step: int, *, elapsed: float = 0.0) -> float:
         if step < self.warmup_steps:
             return super().lr(step)
         progress = min(1.0, (step - self.warmup_steps) / max(1, self.total_steps - self.warmup_steps))
+        if self.max_time > 0:
+            progress = max(progress, min(1.0, elapsed / self.max_time))
         return self.min_lr + (self.base_lr - self.min_lr) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
@@ -151,7 +164,7 @@ class PlateauSchedule(Schedule):
         self.bad_passes = 0
         self.factor = 1.0
 
-    def lr(self, step: int) -> float:
+    def lr(self, step: int, *, elapsed: float = 0.0) -> float:
         return super().lr(step) * self.factor
 
     def observe(self, value: float) -> None:
@@ -195,7 +208,7 @@ class ExponentialSchedule(Schedule):
         self.max_lr = max_lr
         self.steps = steps
 
-    def lr(self, step: int) -> float:
+    def lr(self, step: int, *, elapsed: float = 0.0) -> float:
         return self.base_lr * (self.max_lr / self.base_lr) ** (step / (self.steps - 1))
 
 
@@ -207,9 +220,9 @@ def build_schedule(config: TrainConfig, *, total_steps: int) -> Schedule:
 
     Args:
         config: reads ``schedule``, ``lr``, ``warmup_steps``, ``step_size``, ``gamma``, ``monitor``.
-        total_steps: the planned number of steps (the cosine ends there): ``max_steps`` or
-            ``max_epochs * batches per epoch``, whichever is smaller. A time budget is not known
-            in steps, so a cosine run stopped by ``max_time`` ends before its lr reaches 0.
+        total_steps: the planned number of steps: ``max_steps`` or ``max_epochs * batches per
+            epoch``, whichever is smaller. A cosine ends there or at ``max_time``, whichever
+            comes first (the loop passes the training clock to :meth:`Schedule.lr`).
 
     >>> from seqlab.sections import TrainConfig
     >>> type(build_schedule(TrainConfig(schedule="plateau"), total_steps=100)).__name__
@@ -219,7 +232,9 @@ def build_schedule(config: TrainConfig, *, total_steps: int) -> Schedule:
     makers = {
         "constant": lambda: Schedule(config.lr, warmup_steps=warmup),
         "step": lambda: StepSchedule(config.lr, step_size=config.step_size, gamma=config.gamma, warmup_steps=warmup),
-        "cosine": lambda: CosineSchedule(config.lr, total_steps=total_steps, warmup_steps=warmup),
+        "cosine": lambda: CosineSchedule(
+            config.lr, total_steps=total_steps, warmup_steps=warmup, max_time=config.max_time
+        ),
         "plateau": lambda: PlateauSchedule(
             config.lr,
             gamma=config.gamma,
