@@ -105,8 +105,8 @@ def bench_en_ko(out: Path, log: list[str], names: tuple[str, ...] = EN_KO, reuse
     lines = [
         "## en-ko: held-out test split, same budget",
         "",
-        "| recipe | model | params | steps | BLEU | chrF | char BLEU | exact | val loss |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| recipe | model | params | steps | decoding | BLEU | chrF | char BLEU | exact | val loss |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     scores, shown = {}, []
     for name in EN_KO:
@@ -128,8 +128,10 @@ def bench_en_ko(out: Path, log: list[str], names: tuple[str, ...] = EN_KO, reuse
         model = (
             run.config.model.arch if run.config.model.arch == "transformer" else f"biGRU + {run.config.model.attention}"
         )
+        data = run.config.data
+        decoding = "greedy" if data.beam_width == 1 else f"beam {data.beam_width}, lp {data.length_penalty:g}"
         lines.append(
-            f"| {name} | {model} | {params:,} | {steps} | {t['bleu']:.2f} | {t['chrf']:.2f} | "
+            f"| {name} | {model} | {params:,} | {steps} | {decoding} | {t['bleu']:.2f} | {t['chrf']:.2f} | "
             f"{t.get('bleu_char', float('nan')):.2f} | {t['exact_match']:.2%} | {m['val']['loss']:.3f} |"
         )
         shown += [
