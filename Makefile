@@ -37,7 +37,7 @@ services:
 		apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	fi
 
-# Trains shakespeare-char (about 3 minutes on 2 cores: 3,000 steps in bf16) and prints what it writes; run again, it
+# Trains shakespeare-char (5 minutes on 2 cores, in bf16) and prints what it writes; run again, it
 # shows the trained run's samples without training anew.
 demo: $(STAMP)
 	@if [ -f $(DEMO_RUN)/config.toml ]; then \
