@@ -890,20 +890,23 @@ CH06 = Notebook(
             """
             ## 6.4 학습된 모델의 어텐션
 
-            PyTorch의 forward hook으로 첫 블록의 self-attention 가중치를 꺼냅니다. 아래쪽 삼각형만 값이 있는
-            것이 인과 마스크입니다.
+            PyTorch의 forward hook으로 첫 블록의 self-attention 가중치를 꺼냅니다. 학습과 생성은 가중치를
+            만들지 않는 융합 커널(`scaled_dot_product_attention`)을 쓰므로, `keep_weights = True`로 이 층이
+            가중치를 계산해 돌려주게 합니다. 아래쪽 삼각형만 값이 있는 것이 인과 마스크입니다.
             """
         ),
         code(
             """
             captured = {}
             block = run.model.blocks[0].self_attn
+            block.keep_weights = True  # 이 층은 가중치를 계산해 돌려줍니다
             hook = block.register_forward_hook(lambda module, args, output: captured.update(weights=output[1]))
             text = "ROMEO: But soft, what light"
             ids = torch.tensor([run.tokenizer.encode(text)])
             with torch.no_grad():
                 run.model(ids)
             hook.remove()
+            block.keep_weights = False
             weights = captured["weights"][0]  # (헤드, T, T)
             tokens = [run.tokenizer.id_to_token(i) for i in ids[0].tolist()]
             show(plot_heatmap(weights[0].numpy(), xlabels=tokens, ylabels=tokens, title="첫 블록, 첫 헤드의 어텐션"))

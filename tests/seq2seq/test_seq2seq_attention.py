@@ -91,3 +91,21 @@ def test_unknown_attention_and_bad_dot_sizes_are_user_errors():
         build_attention("bahdanu", 4, 4)
     with pytest.raises(ConfigError, match="decoder size to equal"):
         build_attention("luong-dot", 4, 8)
+
+
+def test_keep_weights_lets_a_hook_look_inside_a_trained_transformer():
+    # training and decoding take the fused kernel and return no weights; a layer told to keep
+    # them returns them, which is how the course notebook draws a block's attention
+    from seqlab.models.transformer import TransformerLM
+
+    lm = TransformerLM(30, embed_dim=16, num_heads=2, num_layers=1, block_size=16).eval()
+    layer, seen = lm.blocks[0].self_attn, []
+    hook = layer.register_forward_hook(lambda module, args, output: seen.append(output[1]))
+    ids = torch.randint(1, 30, (1, 5))
+    plain, _ = lm(ids)
+    layer.keep_weights = True
+    kept, _ = lm(ids)
+    hook.remove()
+    assert seen[0] is None and seen[1].shape == (1, 2, 5, 5)
+    assert torch.allclose(seen[1].sum(-1), torch.ones(1, 2, 5)) and (seen[1][0, :, 0, 1:] == 0).all()
+    assert torch.allclose(plain, kept, atol=1e-5)

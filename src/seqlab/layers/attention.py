@@ -240,6 +240,10 @@ class MultiHeadAttention(nn.Module):
     :class:`KVCache`) holds the keys and values of earlier positions, and the new ones are
     appended to it. Returns ``(output (B, T, E), weights (B, heads, T, S), cache)``.
 
+    Training and decoding ask for no weights and take the fused kernel (weights None). To look
+    inside a trained model, set ``keep_weights = True`` on a layer: it then always computes and
+    returns them, so a forward hook sees them as ``output[1]``.
+
     >>> mha = MultiHeadAttention(8, 2)
     >>> x = torch.randn(1, 4, 8)
     >>> full, w, _ = mha(x, causal=True)
@@ -261,6 +265,7 @@ class MultiHeadAttention(nn.Module):
         self.value = nn.Linear(embed_dim, embed_dim)
         self.out = nn.Linear(embed_dim, embed_dim)
         self.drop = nn.Dropout(dropout)
+        self.keep_weights = False  # True: always the explicit path, weights returned (inspection)
 
     def _heads(self, x: Tensor) -> Tensor:
         B, T, _ = x.shape
@@ -287,6 +292,7 @@ class MultiHeadAttention(nn.Module):
         ``scaled_dot_product_attention``, which never holds the (B, heads, T, S) weights: training
         and decoding take this path; inspection asks for the weights."""
         B, T, E = query.shape
+        need_weights = need_weights or self.keep_weights
         q = self._heads(self.query(query))  # (B, heads, T, D)
         if static is not None:
             k, v = static.keys, static.values
