@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Union
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal, Self, Union
 
 if TYPE_CHECKING:
     import torch
@@ -47,10 +47,12 @@ class Batch:
         """Number of sequences, B."""
         return int(self.ids.shape[0])
 
-    def to(self, device: str | torch.device) -> Batch:
-        """The same batch on another device."""
+    def to(self, device: str | torch.device) -> Self:
+        """The same batch on another device (a subclass keeps its type and its other fields)."""
         targets = None if self.targets is None else self.targets.to(device)
-        return Batch(self.ids.to(device), self.lengths.to(device), self.mask.to(device), targets)
+        return replace(
+            self, ids=self.ids.to(device), lengths=self.lengths.to(device), mask=self.mask.to(device), targets=targets
+        )
 
 
 def _pad(seqs: Sequence[Sequence[int]], padding: Padding, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:

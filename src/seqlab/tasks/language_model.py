@@ -135,13 +135,7 @@ class LMBatches(Sequence[Batch]):
         if not -len(self) <= index < len(self):
             raise IndexError(index)
         window = _windows(self.ids, self.starts[index], self.block_size)  # (B, T+1)
-        B, T = window.shape[0], self.block_size
-        return Batch(
-            ids=window[:, :-1],
-            lengths=torch.full((B,), T, dtype=torch.long),
-            mask=torch.ones(B, T, dtype=torch.bool),
-            targets=window[:, 1:],
-        )
+        return Batch(**_next_token(window))
 
 
 @dataclass(frozen=True)
@@ -155,12 +149,6 @@ class StreamBatch(Batch):
 
     position: int = 0
     fresh: bool = True
-
-    def to(self, device: str | torch.device) -> StreamBatch:
-        """The same batch on another device."""
-        targets = None if self.targets is None else self.targets.to(device)
-        moved = (self.ids.to(device), self.lengths.to(device), self.mask.to(device), targets)
-        return StreamBatch(*moved, position=self.position, fresh=self.fresh)
 
 
 @dataclass(frozen=True, eq=False)
@@ -231,15 +219,18 @@ class Streams(Sequence[StreamBatch]):
         step = self.first_step + position
         fresh = position == 0 or (self.reset_every > 0 and step % self.reset_every == 0)
         window = _windows(self.ids, self.starts(index), self.block_size)
-        B, T = window.shape[0], self.block_size
-        return StreamBatch(
-            ids=window[:, :-1],
-            lengths=torch.full((B,), T, dtype=torch.long),
-            mask=torch.ones(B, T, dtype=torch.bool),
-            targets=window[:, 1:],
-            position=position,
-            fresh=fresh,
-        )
+        return StreamBatch(**_next_token(window), position=position, fresh=fresh)
+
+
+def _next_token(window: Tensor) -> dict[str, Tensor]:
+    """A :class:`Batch`'s fields for (B, T + 1) windows: the first T ids read (all real), the last T predicted."""
+    B, T = window.shape[0], window.shape[1] - 1
+    return {
+        "ids": window[:, :-1],
+        "lengths": torch.full((B,), T, dtype=torch.long),
+        "mask": torch.ones(B, T, dtype=torch.bool),
+        "targets": window[:, 1:],
+    }
 
 
 def _windows(ids: Tensor | np.ndarray[Any, Any], starts: Tensor, block_size: int) -> Tensor:
