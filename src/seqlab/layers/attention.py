@@ -308,7 +308,9 @@ class MultiHeadAttention(nn.Module):
         allowed = None
         if mask is not None:
             allowed = mask[:, None, None, :]  # (B, 1, 1, S)
-        if causal and not (allowed is None and past == 0 and not need_weights):  # (that case: is_causal below)
+        # causal alone over a fresh square window: the fused kernel's own is_causal, no mask built
+        fused_causal = causal and mask is None and past == 0 and not need_weights
+        if causal and not fused_causal:
             S = k.shape[2]
             rows = torch.arange(T, device=query.device).unsqueeze(1) + past
             future = torch.arange(S, device=query.device).unsqueeze(0) <= rows  # (T, S)
@@ -330,7 +332,7 @@ class MultiHeadAttention(nn.Module):
             v,
             attn_mask=allowed,
             dropout_p=self.drop.p if self.training else 0.0,
-            is_causal=causal and allowed is None,
+            is_causal=fused_causal,
         )  # (B, heads, T, D)
         if empty is not None:
             out = out.masked_fill(empty, 0.0)
