@@ -173,7 +173,9 @@ def test_seqlab_train_reaches_optimizer_step_through_at_most_six_files(monkeypat
         raise _Stop
 
     monkeypatch.setattr(torch.optim.Optimizer, "step", step)
-    for cls in (torch.optim.Adam, torch.optim.AdamW, torch.optim.SGD, torch.optim.RMSprop):
+    from seqlab.training.fused_adam import FusedAdam, FusedAdamW
+
+    for cls in (torch.optim.Adam, torch.optim.AdamW, torch.optim.SGD, torch.optim.RMSprop, FusedAdam, FusedAdamW):
         monkeypatch.setattr(cls, "step", step)
     overrides = ["data.limit=3000", "data.block_size=16", "model.embed_dim=8", "model.hidden_size=8"]
     args = ["--debug", "train", "shakespeare-char", "--run-dir", str(tmp_path / "run")]

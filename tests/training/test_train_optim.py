@@ -13,6 +13,7 @@ from torch import nn
 from seqlab.config import TrainConfig
 from seqlab.errors import ConfigError
 from seqlab.training import build_optimizer, build_schedule, train_step, update, weight_penalty
+from seqlab.training.fused_adam import FusedAdam, FusedAdamW
 from seqlab.training.schedules import (
     CosineSchedule,
     ExponentialSchedule,
@@ -26,8 +27,8 @@ from seqlab.training.schedules import (
 @pytest.mark.parametrize(
     ("name", "cls"),
     [
-        ("adam", torch.optim.Adam),
-        ("adamw", torch.optim.AdamW),
+        ("adam", FusedAdam),  # torch.optim.Adam(fused=True) without the compiler hooks
+        ("adamw", FusedAdamW),
         ("sgd", torch.optim.SGD),
         ("rmsprop", torch.optim.RMSprop),
     ],

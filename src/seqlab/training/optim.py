@@ -61,8 +61,9 @@ def build_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.
 
     >>> import torch
     >>> from seqlab.sections import TrainConfig
-    >>> type(build_optimizer(torch.nn.Linear(2, 2), TrainConfig(optimizer="adamw"))).__name__
-    'AdamW'
+    >>> opt = build_optimizer(torch.nn.Linear(2, 2), TrainConfig(optimizer="adamw"))
+    >>> type(opt).__name__, isinstance(opt, torch.optim.AdamW)  # torch's fused AdamW, see seqlab.training.fused_adam
+    ('FusedAdamW', True)
     """
     import torch
 
@@ -78,11 +79,17 @@ def build_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.
     if len(betas) != 2 or not all(0.0 <= beta < 1.0 for beta in betas):
         raise ConfigError(f"train.betas must be two numbers in [0, 1), e.g. [0.9, 0.999] (got {list(betas)})")
     # torch's fused Adam kernels update every tensor in one pass; the default loops over the
-    # tensors one by one, about 30% of a sentiment step on this CPU (benchmarks/keras.md)
+    # tensors one by one, about 30% of a sentiment step on this CPU (benchmarks/keras.md). The
+    # Fused* classes run that kernel without torch.optim's compiler hooks, which import
+    # torch._dynamo (72 MB) into every training process (seqlab.training.fused_adam)
     fused = all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in (*weights, *others))
+    adam, adamw = torch.optim.Adam, torch.optim.AdamW
+    if fused:
+        from seqlab.training.fused_adam import FusedAdam as adam
+        from seqlab.training.fused_adam import FusedAdamW as adamw
     makers = {
-        "adam": lambda: torch.optim.Adam(groups, lr=config.lr, betas=(betas[0], betas[1]), fused=fused or None),
-        "adamw": lambda: torch.optim.AdamW(groups, lr=config.lr, betas=(betas[0], betas[1]), fused=fused or None),
+        "adam": lambda: adam(groups, lr=config.lr, betas=(betas[0], betas[1]), fused=fused or None),
+        "adamw": lambda: adamw(groups, lr=config.lr, betas=(betas[0], betas[1]), fused=fused or None),
         "sgd": lambda: torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum),
         "rmsprop": lambda: torch.optim.RMSprop(groups, lr=config.lr),
     }
