@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from io import StringIO
+from pathlib import Path
 
 import pytest
 import torch
@@ -368,3 +371,31 @@ def test_a_step_of_its_own_resumes_exactly(tmp_path):
     assert [{k: v for k, v in r.items() if k not in ("time", "tokens_per_s")} for r in rows(tmp_path / "b")] == [
         {k: v for k, v in r.items() if k not in ("time", "tokens_per_s")} for r in rows(tmp_path / "whole")
     ]
+
+
+def test_curves_redrawn_while_training_come_from_a_child_process(tmp_path):
+    """Redraws during training leave matplotlib out of the training process (its memory peak); the last is in it."""
+    script = f"""
+import sys
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+import seqlab.training.loop as loop
+from io import StringIO
+from rich.console import Console
+from seqlab_train_toy import ToyTask, make_model
+from seqlab.config import TrainConfig
+from seqlab.training import Callback, fit
+
+loop.CURVES_EVERY = 0.0  # redraw at every validation pass
+seen = []
+
+class Look(Callback):
+    def on_eval_end(self, state, metrics):
+        seen.append(("matplotlib" in sys.modules, (loop.Path({str(tmp_path)!r}) / "curves.png").exists()))
+
+fit(make_model(), ToyTask(), TrainConfig(max_steps=4, eval_every=2), run_dir={str(tmp_path)!r},
+    console=Console(file=StringIO()), callbacks=[Look()])
+print(seen, "matplotlib" in sys.modules)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[(False, True), (False, True)] True"

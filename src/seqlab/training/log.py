@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -207,3 +208,43 @@ def save_curves(records: list[dict[str, Any]], path: str | os.PathLike[str]) -> 
     finally:
         if "matplotlib.pyplot" in sys.modules:
             sys.modules["matplotlib.pyplot"].close(fig)
+
+
+# A child process's whole program: the rows on stdin, the file to write as its argument.
+_DRAW = "import json, sys; from seqlab.training.log import save_curves; save_curves(json.load(sys.stdin), sys.argv[1])"
+
+
+def save_curves_apart(
+    records: list[dict[str, Any]], path: str | os.PathLike[str], *, timeout: float = 120.0
+) -> Path | None:
+    """:func:`save_curves` in a child process, so this one never imports matplotlib.
+
+    matplotlib keeps 30-40 MB resident in the process that imports it; a training process that
+    redraws its curves while it trains would carry that to its end, on top of its activations
+    (issue 13's memory aim, benchmarks/charlm.md). A child takes about 1 s of one core per drawing,
+    and the loop redraws at most once per 100 such seconds.
+
+    Args:
+        records: rows as in ``metrics.jsonl``.
+        path: e.g. ``run_dir/curves.png``.
+        timeout: seconds before the child is stopped.
+
+    Returns:
+        The file written, or None when there is nothing to plot yet.
+
+    Raises:
+        RuntimeError: naming the child's last error line when it could not draw.
+
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp()) / "curves.png"
+    >>> save_curves_apart([{"step": 1, "split": "train", "loss": 2.0}], out) == out and out.stat().st_size > 0
+    True
+    """
+    if not records:
+        return None
+    argv = [sys.executable, "-c", _DRAW, os.fspath(path)]
+    done = subprocess.run(argv, input=json.dumps(records), capture_output=True, text=True, timeout=timeout, check=False)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise RuntimeError(f"drawing {path} failed: {last}")
+    return Path(path)

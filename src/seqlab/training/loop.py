@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import math
 import random
+import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -51,7 +53,7 @@ from seqlab.training.checkpoint import (
     save_weights,
     state_tensors,
 )
-from seqlab.training.log import MetricsLog, evaluated, log_every, save_curves
+from seqlab.training.log import MetricsLog, evaluated, log_every, save_curves, save_curves_apart
 from seqlab.training.optim import build_optimizer, weight_penalty
 from seqlab.training.progress import ProgressBar
 from seqlab.training.schedules import Schedule, build_schedule
@@ -508,7 +510,7 @@ class _Run:
     started: float = field(default_factory=time.perf_counter)
     elapsed_before: float = 0.0
     last_plot: float = field(default_factory=time.perf_counter)  # first redraw after CURVES_EVERY s
-    plot_wait: float = CURVES_EVERY  # seconds from last_plot to the next redraw
+    plot_wait: float = field(default_factory=lambda: CURVES_EVERY)  # seconds from last_plot to the next redraw
 
     def clock(self) -> float:
         """Seconds of training so far, over all sessions."""
@@ -737,14 +739,15 @@ def _validate(run: _Run, hooks: Sequence[Callback]) -> None:
         hook.on_eval_end(state, metrics)
 
 
-def _plot(run: _Run) -> None:
+def _plot(run: _Run, *, final: bool = False) -> None:
     started = time.perf_counter()
-    try:
+    if final or "matplotlib" in sys.modules:
         save_curves(run.log.records(), run.run_dir / "curves.png")
-    except ModuleNotFoundError as err:  # TODO(lead): drop once seqlab.viz.curves is merged
-        if not (err.name or "").startswith("seqlab.viz"):
-            raise
-        run.console.print("[yellow]seqlab.viz.curves is not available; curves.png not written[/]")
+    else:  # while training, matplotlib (30-40 MB) stays out of this process: its peak is now
+        try:
+            save_curves_apart(run.log.records(), run.run_dir / "curves.png")
+        except (RuntimeError, subprocess.TimeoutExpired) as err:
+            run.console.print(f"[yellow]curves.png not redrawn ({err}); it is drawn again at the end[/]")
     run.last_plot = time.perf_counter()
     run.plot_wait = max(CURVES_EVERY, (run.last_plot - started) / CURVES_SHARE)  # drawing stays under 1%
 
@@ -824,7 +827,7 @@ def _finish(run: _Run, hooks: Sequence[Callback]) -> FitResult:
     _final_weights(run)
     if run.main:
         save_weights(state_tensors(run.model), run.run_dir / "model.safetensors")
-        _plot(run)
+        _plot(run, final=True)
     run.console.print(f"stopped at step {state.step} ({state.stop_reason})")
     for hook in hooks:
         hook.on_train_end(state)
