@@ -20,6 +20,7 @@ from seqlab.layers.attention import (
 )
 from seqlab.layers.bidirectional import Bidirectional
 from seqlab.layers.conv import Conv1D
+from seqlab.layers.dropout import Dropout
 from seqlab.layers.positional import LearnedPositions, SinusoidalPositions
 from seqlab.layers.recurrent import GRU, LSTM, RecurrentLayer, SimpleRNN
 from seqlab.layers.summary import ParameterFormula, SummaryRow, SummaryTable, parameter_count_formula, summary
@@ -32,6 +33,7 @@ __all__ = [
     "RecurrentLayer",
     "Bidirectional",
     "Conv1D",
+    "Dropout",
     "BahdanauAttention",
     "LuongDotAttention",
     "LuongGeneralAttention",

@@ -34,6 +34,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from seqlab.errors import ConfigError, unknown_choice
+from seqlab.layers.dropout import Dropout
 
 
 def masked_softmax(scores: Tensor, mask: Tensor | None) -> Tensor:
@@ -264,7 +265,7 @@ class MultiHeadAttention(nn.Module):
         self.key = nn.Linear(embed_dim, embed_dim)
         self.value = nn.Linear(embed_dim, embed_dim)
         self.out = nn.Linear(embed_dim, embed_dim)
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
         self.keep_weights = False  # True: always the explicit path, weights returned (inspection)
 
     def _heads(self, x: Tensor) -> Tensor:

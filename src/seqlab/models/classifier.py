@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from seqlab.errors import ConfigError
 from seqlab.layers import Bidirectional, Conv1D
+from seqlab.layers.dropout import Dropout
 from seqlab.models.language_model import RECURRENT
 
 POOLINGS = ("last", "mean", "max")
@@ -117,7 +118,7 @@ class RecurrentClassifier(nn.Module):
             with torch.no_grad():
                 self.embed.weight.copy_(embeddings)
         self.embed.weight.requires_grad_(not freeze_embeddings)
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
         self.conv = Conv1D(embed_dim, conv_filters, conv_kernel) if conv_filters else None
         rnn = RECURRENT[cell](
             conv_filters or embed_dim,

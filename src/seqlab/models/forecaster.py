@@ -33,6 +33,7 @@ import torch
 from torch import Tensor, nn
 
 from seqlab.layers import GRU, LSTM, Bidirectional, Conv1D, SimpleRNN
+from seqlab.layers.dropout import Dropout
 from seqlab.layers.positional import LearnedPositions
 
 RECURRENT = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
@@ -198,7 +199,7 @@ class Forecaster(nn.Module):
             "seasonal_steps", input_len - self.season + torch.arange(horizon) % max(self.season, 1), persistent=False
         )
         self.encoder = encoder
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
         self.head = nn.Linear(encoder.output_size, horizon * len(targets))
         # one (T -> horizon) map shared by the target columns, as LSTNet's highway
         self.skip = nn.Linear(input_len - self.season, horizon) if linear_skip else None

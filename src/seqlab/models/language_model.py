@@ -21,6 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from seqlab.layers import GRU, LSTM, SimpleRNN
+from seqlab.layers.dropout import Dropout
 
 RECURRENT = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
 
@@ -57,7 +58,7 @@ class RecurrentLM(nn.Module):
         if tie_weights and embed_dim != hidden_size:
             raise ValueError(f"tie_weights needs embed_dim == hidden_size (got {embed_dim} and {hidden_size})")
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
         self.rnn = RECURRENT[cell](
             embed_dim,
             hidden_size,

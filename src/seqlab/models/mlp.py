@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from torch import Tensor, nn
 
 from seqlab.errors import ConfigError, unknown_choice
+from seqlab.layers.dropout import Dropout
 
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 NORMS = ("layer", "batch", "none")
@@ -40,7 +41,7 @@ class DenseBlock(nn.Module):
         self.linear = nn.Linear(in_features, out_features)
         self.norm = {"layer": nn.LayerNorm, "batch": nn.BatchNorm1d}.get(norm, lambda _: nn.Identity())(out_features)
         self.activation = ACTIVATIONS[activation]()
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.dropout(self.activation(self.norm(self.linear(x))))  # (B, H)

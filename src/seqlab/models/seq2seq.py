@@ -37,6 +37,7 @@ from torch import Tensor, nn
 from seqlab.errors import ConfigError, unknown_choice
 from seqlab.layers import GRU, LSTM, Bidirectional
 from seqlab.layers.attention import ATTENTIONS, build_attention
+from seqlab.layers.dropout import Dropout
 from seqlab.models.transformer import Seq2SeqOutput, pad_to
 
 ENCODERS = {"gru": GRU, "lstm": LSTM}
@@ -70,7 +71,7 @@ class Encoder(nn.Module):
         super().__init__()
         self.cell, self.num_layers, self.bidirectional = cell, num_layers, bidirectional
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
         layer = ENCODERS[cell](
             embed_dim,
             hidden_size,
@@ -186,7 +187,7 @@ class RecurrentSeq2Seq(nn.Module):
         K = self.encoder.output_size
         self.bridge = nn.Linear(K, hidden_size) if hidden_size != K else None
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
         bahdanau = attention == "bahdanau"
         self.rnn = DECODERS[cell](
             embed_dim + (K if bahdanau else 0),

@@ -29,6 +29,7 @@ import torch
 from torch import Tensor, nn
 
 from seqlab.layers.attention import KVCache, MultiHeadAttention
+from seqlab.layers.dropout import Dropout
 from seqlab.layers.positional import build_positions
 
 
@@ -43,7 +44,7 @@ class FeedForward(nn.Module):
         super().__init__()
         self.up = nn.Linear(embed_dim, ff_dim)
         self.down = nn.Linear(ff_dim, embed_dim)
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
 
     def forward(self, x: Tensor) -> Tensor:
         """Apply to every position."""
@@ -65,7 +66,7 @@ class EncoderBlock(nn.Module):
         self.attn = MultiHeadAttention(embed_dim, num_heads, dropout=dropout)
         self.norm2 = nn.LayerNorm(embed_dim)
         self.ff = FeedForward(embed_dim, ff_dim, dropout=dropout)
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
 
     def forward(self, x: Tensor, mask: Tensor | None, *, need_weights: bool = True) -> tuple[Tensor, Tensor | None]:
         """x (B, S, E), mask (B, S) -> (B, S, E) and the self-attention weights (B, heads, S, S)
@@ -98,7 +99,7 @@ class DecoderBlock(nn.Module):
         self.norm_cross = nn.LayerNorm(embed_dim) if cross else None
         self.norm2 = nn.LayerNorm(embed_dim)
         self.ff = FeedForward(embed_dim, ff_dim, dropout=dropout)
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
 
     def forward(
         self,
@@ -285,7 +286,7 @@ class TransformerLM(nn.Module):
         self.block_size = block_size
         self.embed = nn.Embedding(vocab_size, embed_dim)
         self.positions = build_positions(positions, embed_dim, max_len=block_size)
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
         self.blocks = nn.ModuleList(
             DecoderBlock(embed_dim, num_heads, ff_dim or 4 * embed_dim, dropout=dropout) for _ in range(num_layers)
         )
@@ -514,7 +515,7 @@ class TransformerSeq2Seq(nn.Module):
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
         self.source_positions = build_positions(positions, embed_dim, max_len=max_len)
         self.target_positions = build_positions(positions, embed_dim, max_len=max_len)
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
         self.encoder = nn.ModuleList(
             EncoderBlock(embed_dim, num_heads, ff_dim, dropout=dropout) for _ in range(num_layers)
         )
