@@ -67,7 +67,8 @@ if TYPE_CHECKING:
     from seqlab.distributed import DistributedContext
     from seqlab.sections import TrainConfig
 
-CURVES_EVERY = 10.0  # seconds: redraw curves.png at a validation pass at most this often (always at the end)
+CURVES_EVERY = 60.0  # seconds: redraw curves.png at a validation pass at most this often (always at the end);
+# a drawing takes about 1 s of a child process, so a shorter run gets its curves at the end only
 CURVES_SHARE = 0.01  # ... and at most this share of the time: the next redraw waits 1 / CURVES_SHARE x the last
 
 
