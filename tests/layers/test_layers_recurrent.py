@@ -299,3 +299,18 @@ def test_repr_and_hidden_size():
     layer = LSTM(3, 4, num_layers=2, return_sequences=True)
     assert repr(layer) == "LSTM(3, 4, num_layers=2, return_sequences=True, impl='fused')"
     assert layer.hidden_size == 4 and layer.output_size == 4
+
+
+@pytest.mark.parametrize("cls", [GRU, SimpleRNN])
+def test_bf16_autocast_runs_the_kernel_in_bf16_close_to_fp32(cls):
+    """torch's autocast leaves the GRU kernel in fp32; the layer casts it as autocast does the others."""
+    torch.manual_seed(0)
+    layer = cls(16, 8, return_sequences=True)
+    x, mask = torch.randn(3, 6, 16), torch.tensor([[1] * 6, [1] * 4 + [0] * 2, [0] * 1 + [1] * 5]).bool()
+    ref = layer(x, mask=mask)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = layer(x, mask=mask)
+    assert out.dtype == torch.bfloat16
+    torch.testing.assert_close(out.float(), ref, atol=0.02, rtol=0.02)
+    out.float().sum().backward()
+    assert all(p.grad is not None and p.grad.dtype == torch.float32 for p in layer.parameters())
