@@ -15,6 +15,7 @@ from seqlab.models.gan import GAN
 from seqlab.sections import GANConfig, TrainConfig
 from seqlab.tasks.gan import GANStep, GANTask, ImageGeneration, check_train
 from seqlab.training import Callback, fit
+from seqlab.training.fused_adam import FusedAdam
 
 
 def tiny_task(*, conditional: bool = False, batch_size: int = 4) -> GANTask:
@@ -54,7 +55,7 @@ def test_the_recipes_keep_the_dcgan_optimizer_in_train():
     check_train(train)
     step = GANStep(tiny_gan(), tiny_task(), train)
     for optimizer in (step.opt_d, step.opt_g):
-        assert type(optimizer).__name__ == "Adam"
+        assert type(optimizer) is FusedAdam  # torch's Adam(fused=True), seqlab.training.fused_adam
         assert all(group["betas"] == (0.5, 0.999) and group["lr"] == 2e-4 for group in optimizer.param_groups)
 
 
