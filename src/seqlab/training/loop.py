@@ -742,12 +742,14 @@ def _validate(run: _Run, hooks: Sequence[Callback]) -> None:
 
 def _plot(run: _Run, *, final: bool = False) -> None:
     started = time.perf_counter()
+    # Drawn here when matplotlib is loaded already or training is over (its memory peak is behind
+    # it); while training, in a child, so matplotlib (30-40 MB) stays out of this process
     if final or "matplotlib" in sys.modules:
         save_curves(run.log.records(), run.run_dir / "curves.png")
-    else:  # while training, matplotlib (30-40 MB) stays out of this process: its peak is now
+    else:
         try:
             save_curves_apart(run.log.records(), run.run_dir / "curves.png")
-        except (RuntimeError, subprocess.TimeoutExpired) as err:
+        except (RuntimeError, OSError, subprocess.TimeoutExpired) as err:
             run.console.print(f"[yellow]curves.png not redrawn ({err}); it is drawn again at the end[/]")
     run.last_plot = time.perf_counter()
     run.plot_wait = max(CURVES_EVERY, (run.last_plot - started) / CURVES_SHARE)  # drawing stays under 1%
