@@ -291,3 +291,30 @@ def test_a_failing_write_removes_its_half_checkpoint_and_keeps_the_last_good(cra
     assert "\n" not in message
     assert not [p for p in folder.iterdir() if p.name.startswith(".tmp-")]
     assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+
+
+def test_training_goes_on_while_a_checkpoint_is_written(tmp_path, monkeypatch):
+    """The disk work of a checkpoint runs beside training, and every checkpoint is whole when fit returns."""
+    from seqlab.training import checkpoint
+
+    steps_done = [0]
+    overlapped: list[int] = []
+    real = checkpoint._write_durably
+
+    def slow_disk(path: Path, data: bytes) -> None:
+        before = steps_done[0]
+        time.sleep(0.1)  # a slow disk: six files make a write of about 0.6 s
+        real(path, data)
+        overlapped.append(steps_done[0] - before)
+
+    class Count(Callback):
+        def on_step_end(self, state, metrics):
+            steps_done[0] = state.step
+
+    monkeypatch.setattr(checkpoint, "_write_durably", slow_disk)
+    config = RESUME_CONFIG.model_copy(update={"max_steps": 20, "keep_checkpoints": 10})
+    fit(make_model(), ToyTask(), config, run_dir=tmp_path, console=quiet(), callbacks=[Count()])
+    assert max(overlapped) > 0  # steps were taken while a file of a checkpoint was being written
+    folders = list_checkpoints(tmp_path / "checkpoints")
+    assert [p.name for p in folders] == [f"step-{s:07d}" for s in (20, 15, 10, 5)]
+    assert all(verify_checkpoint(p) is None for p in folders)

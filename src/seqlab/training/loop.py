@@ -44,12 +44,12 @@ from seqlab.data.batching import OnDevice
 from seqlab.errors import CheckpointError, ConfigError, DataError
 from seqlab.training.callbacks import Callback, EarlyStopping, TrainState, monitor_value
 from seqlab.training.checkpoint import (
+    CheckpointWriter,
     latest_good_checkpoint,
     list_checkpoints,
     load_checkpoint,
     remove_unfinished,
     rng_state,
-    save_checkpoint,
     save_weights,
     state_tensors,
 )
@@ -478,6 +478,7 @@ def fit(
                 _checkpoint(run)
     finally:
         bar.stop()
+        run.writer.join()  # a checkpoint being written is finished before fit returns or raises
     return _finish(run, hooks)
 
 
@@ -507,6 +508,7 @@ class _Run:
     best: dict[str, torch.Tensor] | None = None  # best weights (early stopping on)
     last_val: dict[str, float] = field(default_factory=dict)
     saved_step: int | None = None  # step of the last checkpoint written or loaded
+    writer: CheckpointWriter = field(default_factory=CheckpointWriter)
     resumed_from: int | None = None
     started: float = field(default_factory=time.perf_counter)
     elapsed_before: float = 0.0
@@ -774,8 +776,8 @@ def _checkpoint(run: _Run) -> None:
         "global_batch": run.config.batch_size * world,
     }
     rngs = run.ranks.gather(rng_state())  # each rank's dropout draws its own numbers
-    if run.main:  # the weights are the same on every rank
-        save_checkpoint(
+    if run.main:  # the weights are the same on every rank; the disk work goes on beside training
+        run.writer.save(
             run.run_dir / "checkpoints",
             step=state.step,
             model=run.model,
@@ -827,6 +829,7 @@ def _finish(run: _Run, hooks: Sequence[Callback]) -> FitResult:
         run.log.write_train(step=state.step, epoch=state.epochs_done, time=state.elapsed, lr=state.lr)
         _validate(run, hooks)
         _checkpoint(run)
+    run.writer.wait()  # the last checkpoint is on disk before the final weights, or its error is raised
     _final_weights(run)
     if run.main:
         save_weights(state_tensors(run.model), run.run_dir / "model.safetensors")
