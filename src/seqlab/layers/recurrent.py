@@ -85,6 +85,10 @@ class _Reading:
                 f"post-padding (got {mask[bad].int().tolist()})"
             )
         self.step_valid = positions < self.lengths[:, None]  # (B, T) in reading order
+        # Every row's real tokens already come first in reading order (post-padding read forwards,
+        # pre-padding read backwards): then the reordering is the identity or a flip, and what sits in
+        # the padded steps never reaches a real output (they come after every real step of their row)
+        self.aligned = bool((end == time).all()) if backwards else bool((start == 0).all())
         if backwards:
             source = end[:, None] - 1 - positions  # step t reads this position
             step_of = end[:, None] - 1 - positions  # position p was read at this step
@@ -96,7 +100,7 @@ class _Reading:
 
     def to_steps(self, x: Tensor) -> Tensor:
         """(B, T, E) by position -> (B, T, E) by reading step, real tokens first."""
-        if not self.padded:
+        if not self.padded or self.aligned:
             return x.flip(1) if self.backwards else x
         index = self.source[:, :, None].expand(-1, -1, x.shape[-1])
         return x.gather(1, index).masked_fill(~self.step_valid[:, :, None], 0.0)
@@ -105,6 +109,8 @@ class _Reading:
         """(B, T, H) by reading step -> (B, T, H) by position, zeros at padded positions."""
         if not self.padded:
             return y.flip(1) if self.backwards else y
+        if self.aligned:
+            return (y.flip(1) if self.backwards else y).masked_fill(~self.mask[:, :, None], 0.0)
         index = self.step_of[:, :, None].expand(-1, -1, y.shape[-1])
         return y.gather(1, index).masked_fill(~self.mask[:, :, None], 0.0)
 
