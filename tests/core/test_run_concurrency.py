@@ -35,9 +35,9 @@ RUN_FILES = ("config.toml", "meta.json", "tokenizer.json", "model.safetensors", 
 SETS = [a for item in TINY_LM for a in ("--set", item)]
 
 
-def _train(run_dir: Path) -> subprocess.Popen:
+def _train(run_dir: Path, *more: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "seqlab", "train", "shakespeare-char", *SETS, "--run-dir", str(run_dir)],
+        [sys.executable, "-m", "seqlab", "train", "shakespeare-char", *SETS, *more, "--run-dir", str(run_dir)],
         env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -119,7 +119,9 @@ def test_any_run_file_makes_the_folder_a_run(holder, tmp_path, cli):
 @pytest.mark.network("shakespeare")
 def test_ctrl_c_during_training_is_one_line_saying_how_to_resume(tmp_path, cli):
     run_dir = tmp_path / "run"
-    proc = _train(run_dir)
+    # a clock budget, so the run is still training when its first checkpoint is on disk (checkpoints are
+    # written beside training: 100 tiny steps could all be done by then); the resume trains the rest of it
+    proc = _train(run_dir, "--set", "train.max_steps=1000000", "--set", "train.max_time=8s")
     deadline = time.monotonic() + 120
     while not list(run_dir.glob("checkpoints/step-*/manifest.json")):
         assert proc.poll() is None, proc.communicate()[1]
