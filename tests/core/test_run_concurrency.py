@@ -42,6 +42,9 @@ def _train(run_dir: Path, *more: str) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # Ctrl-C as in a terminal: a suite started in the background by a non-interactive shell (nohup
+        # ... &) ignores SIGINT, and a child would inherit that and never see the test's Ctrl-C
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
