@@ -21,8 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from seqlab.errors import ConfigError
-from seqlab.layers import Bidirectional, Conv1D
-from seqlab.layers.dropout import Dropout
+from seqlab.layers import Bidirectional, Conv1D, Dropout
 from seqlab.models.language_model import RECURRENT
 
 POOLINGS = ("last", "mean", "max")

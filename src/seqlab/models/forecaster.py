@@ -32,8 +32,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from seqlab.layers import GRU, LSTM, Bidirectional, Conv1D, SimpleRNN
-from seqlab.layers.dropout import Dropout
+from seqlab.layers import GRU, LSTM, Bidirectional, Conv1D, Dropout, SimpleRNN
 from seqlab.layers.positional import LearnedPositions
 
 RECURRENT = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}

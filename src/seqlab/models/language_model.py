@@ -20,8 +20,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from seqlab.layers import GRU, LSTM, SimpleRNN
-from seqlab.layers.dropout import Dropout
+from seqlab.layers import GRU, LSTM, Dropout, SimpleRNN
 
 RECURRENT = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
 

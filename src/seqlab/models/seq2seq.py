@@ -35,9 +35,8 @@ import torch
 from torch import Tensor, nn
 
 from seqlab.errors import ConfigError, unknown_choice
-from seqlab.layers import GRU, LSTM, Bidirectional
+from seqlab.layers import GRU, LSTM, Bidirectional, Dropout
 from seqlab.layers.attention import ATTENTIONS, build_attention
-from seqlab.layers.dropout import Dropout
 from seqlab.models.transformer import Seq2SeqOutput, pad_to
 
 ENCODERS = {"gru": GRU, "lstm": LSTM}

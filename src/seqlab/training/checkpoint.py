@@ -398,8 +398,8 @@ def _write_checkpoint(directory: Path, final: Path, tmp: Path, blobs: dict[str, 
 class CheckpointWriter:
     """Writes checkpoints from a background thread, one at a time, so training does not wait for the disk.
 
-    :meth:`save` takes the snapshot (:func:`checkpoint_files`) on the caller's thread, then writes,
-    hashes and fsyncs it on another while training goes on (a 31 MB sentiment checkpoint: 45 ms of
+    :meth:`save` is handed the snapshot (:func:`checkpoint_files`, taken on the caller's thread) and
+    writes, hashes and fsyncs it on another while training goes on (a 31 MB sentiment checkpoint: 45 ms of
     snapshot, then about 120 ms off the training thread; benchmarks/keras.md). A second ``save`` first
     waits for the first. A write that failed raises its :class:`CheckpointError` at the next ``save``
     or :meth:`wait`; the checkpoints already written stay as they were, as with :func:`save_checkpoint`.
@@ -407,7 +407,8 @@ class CheckpointWriter:
     >>> import tempfile, torch
     >>> model = torch.nn.Linear(2, 1)
     >>> writer, folder = CheckpointWriter(), Path(tempfile.mkdtemp())
-    >>> writer.save(folder, step=3, model=model, optimizer=torch.optim.SGD(model.parameters()), state={"step": 3})
+    >>> files = checkpoint_files(model=model, optimizer=torch.optim.SGD(model.parameters()), state={"step": 3})
+    >>> writer.save(folder, step=3, files=files)
     >>> writer.wait()
     >>> [p.name for p in list_checkpoints(folder)]
     ['step-0000003']
@@ -417,26 +418,14 @@ class CheckpointWriter:
         self._thread: threading.Thread | None = None
         self._error: CheckpointError | None = None
 
-    @property
-    def busy(self) -> bool:
-        """Whether a write is under way."""
-        return self._thread is not None and self._thread.is_alive()
+    def save(self, directory: str | os.PathLike[str], *, step: int, files: dict[str, bytes], keep: int = 2) -> None:
+        """:func:`write_checkpoint` in the background, once the write before it is done.
 
-    def save(
-        self,
-        directory: str | os.PathLike[str],
-        *,
-        step: int,
-        model: torch.nn.Module,
-        optimizer: Stateful,
-        state: dict[str, Any],
-        best: dict[str, torch.Tensor] | None = None,
-        keep: int = 2,
-        rngs: list[tuple[dict[str, torch.Tensor], dict[str, Any]]] | None = None,
-    ) -> None:
-        """Snapshot now, write in the background (arguments as :func:`save_checkpoint`)."""
+        Args:
+            directory, step, keep: as :func:`save_checkpoint`.
+            files: the snapshot, from :func:`checkpoint_files` (taken by the caller, on its thread).
+        """
         self.wait()
-        files = checkpoint_files(model=model, optimizer=optimizer, state=state, best=best, rngs=rngs)
 
         def write() -> None:
             try:

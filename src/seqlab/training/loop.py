@@ -45,6 +45,7 @@ from seqlab.errors import CheckpointError, ConfigError, DataError
 from seqlab.training.callbacks import Callback, EarlyStopping, TrainState, monitor_value
 from seqlab.training.checkpoint import (
     CheckpointWriter,
+    checkpoint_files,
     latest_good_checkpoint,
     list_checkpoints,
     load_checkpoint,
@@ -777,16 +778,10 @@ def _checkpoint(run: _Run) -> None:
     }
     rngs = run.ranks.gather(rng_state())  # each rank's dropout draws its own numbers
     if run.main:  # the weights are the same on every rank; the disk work goes on beside training
-        run.writer.save(
-            run.run_dir / "checkpoints",
-            step=state.step,
-            model=run.model,
-            optimizer=run.step,
-            state=saved,
-            best=run.best if run.config.early_stopping else None,
-            keep=run.config.keep_checkpoints,
-            rngs=rngs,
-        )
+        run.writer.wait()  # the last write is done (or its error raised) before the next snapshot exists
+        best = run.best if run.config.early_stopping else None
+        files = checkpoint_files(model=run.model, optimizer=run.step, state=saved, best=best, rngs=rngs)
+        run.writer.save(run.run_dir / "checkpoints", step=state.step, files=files, keep=run.config.keep_checkpoints)
     run.saved_step = state.step
 
 
